@@ -1,0 +1,80 @@
+// Cholesky factorisation and what it buys: log-determinants, Mahalanobis distances, Gaussian log-densities.
+// Matrices are d×d row-major f64; a Cholesky factor L is lower triangular with zeros above the diagonal.
+import { at, dot } from './vec';
+
+/** ln(2π) */
+export const LOG_2PI: f64 = 1.8378770664093453;
+/** First diagonal jitter tried on a matrix that is not positive definite, relative to its mean |diagonal|. */
+const JITTER_START: f64 = 1e-10;
+/** Jitter grows ×10 per retry; 30 retries reach 1e20 × the mean diagonal, past any finite Gershgorin bound. */
+const JITTER_RETRIES: i32 = 30;
+
+/** Cholesky–Banachiewicz on a + δI (δ = 0 first). Returns false at the first pivot that is not > 0 and finite. */
+function factor(a: usize, d: i32, delta: f64, l: usize): bool {
+  for (let i = 0; i < d; i++) {
+    const li = at(l, i * d);
+    for (let j = 0; j <= i; j++) {
+      const lj = at(l, j * d);
+      let s = load<f64>(at(a, i * d + j)) - dot(li, lj, j);
+      if (i == j) {
+        s += delta;
+        if (!(s > 0.0) || !isFinite(s)) return false;
+        store<f64>(at(li, i), Math.sqrt(s));
+      } else {
+        store<f64>(at(li, j), s / load<f64>(at(lj, j)));
+      }
+    }
+    for (let j = i + 1; j < d; j++) store<f64>(at(li, j), 0.0);
+  }
+  return true;
+}
+
+/**
+ * A = L·Lᵀ for symmetric A (lower triangle read). If A is not positive definite, factors A + δI with the
+ * smallest δ = 1e-10·mean|diag|·10^r (r = 0, 1, ...) that works. Returns δ (0 when none was needed), or −1
+ * when even that failed (a non-finite input). l must not alias a.
+ */
+export function cholesky(a: usize, d: i32, l: usize): f64 {
+  if (factor(a, d, 0.0, l)) return 0.0;
+  let scale: f64 = 0.0;
+  for (let i = 0; i < d; i++) scale += Math.abs(load<f64>(at(a, i * d + i)));
+  scale = scale > 0.0 ? scale / <f64>d : 1.0;
+  let delta = JITTER_START * scale;
+  for (let r = 0; r < JITTER_RETRIES; r++) {
+    if (factor(a, d, delta, l)) return delta;
+    delta *= 10.0;
+  }
+  return -1.0;
+}
+
+/** ln|A| = 2 Σ_i ln L_ii, from the Cholesky factor of A. */
+export function logDetChol(l: usize, d: i32): f64 {
+  let s: f64 = 0.0;
+  for (let i = 0; i < d; i++) s += Math.log(load<f64>(at(l, i * d + i)));
+  return 2.0 * s;
+}
+
+/** ‖L⁻¹(x − μ)‖² by forward substitution; y (d f64) receives L⁻¹(x − μ). */
+// @ts-ignore: decorator
+@inline export function solveMaha(x: usize, mu: usize, l: usize, d: i32, y: usize): f64 {
+  let m: f64 = 0.0;
+  for (let i = 0; i < d; i++) {
+    const li = at(l, i * d);
+    const r = load<f64>(at(x, i)) - load<f64>(at(mu, i)) - dot(li, y, i);
+    const yi = r / load<f64>(at(li, i));
+    store<f64>(at(y, i), yi);
+    m += yi * yi;
+  }
+  return m;
+}
+
+/** out[i] = (x_i − μ)ᵀ Σ⁻¹ (x_i − μ) with Σ = LLᵀ, for N points; work: d f64. */
+export function mahalanobis(x: usize, n: i32, mu: usize, l: usize, d: i32, work: usize, out: usize): void {
+  for (let i = 0; i < n; i++) store<f64>(at(out, i), solveMaha(at(x, i * d), mu, l, d, work));
+}
+
+/** out[i] = ln N(x_i | μ, LLᵀ) = −½(d ln 2π + ln|Σ| + Mahalanobis²), for N points; work: d f64. */
+export function gaussianLogPdf(x: usize, n: i32, mu: usize, l: usize, d: i32, work: usize, out: usize): void {
+  const c = -0.5 * (<f64>d * LOG_2PI + logDetChol(l, d));
+  for (let i = 0; i < n; i++) store<f64>(at(out, i), c - 0.5 * solveMaha(at(x, i * d), mu, l, d, work));
+}
