@@ -3,41 +3,57 @@
 import { at, dot } from './vec';
 import { logDetChol, solveMaha } from './linalg';
 
-/** Sum of a histogram after replacing empty bins (exactly 0) by eps. */
-function smoothedSum(p: usize, n: i32, eps: f64): f64 {
+/** Σ p. */
+function total(p: usize, n: i32): f64 {
+  let s: f64 = 0.0;
+  for (let i = 0; i < n; i++) s += load<f64>(at(p, i));
+  return s;
+}
+
+/** Σ_i p̃_i where p̃_i = p_i/Σp, or eps for an empty bin: the normaliser of the smoothed histogram. */
+function smoothedSum(p: usize, n: i32, sum: f64, eps: f64): f64 {
   let s: f64 = 0.0;
   for (let i = 0; i < n; i++) {
     const v = load<f64>(at(p, i));
-    s += v == 0.0 ? eps : v;
+    s += v == 0.0 ? eps : v / sum;
   }
   return s;
 }
 
-/** KL(p‖q) = Σ_i p_i ln(p_i/q_i), both normalised to sum 1 after replacing empty bins by eps. */
+/** Bin i of the smoothed, renormalised histogram. */
+// @ts-ignore: decorator
+@inline function smoothed(p: usize, i: i32, sum: f64, eps: f64, norm: f64): f64 {
+  const v = load<f64>(at(p, i));
+  return (v == 0.0 ? eps : v / sum) / norm;
+}
+
+/**
+ * KL(p‖q) = Σ_i p_i ln(p_i/q_i). p and q are histograms (any positive scale): each is normalised, its empty
+ * bins set to the probability eps, and renormalised.
+ */
 export function klDiscrete(p: usize, q: usize, n: i32, eps: f64): f64 {
-  const sp = smoothedSum(p, n, eps);
-  const sq = smoothedSum(q, n, eps);
+  const tp = total(p, n);
+  const tq = total(q, n);
+  const np = smoothedSum(p, n, tp, eps);
+  const nq = smoothedSum(q, n, tq, eps);
   let kl: f64 = 0.0;
   for (let i = 0; i < n; i++) {
-    let pi = load<f64>(at(p, i));
-    let qi = load<f64>(at(q, i));
-    pi = (pi == 0.0 ? eps : pi) / sp;
-    qi = (qi == 0.0 ? eps : qi) / sq;
-    kl += pi * Math.log(pi / qi);
+    const pi = smoothed(p, i, tp, eps, np);
+    kl += pi * Math.log(pi / smoothed(q, i, tq, eps, nq));
   }
   return kl;
 }
 
-/** Population stability index Σ_i (p_i − q_i) ln(p_i/q_i) = KL(p‖q) + KL(q‖p), empty bins smoothed by eps. */
+/** Population stability index Σ_i (p_i − q_i) ln(p_i/q_i) = KL(p‖q) + KL(q‖p), smoothed as klDiscrete. */
 export function psi(p: usize, q: usize, n: i32, eps: f64): f64 {
-  const sp = smoothedSum(p, n, eps);
-  const sq = smoothedSum(q, n, eps);
+  const tp = total(p, n);
+  const tq = total(q, n);
+  const np = smoothedSum(p, n, tp, eps);
+  const nq = smoothedSum(q, n, tq, eps);
   let s: f64 = 0.0;
   for (let i = 0; i < n; i++) {
-    let pi = load<f64>(at(p, i));
-    let qi = load<f64>(at(q, i));
-    pi = (pi == 0.0 ? eps : pi) / sp;
-    qi = (qi == 0.0 ? eps : qi) / sq;
+    const pi = smoothed(p, i, tp, eps, np);
+    const qi = smoothed(q, i, tq, eps, nq);
     s += (pi - qi) * Math.log(pi / qi);
   }
   return s;
@@ -45,12 +61,12 @@ export function psi(p: usize, q: usize, n: i32, eps: f64): f64 {
 
 /** Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p+q)/2, p and q normalised; bounded by ln 2, no smoothing needed. */
 export function jsDivergence(p: usize, q: usize, n: i32): f64 {
-  const sp = smoothedSum(p, n, 0.0);
-  const sq = smoothedSum(q, n, 0.0);
+  const tp = total(p, n);
+  const tq = total(q, n);
   let s: f64 = 0.0;
   for (let i = 0; i < n; i++) {
-    const pi = load<f64>(at(p, i)) / sp;
-    const qi = load<f64>(at(q, i)) / sq;
+    const pi = load<f64>(at(p, i)) / tp;
+    const qi = load<f64>(at(q, i)) / tq;
     const m = 0.5 * (pi + qi);
     if (pi > 0.0) s += pi * Math.log(pi / m);
     if (qi > 0.0) s += qi * Math.log(qi / m);

@@ -8,17 +8,20 @@ export const LOG_2PI: f64 = 1.8378770664093453;
 const JITTER_START: f64 = 1e-10;
 /** Jitter grows ×10 per retry; 30 retries reach 1e20 × the mean diagonal, past any finite Gershgorin bound. */
 const JITTER_RETRIES: i32 = 30;
+/** A pivot must exceed this fraction of its diagonal entry: smaller ones mean a numerically singular matrix. */
+const PIVOT_FLOOR: f64 = 1e-12;
 
-/** Cholesky–Banachiewicz on a + δI (δ = 0 first). Returns false at the first pivot that is not > 0 and finite. */
+/** Cholesky–Banachiewicz on a + δI. Returns false at the first pivot that is not finite and > PIVOT_FLOOR·(a_ii + δ). */
 function factor(a: usize, d: i32, delta: f64, l: usize): bool {
   for (let i = 0; i < d; i++) {
     const li = at(l, i * d);
     for (let j = 0; j <= i; j++) {
       const lj = at(l, j * d);
-      let s = load<f64>(at(a, i * d + j)) - dot(li, lj, j);
+      const aij = load<f64>(at(a, i * d + j));
+      let s = aij - dot(li, lj, j);
       if (i == j) {
         s += delta;
-        if (!(s > 0.0) || !isFinite(s)) return false;
+        if (!(s > PIVOT_FLOOR * (aij + delta)) || !isFinite(s)) return false;
         store<f64>(at(li, i), Math.sqrt(s));
       } else {
         store<f64>(at(li, j), s / load<f64>(at(lj, j)));

@@ -1,9 +1,12 @@
 // TypeScript twin of assembly/divergence.ts.
 import { logDetChol, solveMaha } from './linalg.js'
 
+/** p normalised, empty bins set to the probability eps, renormalised. */
 function normalised(p: Float64Array, eps: number): Float64Array {
-  const s = p.reduce((acc, v) => acc + (v === 0 ? eps : v), 0)
-  return p.map((v) => (v === 0 ? eps : v) / s)
+  const sum = p.reduce((acc, v) => acc + v, 0)
+  const smoothed = p.map((v) => (v === 0 ? eps : v / sum))
+  const norm = smoothed.reduce((acc, v) => acc + v, 0)
+  return smoothed.map((v) => v / norm)
 }
 
 /** KL(p‖q) after replacing empty bins by eps and normalising. */
@@ -26,8 +29,10 @@ export function psi(p: Float64Array, q: Float64Array, eps: number): number {
 
 /** Jensen–Shannon divergence (natural log); its square root is the JS distance. */
 export function jsDivergence(p: Float64Array, q: Float64Array): number {
-  const a = normalised(p, 0)
-  const b = normalised(q, 0)
+  const sp = p.reduce((acc, v) => acc + v, 0)
+  const sq = q.reduce((acc, v) => acc + v, 0)
+  const a = p.map((v) => v / sp)
+  const b = q.map((v) => v / sq)
   let s = 0
   for (let i = 0; i < a.length; i++) {
     const m = 0.5 * (a[i]! + b[i]!)

@@ -4,15 +4,17 @@
 export const LOG_2PI = Math.log(2 * Math.PI)
 const JITTER_START = 1e-10
 const JITTER_RETRIES = 30
+const PIVOT_FLOOR = 1e-12
 
 function factor(a: Float64Array, d: number, delta: number, l: Float64Array): boolean {
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
-      let s = a[i * d + j]!
+      const aij = a[i * d + j]!
+      let s = aij
       for (let t = 0; t < j; t++) s -= l[i * d + t]! * l[j * d + t]!
       if (i === j) {
         s += delta
-        if (!(s > 0) || !Number.isFinite(s)) return false
+        if (!(s > PIVOT_FLOOR * (aij + delta)) || !Number.isFinite(s)) return false
         l[i * d + i] = Math.sqrt(s)
       } else {
         l[i * d + j] = s / l[j * d + j]!
