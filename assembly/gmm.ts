@@ -1,9 +1,9 @@
 // EM steps for Gaussian mixtures (Dempster, Laird & Rubin 1977), following scikit-learn's GaussianMixture:
 // responsibilities in log space, N_k + 10ε, covariance + regCovar·I. Full covariances are passed as Cholesky
 // factors (K × d × d), diagonal ones as variances (K × d).
-import { LOG_2PI, solveMaha } from './linalg';
+import { LOG_2PI, invertChol, mahaInv } from './linalg';
 import { lseRow } from './softmax';
-import { at, axpy, sub, zero } from './vec';
+import { addSqDiff, at, axpy, sub, weightedSqDist, zero } from './vec';
 
 /** Added to every N_k so that an empty component divides by something (scikit-learn: 10 × float64 ε). */
 const NK_FLOOR: f64 = 10.0 * 2.220446049250313e-16;
@@ -13,21 +13,27 @@ export const NEGLIGIBLE_RESP: f64 = 1e-15;
 /**
  * E-step, full covariance: logResp[i,j] = ln w_j + ln N(x_i | μ_j, L_j L_jᵀ) − ln p(x_i), with
  * ln p(x_i) = LSE_j(ln w_j + ln N(x_i | μ_j, Σ_j)), also written to logProb[i] unless logProb is 0.
- * Returns Σ_i ln p(x_i). logDet[j] = ln|Σ_j|; work: d f64.
+ * Returns Σ_i ln p(x_i). logDet[j] = ln|Σ_j|. Component-outer: each L_j is inverted once (P = L_j⁻¹) so the
+ * Mahalanobis terms are independent SIMD dot products. work: d·d + d f64.
  */
 export function gmmEStepFull(
   x: usize, n: i32, d: i32, k: i32, logW: usize, means: usize, chol: usize, logDet: usize,
   logResp: usize, logProb: usize, work: usize,
 ): f64 {
+  const p = work;
+  const diff = at(work, d * d);
   const half = 0.5 * <f64>d * LOG_2PI;
+  for (let j = 0; j < k; j++) {
+    invertChol(at(chol, j * d * d), d, p);
+    const c = load<f64>(at(logW, j)) - half - 0.5 * load<f64>(at(logDet, j));
+    const mj = at(means, j * d);
+    for (let i = 0; i < n; i++) {
+      store<f64>(at(logResp, i * k + j), c - 0.5 * mahaInv(at(x, i * d), mj, p, d, diff));
+    }
+  }
   let total: f64 = 0.0;
   for (let i = 0; i < n; i++) {
-    const xi = at(x, i * d);
     const row = at(logResp, i * k);
-    for (let j = 0; j < k; j++) {
-      const maha = solveMaha(xi, at(means, j * d), at(chol, j * d * d), d, work);
-      store<f64>(at(row, j), load<f64>(at(logW, j)) - half - 0.5 * load<f64>(at(logDet, j)) - 0.5 * maha);
-    }
     const lse = lseRow(row, k);
     for (let j = 0; j < k; j++) store<f64>(at(row, j), load<f64>(at(row, j)) - lse);
     if (logProb != 0) store<f64>(at(logProb, i), lse);
@@ -57,13 +63,7 @@ export function gmmEStepDiag(
     const xi = at(x, i * d);
     const row = at(logResp, i * k);
     for (let j = 0; j < k; j++) {
-      const mj = at(means, j * d);
-      const pj = at(prec, j * d);
-      let q: f64 = 0.0;
-      for (let t = 0; t < d; t++) {
-        const diff = load<f64>(at(xi, t)) - load<f64>(at(mj, t));
-        q += diff * diff * load<f64>(at(pj, t));
-      }
+      const q = weightedSqDist(xi, at(means, j * d), at(prec, j * d), d);
       store<f64>(at(row, j), load<f64>(at(cst, j)) - 0.5 * q);
     }
     const lse = lseRow(row, k);
@@ -158,12 +158,7 @@ export function gmmMStepDiag(
     for (let j = 0; j < k; j++) {
       const rij = load<f64>(at(r, i * k + j));
       if (rij < NEGLIGIBLE_RESP) continue;
-      const mj = at(means, j * d);
-      const vj = at(vars, j * d);
-      for (let t = 0; t < d; t++) {
-        const diff = load<f64>(at(xi, t)) - load<f64>(at(mj, t));
-        store<f64>(at(vj, t), load<f64>(at(vj, t)) + rij * diff * diff);
-      }
+      addSqDiff(rij, xi, at(means, j * d), at(vars, j * d), d);
     }
   }
   for (let j = 0; j < k; j++) {

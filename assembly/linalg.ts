@@ -1,6 +1,6 @@
 // Cholesky factorisation and what it buys: log-determinants, Mahalanobis distances, Gaussian log-densities.
 // Matrices are d×d row-major f64; a Cholesky factor L is lower triangular with zeros above the diagonal.
-import { at, dot } from './vec';
+import { at, dot, sub, zero } from './vec';
 
 /** ln(2π) */
 export const LOG_2PI: f64 = 1.8378770664093453;
@@ -67,6 +67,35 @@ export function logDetChol(l: usize, d: i32): f64 {
     const yi = r / load<f64>(at(li, i));
     store<f64>(at(y, i), yi);
     m += yi * yi;
+  }
+  return m;
+}
+
+/** P = L⁻¹ (lower triangular, row-major, zeros above) by forward substitution on the columns of I. */
+export function invertChol(l: usize, d: i32, p: usize): void {
+  zero(p, d * d);
+  for (let a = 0; a < d; a++) {
+    // column a of L⁻¹: z_i = (δ_ia − Σ_{a≤t<i} L_it z_t) / L_ii for i ≥ a
+    for (let i = a; i < d; i++) {
+      let r: f64 = i == a ? 1.0 : 0.0;
+      const li = at(l, i * d);
+      for (let t = a; t < i; t++) r -= load<f64>(at(li, t)) * load<f64>(at(p, t * d + a));
+      store<f64>(at(p, i * d + a), r / load<f64>(at(li, i)));
+    }
+  }
+}
+
+/**
+ * ‖L⁻¹(x − μ)‖² = Σ_j (P_j · (x − μ))² with P = L⁻¹: independent SIMD dot products (no dependency chain
+ * between rows, unlike forward substitution). diff: d f64.
+ */
+// @ts-ignore: decorator
+@inline export function mahaInv(x: usize, mu: usize, p: usize, d: i32, diff: usize): f64 {
+  sub(x, mu, diff, d);
+  let m: f64 = 0.0;
+  for (let j = 0; j < d; j++) {
+    const yj = dot(at(p, j * d), diff, j + 1);
+    m += yj * yj;
   }
   return m;
 }

@@ -92,3 +92,20 @@
 @inline export function at(p: usize, i: i32): usize {
   return p + (<usize>i << 3);
 }
+
+/** y[t] += alpha·(a[t] − b[t])² */
+// @ts-ignore: decorator
+@inline export function addSqDiff(alpha: f64, a: usize, b: usize, y: usize, n: i32): void {
+  const va = f64x2.splat(alpha);
+  let t = 0;
+  for (; t + 1 < n; t += 2) {
+    const o = <usize>t << 3;
+    const diff = f64x2.sub(v128.load(a + o), v128.load(b + o));
+    v128.store(y + o, f64x2.add(v128.load(y + o), f64x2.mul(va, f64x2.mul(diff, diff))));
+  }
+  if (t < n) {
+    const o = <usize>t << 3;
+    const diff = load<f64>(a + o) - load<f64>(b + o);
+    store<f64>(y + o, load<f64>(y + o) + alpha * (diff * diff));
+  }
+}

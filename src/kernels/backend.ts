@@ -31,7 +31,7 @@ export interface KernelFunctions {
   kmeansLloyd(x: Ptr, n: number, c: Ptr, k: number, d: number, labels: Ptr, work: Ptr): number
   /** labels: n i32; work: 1 */
   kmeansMiniBatch(x: Ptr, n: number, c: Ptr, counts: Ptr, k: number, d: number, labels: Ptr, work: Ptr): number
-  /** logProb: n, or 0 to skip; work: d */
+  /** logProb: n, or 0 to skip; work: d·d + d */
   gmmEStepFull(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, chol: Ptr, logDet: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number
   /** logProb: n, or 0 to skip; work: k·d + k */
   gmmEStepDiag(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, vars: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number

@@ -43,7 +43,7 @@ export function gmmEStepDiag(
       let q = 0
       for (let t = 0; t < d; t++) {
         const diff = x[i * d + t]! - means[j * d + t]!
-        q += diff * diff * (1 / vars[j * d + t]!)
+        q += (1 / vars[j * d + t]!) * (diff * diff)
       }
       logResp[i * k + j] = cst[j]! - 0.5 * q
     }
@@ -125,7 +125,7 @@ export function gmmMStepDiag(
       if (rij < NEGLIGIBLE_RESP) continue
       for (let t = 0; t < d; t++) {
         const diff = x[i * d + t]! - means[j * d + t]!
-        vars[j * d + t] = vars[j * d + t]! + rij * diff * diff
+        vars[j * d + t] = vars[j * d + t]! + rij * (diff * diff)
       }
     }
   }
