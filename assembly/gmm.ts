@@ -1,7 +1,7 @@
 // EM steps for Gaussian mixtures (Dempster, Laird & Rubin 1977), following scikit-learn's GaussianMixture:
 // responsibilities in log space, N_k + 10ε, covariance + regCovar·I. Full covariances are passed as Cholesky
-// factors (K × d × d), diagonal ones as variances (K × d).
-import { LOG_2PI, invertChol, mahaInv } from './linalg';
+// precision factors L⁻¹ (K × d × d), diagonal ones as variances (K × d).
+import { LOG_2PI, mahaInv } from './linalg';
 import { lseRow } from './softmax';
 import { addSqDiff, at, axpy, sub, weightedSqDist, zero } from './vec';
 
@@ -11,24 +11,23 @@ const NK_FLOOR: f64 = 10.0 * 2.220446049250313e-16;
 export const NEGLIGIBLE_RESP: f64 = 1e-15;
 
 /**
- * E-step, full covariance: logResp[i,j] = ln w_j + ln N(x_i | μ_j, L_j L_jᵀ) − ln p(x_i), with
+ * E-step, full covariance: logResp[i,j] = ln w_j + ln N(x_i | μ_j, Σ_j) − ln p(x_i), with
  * ln p(x_i) = LSE_j(ln w_j + ln N(x_i | μ_j, Σ_j)), also written to logProb[i] unless logProb is 0.
- * Returns Σ_i ln p(x_i). logDet[j] = ln|Σ_j|. Component-outer: each L_j is inverted once (P = L_j⁻¹) so the
- * Mahalanobis terms are independent SIMD dot products. work: d·d + d f64.
+ * Σ_j is given by its precision factor P_j = L_j⁻¹ (Σ_j = L_j L_jᵀ, see invertChol) and logDet[j] = ln|Σ_j|,
+ * so each Mahalanobis term is d independent SIMD dot products. Returns Σ_i ln p(x_i). work: d f64.
  */
 export function gmmEStepFull(
-  x: usize, n: i32, d: i32, k: i32, logW: usize, means: usize, chol: usize, logDet: usize,
+  x: usize, n: i32, d: i32, k: i32, logW: usize, means: usize, precChol: usize, logDet: usize,
   logResp: usize, logProb: usize, work: usize,
 ): f64 {
-  const p = work;
-  const diff = at(work, d * d);
   const half = 0.5 * <f64>d * LOG_2PI;
+  // component-outer keeps one P_j (d² f64) hot in cache across all points
   for (let j = 0; j < k; j++) {
-    invertChol(at(chol, j * d * d), d, p);
     const c = load<f64>(at(logW, j)) - half - 0.5 * load<f64>(at(logDet, j));
     const mj = at(means, j * d);
+    const pj = at(precChol, j * d * d);
     for (let i = 0; i < n; i++) {
-      store<f64>(at(logResp, i * k + j), c - 0.5 * mahaInv(at(x, i * d), mj, p, d, diff));
+      store<f64>(at(logResp, i * k + j), c - 0.5 * mahaInv(at(x, i * d), mj, pj, d, work));
     }
   }
   let total: f64 = 0.0;

@@ -2,7 +2,7 @@
 // the host owns and lays out (stub runtime: nothing here allocates). heapBase tells the host where its
 // arena may start.
 export { sqEuclidean, weightedSqEuclidean } from './distance';
-export { cholesky, logDetChol, mahalanobis, gaussianLogPdf } from './linalg';
+export { cholesky, invertChol, logDetChol, mahalanobis, gaussianLogPdf } from './linalg';
 export { logSumExpRows, softmaxRows } from './softmax';
 export { kmeansPlusPlus, kmeansLloyd, kmeansMiniBatch } from './kmeans';
 export { gmmEStepFull, gmmEStepDiag, gmmMStepFull, gmmMStepDiag } from './gmm';

@@ -18,6 +18,8 @@ export interface KernelFunctions {
   weightedSqEuclidean(x: Ptr, n: number, c: Ptr, k: number, d: number, w: Ptr, out: Ptr): void
   /** Returns the diagonal jitter added (0 if none), or −1 if the matrix could not be factored. */
   cholesky(a: Ptr, d: number, l: Ptr): number
+  /** P = L⁻¹ of a lower Cholesky factor (the precision factor: Σ⁻¹ = PᵀP). */
+  invertChol(l: Ptr, d: number, p: Ptr): void
   logDetChol(l: Ptr, d: number): number
   /** work: d */
   mahalanobis(x: Ptr, n: number, mu: Ptr, l: Ptr, d: number, work: Ptr, out: Ptr): void
@@ -31,8 +33,8 @@ export interface KernelFunctions {
   kmeansLloyd(x: Ptr, n: number, c: Ptr, k: number, d: number, labels: Ptr, work: Ptr): number
   /** labels: n i32; work: 1 */
   kmeansMiniBatch(x: Ptr, n: number, c: Ptr, counts: Ptr, k: number, d: number, labels: Ptr, work: Ptr): number
-  /** logProb: n, or 0 to skip; work: d·d + d */
-  gmmEStepFull(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, chol: Ptr, logDet: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number
+  /** precChol: k·d·d precision factors L⁻¹; logProb: n, or 0 to skip; work: d */
+  gmmEStepFull(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, precChol: Ptr, logDet: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number
   /** logProb: n, or 0 to skip; work: k·d + k */
   gmmEStepDiag(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, vars: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number
   /** work: n·k + k + d */
@@ -101,6 +103,7 @@ export function createTwinKernels(): Kernels {
     weightedSqEuclidean: (x, n, c, k, d, w, out) =>
       distance.weightedSqEuclidean(f(x, n * d), n, f(c, k * d), k, d, f(w, d), f(out, n * k)),
     cholesky: (a, d, l) => linalg.cholesky(f(a, d * d), d, f(l, d * d)),
+    invertChol: (l, d, p) => linalg.invertChol(f(l, d * d), d, f(p, d * d)),
     logDetChol: (l, d) => linalg.logDetChol(f(l, d * d), d),
     mahalanobis: (x, n, mu, l, d, work, out) =>
       linalg.mahalanobis(f(x, n * d), n, f(mu, d), f(l, d * d), d, f(work, d), f(out, n)),
@@ -112,8 +115,8 @@ export function createTwinKernels(): Kernels {
     kmeansLloyd: (x, n, c, k, d, labels) => kmeans.kmeansLloyd(f(x, n * d), n, f(c, k * d), k, d, ints(labels, n)),
     kmeansMiniBatch: (x, n, c, counts, k, d, labels) =>
       kmeans.kmeansMiniBatch(f(x, n * d), n, f(c, k * d), f(counts, k), k, d, ints(labels, n)),
-    gmmEStepFull: (x, n, d, k, logW, means, chol, logDet, logResp, logProb) =>
-      gmm.gmmEStepFull(f(x, n * d), n, d, k, f(logW, k), f(means, k * d), f(chol, k * d * d), f(logDet, k),
+    gmmEStepFull: (x, n, d, k, logW, means, prec, logDet, logResp, logProb) =>
+      gmm.gmmEStepFull(f(x, n * d), n, d, k, f(logW, k), f(means, k * d), f(prec, k * d * d), f(logDet, k),
         f(logResp, n * k), logProb === 0 ? undefined : f(logProb, n)),
     gmmEStepDiag: (x, n, d, k, logW, means, vars, logResp, logProb) =>
       gmm.gmmEStepDiag(f(x, n * d), n, d, k, f(logW, k), f(means, k * d), f(vars, k * d), f(logResp, n * k),

@@ -120,22 +120,22 @@ function resolve(where: string, x: Matrix, options: GmmSelectOptions): Resolved 
 /** Arena buffers for one K. */
 interface Buffers {
   x: Ptr; n: number; d: number; k: number; full: boolean
-  logResp: Ptr; weights: Ptr; logW: Ptr; means: Ptr; covs: Ptr; chol: Ptr; logDet: Ptr; work: Ptr; labels: Ptr
+  logResp: Ptr; weights: Ptr; logW: Ptr; means: Ptr; covs: Ptr; chol: Ptr; prec: Ptr; logDet: Ptr; work: Ptr; labels: Ptr
 }
 
 function allocBuffers(kern: Kernels, x: Ptr, n: number, d: number, k: number, full: boolean): Buffers {
   const a = kern.arena
   const covLen = full ? k * d * d : k * d
-  const workLen = Math.max(n * k + k + d, k * d + k + 1, 3 * n, d * d + 2 * d)
+  const workLen = Math.max(n * k + k + d, k * d + k + 1, 3 * n)
   return {
     x, n, d, k, full,
     logResp: a.alloc(n * k), weights: a.alloc(k), logW: a.alloc(k), means: a.alloc(k * d),
-    covs: a.alloc(covLen), chol: full ? a.alloc(k * d * d) : 0, logDet: a.alloc(k),
+    covs: a.alloc(covLen), chol: full ? a.alloc(k * d * d) : 0, prec: full ? a.alloc(k * d * d) : 0, logDet: a.alloc(k),
     work: a.alloc(workLen), labels: a.alloc(n, 4),
   }
 }
 
-/** ln weights, and for full covariances the Cholesky factors and log-determinants. */
+/** ln weights, and for full covariances the precision factors L⁻¹ and log-determinants. */
 function prepare(kern: Kernels, b: Buffers): void {
   const a = kern.arena
   const w = a.view(b.weights, b.k)
@@ -149,6 +149,7 @@ function prepare(kern: Kernels, b: Buffers): void {
       throw new KernelError('NOT_POSITIVE_DEFINITE', `component ${j} covariance cannot be factored even with jitter`)
     }
     logDet[j] = kern.logDetChol(b.chol + j * dd * 8, b.d)
+    kern.invertChol(b.chol + j * dd * 8, b.d, b.prec + j * dd * 8)
   }
 }
 
@@ -156,7 +157,7 @@ function prepare(kern: Kernels, b: Buffers): void {
 function eStep(kern: Kernels, b: Buffers, logProb: Ptr = 0): number {
   prepare(kern, b)
   return b.full
-    ? kern.gmmEStepFull(b.x, b.n, b.d, b.k, b.logW, b.means, b.chol, b.logDet, b.logResp, logProb, b.work)
+    ? kern.gmmEStepFull(b.x, b.n, b.d, b.k, b.logW, b.means, b.prec, b.logDet, b.logResp, logProb, b.work)
     : kern.gmmEStepDiag(b.x, b.n, b.d, b.k, b.logW, b.means, b.covs, b.logResp, logProb, b.work)
 }
 

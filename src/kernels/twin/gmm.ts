@@ -1,21 +1,20 @@
 // TypeScript twin of assembly/gmm.ts.
-import { LOG_2PI, solveMaha } from './linalg.js'
+import { LOG_2PI, mahaInv } from './linalg.js'
 import { lseRow } from './softmax.js'
 
 const NK_FLOOR = 10 * 2.220446049250313e-16
 /** Responsibilities below this are skipped in the M-step sums (as in the kernel). */
 export const NEGLIGIBLE_RESP = 1e-15
 
-/** E-step, full covariance; returns Σ_i ln p(x_i), writes normalised log-responsibilities (and ln p(x_i) to logProb). */
+/** E-step, full covariance given precision factors P_j = L_j⁻¹; returns Σ_i ln p(x_i), writes normalised log-responsibilities (and ln p(x_i) to logProb). */
 export function gmmEStepFull(
   x: Float64Array, n: number, d: number, k: number, logW: Float64Array, means: Float64Array,
-  chol: Float64Array, logDet: Float64Array, logResp: Float64Array, logProb?: Float64Array,
+  precChol: Float64Array, logDet: Float64Array, logResp: Float64Array, logProb?: Float64Array,
 ): number {
-  const y = new Float64Array(d)
   let total = 0
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
-      const maha = solveMaha(x, i * d, means, j * d, chol, j * d * d, d, y)
+      const maha = mahaInv(x, i * d, means, j * d, precChol, j * d * d, d)
       logResp[i * k + j] = logW[j]! - 0.5 * d * LOG_2PI - 0.5 * logDet[j]! - 0.5 * maha
     }
     const lse = lseRow(logResp, i * k, k)

@@ -46,6 +46,29 @@ export function logDetChol(l: Float64Array, d: number): number {
   return 2 * s
 }
 
+/** P = L⁻¹ for a lower-triangular L (row-major, zeros above). */
+export function invertChol(l: Float64Array, d: number, p: Float64Array): void {
+  p.fill(0, 0, d * d)
+  for (let a = 0; a < d; a++) {
+    for (let i = a; i < d; i++) {
+      let r = i === a ? 1 : 0
+      for (let t = a; t < i; t++) r -= l[i * d + t]! * p[t * d + a]!
+      p[i * d + a] = r / l[i * d + i]!
+    }
+  }
+}
+
+/** ‖P(x − μ)‖² with P = L⁻¹ (lower), for the point starting at x[xo] and the factor at p[po]. */
+export function mahaInv(x: Float64Array, xo: number, mu: Float64Array, mo: number, p: Float64Array, po: number, d: number): number {
+  let m = 0
+  for (let j = 0; j < d; j++) {
+    let y = 0
+    for (let a = 0; a <= j; a++) y += p[po + j * d + a]! * (x[xo + a]! - mu[mo + a]!)
+    m += y * y
+  }
+  return m
+}
+
 /** ‖L⁻¹(x − μ)‖² for the point starting at x[xo]; y receives L⁻¹(x − μ). */
 export function solveMaha(x: Float64Array, xo: number, mu: Float64Array, mo: number, l: Float64Array, lo: number, d: number, y: Float64Array): number {
   let m = 0
