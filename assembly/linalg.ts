@@ -1,6 +1,6 @@
 // Cholesky factorisation and what it buys: log-determinants, Mahalanobis distances, Gaussian log-densities.
 // Matrices are d×d row-major f64; a Cholesky factor L is lower triangular with zeros above the diagonal.
-import { at, dot, sub, zero } from './vec';
+import { at, axpy, dot, sub, zero } from './vec';
 
 /** ln(2π) */
 export const LOG_2PI: f64 = 1.8378770664093453;
@@ -71,17 +71,19 @@ export function logDetChol(l: usize, d: i32): f64 {
   return m;
 }
 
-/** P = L⁻¹ (lower triangular, row-major, zeros above) by forward substitution on the columns of I. */
+/**
+ * P = L⁻¹ (lower triangular, row-major, zeros above). Row by row: P_i = −(1/L_ii)·Σ_{t<i} L_it·P_t off the
+ * diagonal and P_ii = 1/L_ii, so every update is a contiguous SIMD axpy over the first t + 1 entries.
+ */
 export function invertChol(l: usize, d: i32, p: usize): void {
   zero(p, d * d);
-  for (let a = 0; a < d; a++) {
-    // column a of L⁻¹: z_i = (δ_ia − Σ_{a≤t<i} L_it z_t) / L_ii for i ≥ a
-    for (let i = a; i < d; i++) {
-      let r: f64 = i == a ? 1.0 : 0.0;
-      const li = at(l, i * d);
-      for (let t = a; t < i; t++) r -= load<f64>(at(li, t)) * load<f64>(at(p, t * d + a));
-      store<f64>(at(p, i * d + a), r / load<f64>(at(li, i)));
-    }
+  for (let i = 0; i < d; i++) {
+    const pi = at(p, i * d);
+    const li = at(l, i * d);
+    for (let t = 0; t < i; t++) axpy(load<f64>(at(li, t)), at(p, t * d), pi, t + 1);
+    const inv = 1.0 / load<f64>(at(li, i));
+    for (let a = 0; a < i; a++) store<f64>(at(pi, a), -inv * load<f64>(at(pi, a)));
+    store<f64>(at(pi, i), inv);
   }
 }
 

@@ -15,20 +15,21 @@ import { checkMatrix, checkOptionNames, positiveInt, type Matrix } from './valid
  * Work (in units of gmmWork) below which a batch runs inline: under it, a pool round trip costs more than
  * it saves. Measured on the 2-core reference machine by bench/pool-crossover.ts; see docs/benchmarks.md.
  */
-export const POOL_MIN_WORK = 2_000_000
+export const POOL_MIN_WORK = 200_000
 
 /**
  * Cost proxy of one household's model selection: floating-point work of one EM iteration summed over
- * K = kMin..kMax and the inits, n·K·(d(d+3)/2) for full covariance (Mahalanobis solve + covariance update),
- * n·K·2d for diagonal.
+ * K = kMin..kMax and the inits. Per component: n·d(d+3)/2 for the Mahalanobis terms and covariance update
+ * plus d³/3 for its Cholesky factor and inverse (full covariance), or n·2d + d (diagonal).
  */
 export function gmmWork(rows: number, cols: number, options: GmmSelectOptions = {}): number {
   const o = { ...GMM_DEFAULTS, ...options }
-  const perPoint = (o.covariance as CovarianceType) === 'full' ? (cols * (cols + 3)) / 2 : 2 * cols
+  const full = (o.covariance as CovarianceType) === 'full'
+  const perComponent = full ? (rows * cols * (cols + 3)) / 2 + cols ** 3 / 3 : rows * 2 * cols + cols
   const kMax = Math.min(o.kMax, rows)
   let ks = 0
   for (let k = o.kMin; k <= kMax; k++) ks += k
-  return o.nInit * rows * ks * perPoint
+  return o.nInit * ks * perComponent
 }
 
 export interface GmmJob {
@@ -86,8 +87,8 @@ export class GmmPool {
   }
 
   /**
-   * Per-job outcomes. Small batches run inline, synchronously; large ones are packed into tasks of at least
-   * poolMinWork each (at least two per thread when the batch allows) and transferred to the workers.
+   * Per-job outcomes. Batches with less work than poolMinWork run inline, synchronously; larger ones are
+   * packed into at most two tasks per thread (households kept whole, order kept) and transferred to the workers.
    */
   async selectManySettled(jobs: readonly GmmJob[]): Promise<GmmJobResult[]> {
     if (this.state.phase !== 'open') throw new KernelError('BAD_OPTION', `GmmPool is ${this.state.phase}`)
@@ -98,7 +99,7 @@ export class GmmPool {
       this.lastPlacement = { where: 'inline', work: total }
       return jobs.map((j) => settle(() => selectGmm(this.kernels, j.points, j.options)))
     }
-    const groups = packGroups(works, Math.max(this.poolMinWork, total / (2 * this.threads)))
+    const groups = packGroups(works, total / (2 * this.threads))
     this.lastPlacement = { where: 'pool', work: total, tasks: groups.length }
     const pool = this.ensurePool()
     const results = await Promise.all(groups.map((g) => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { mulberry32 } from '../../src/kernels/twin/kmeans.js'
 import { matrix, type Matrix } from '../../src/kernels/validate.js'
+import { gaussianBlobs } from '../../src/sim/random.js'
 
 /** Fisher's Iris (150 × 4) and its species labels, from test/fixtures/iris.csv. */
 export function iris(): { x: Matrix, species: Int32Array } {
@@ -17,31 +18,11 @@ export function iris(): { x: Matrix, species: Int32Array } {
   return { x: matrix(lines.length, 4, data), species }
 }
 
-/** A seeded generator of uniform and normal draws. */
-export function rng(seed: number): { uniform(): number, normal(): number } {
-  const u = mulberry32(seed)
-  return {
-    uniform: u,
-    normal() {
-      // Box–Muller; 1 − u keeps the log finite
-      return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u())
-    },
-  }
-}
+export { rng } from '../../src/sim/random.js'
 
 /** Points around the given centres with isotropic standard deviation sd, `per` points each; labels by centre. */
 export function blobs(centres: number[][], per: number, sd: number, seed: number): { x: Matrix, labels: Int32Array } {
-  const r = rng(seed)
-  const d = centres[0]!.length
-  const data: number[] = []
-  const labels = new Int32Array(centres.length * per)
-  centres.forEach((c, j) => {
-    for (let i = 0; i < per; i++) {
-      for (let t = 0; t < d; t++) data.push(c[t]! + sd * r.normal())
-      labels[j * per + i] = j
-    }
-  })
-  return { x: matrix(centres.length * per, d, data), labels }
+  return gaussianBlobs(centres, per, sd, seed)
 }
 
 /** rows×cols of uniform values in [lo, hi). */

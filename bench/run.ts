@@ -1,0 +1,22 @@
+// Runs the benchmarks by name (all by default), prints their tables and writes bench/results/*.json.
+import { benchKernels } from './kernels.js'
+import { benchPoolCrossover } from './pool-crossover.js'
+import { benchRefit } from './refit.js'
+import type { BenchContext } from './lib.js'
+
+export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchContext) => Promise<string> }> = {
+  kernels: { question: 'each kernel: WebAssembly vs its TypeScript twin, one session and a batch of 10,000', run: benchKernels },
+  refit: { question: 'one household refit (300 × 26, K = 1..6 by BIC): wasm, pool, twin, scikit-learn', run: benchRefit },
+  'pool-crossover': { question: 'from what batch size the worker pool beats inline work', run: benchPoolCrossover },
+}
+
+export async function runBenchmarks(names: readonly string[], ctx: BenchContext): Promise<void> {
+  const unknown = names.filter((n) => !(n in BENCHMARKS))
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`)
+  for (const name of names.length ? names : Object.keys(BENCHMARKS)) {
+    const b = BENCHMARKS[name]!
+    ctx.log(`\n## ${name}: ${b.question}${ctx.quick ? ' (quick)' : ''}`)
+    const table = await b.run(ctx)
+    ctx.log(`\n${table}\n`)
+  }
+}

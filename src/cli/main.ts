@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The `idr` command. Subcommands grow with the project; each validates its own flags.
+import { parseArgs } from 'node:util'
+import { version } from '../paths.js'
+
+const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
+
+Usage:
+  idr --version                 print the version
+  idr --help                    this text
+  idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
+                                names: kernels, refit, pool-crossover
+
+Documentation: README.md, docs/ (kernels.md, benchmarks.md).`
+
+async function bench(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { quick: { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
+  const { runBenchmarks } = await import('../../bench/run.js')
+  await runBenchmarks(positionals, { quick: values.quick ?? false, log: (line) => console.log(line) })
+  return 0
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(HELP)
+      return 0
+    case '--version':
+    case '-v':
+      console.log(version)
+      return 0
+    case 'bench':
+      return bench(rest)
+    default:
+      console.error(`idr: unknown command "${command}"\n\n${HELP}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code },
+  (err: unknown) => {
+    console.error(`idr: ${err instanceof Error ? err.message : String(err)}`)
+    process.exitCode = 1
+  },
+)
