@@ -41,29 +41,35 @@ export function gmmEStepFull(
   return total;
 }
 
-/** E-step, diagonal covariance (variances K×d): as gmmEStepFull with Σ_j = diag(vars_j). work: k·d + k f64. */
-export function gmmEStepDiag(
-  x: usize, n: i32, d: i32, k: i32, logW: usize, means: usize, vars: usize, logResp: usize, logProb: usize,
-  work: usize,
-): f64 {
-  const prec = work;
-  const cst = at(work, k * d);
+/** prec[j,t] = 1/vars[j,t] and logDet[j] = Σ_t ln vars[j,t]: what the diagonal E-step needs per component. */
+export function diagPrecision(vars: usize, k: i32, d: i32, prec: usize, logDet: usize): void {
   for (let j = 0; j < k; j++) {
-    let logDet: f64 = 0.0;
+    let s: f64 = 0.0;
     for (let t = 0; t < d; t++) {
       const v = load<f64>(at(vars, j * d + t));
-      logDet += Math.log(v);
+      s += Math.log(v);
       store<f64>(at(prec, j * d + t), 1.0 / v);
     }
-    store<f64>(at(cst, j), load<f64>(at(logW, j)) - 0.5 * (<f64>d * LOG_2PI + logDet));
+    store<f64>(at(logDet, j), s);
   }
+}
+
+/**
+ * E-step, diagonal covariance: as gmmEStepFull with Σ_j = diag(1/prec_j) and logDet[j] = ln|Σ_j| (see
+ * diagPrecision), so one session costs K·d multiply-adds.
+ */
+export function gmmEStepDiag(
+  x: usize, n: i32, d: i32, k: i32, logW: usize, means: usize, prec: usize, logDet: usize, logResp: usize,
+  logProb: usize,
+): f64 {
+  const half = 0.5 * <f64>d * LOG_2PI;
   let total: f64 = 0.0;
   for (let i = 0; i < n; i++) {
     const xi = at(x, i * d);
     const row = at(logResp, i * k);
     for (let j = 0; j < k; j++) {
       const q = weightedSqDist(xi, at(means, j * d), at(prec, j * d), d);
-      store<f64>(at(row, j), load<f64>(at(cst, j)) - 0.5 * q);
+      store<f64>(at(row, j), load<f64>(at(logW, j)) - half - 0.5 * load<f64>(at(logDet, j)) - 0.5 * q);
     }
     const lse = lseRow(row, k);
     for (let j = 0; j < k; j++) store<f64>(at(row, j), load<f64>(at(row, j)) - lse);

@@ -5,7 +5,7 @@ export { sqEuclidean, weightedSqEuclidean } from './distance';
 export { cholesky, invertChol, logDetChol, mahalanobis, gaussianLogPdf } from './linalg';
 export { logSumExpRows, softmaxRows } from './softmax';
 export { kmeansPlusPlus, kmeansLloyd, kmeansMiniBatch } from './kmeans';
-export { gmmEStepFull, gmmEStepDiag, gmmMStepFull, gmmMStepDiag } from './gmm';
+export { diagPrecision, gmmEStepFull, gmmEStepDiag, gmmMStepFull, gmmMStepDiag } from './gmm';
 export { klDiscrete, psi, jsDivergence, klGaussian, klGmmVariational } from './divergence';
 
 /** First byte past the module's static data: the host's arena starts here (rounded up to 16). */

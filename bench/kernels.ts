@@ -57,6 +57,8 @@ function pairs(n: number, shape: string): Pair[] {
   const logW = new Float64Array(K).fill(Math.log(1 / K))
   const weights = logW.map(Math.exp)
   const vars = Float64Array.from({ length: K * D }, (_, i) => 0.5 + (i % 5) * 0.3)
+  const dprec = vars.map((v) => 1 / v)
+  const dlogDet = Float64Array.from({ length: K }, (_, j) => vars.subarray(j * D, j * D + D).reduce((s, v) => s + Math.log(v), 0))
   const scores = randomArray(n * K, 3, 5)
   const logResp = new Float64Array(n * K)
   const counts = new Float64Array(K).fill(1000)
@@ -68,7 +70,7 @@ function pairs(n: number, shape: string): Pair[] {
   // the same inputs in the kernel arena
   const P = {
     x: a.put(x), c: a.put(c), c2: a.put(c2), w: a.put(wts), cov: a.put(cov), chol: a.put(chol), prec: a.put(prec), logDet: a.put(logDet),
-    logW: a.put(logW), weights: a.put(logW.map(Math.exp)), vars: a.put(vars), scores: a.put(scores), logResp: a.alloc(n * K), counts: a.put(counts),
+    logW: a.put(logW), dprec: a.put(dprec), dlogDet: a.put(dlogDet), weights: a.put(logW.map(Math.exp)), vars: a.put(vars), scores: a.put(scores), logResp: a.alloc(n * K), counts: a.put(counts),
     labels: a.alloc(n, 4), out: a.alloc(n * K), l: a.alloc(D * D), p: a.put(p), q: a.put(q),
     work: a.alloc(n * K + K * D + K + 3 * n + D * D + D),
   }
@@ -84,7 +86,7 @@ function pairs(n: number, shape: string): Pair[] {
     ['softmax (N×K, T = 1.3)', () => w.softmaxRows(P.scores, n, K, 1.3, P.out), () => tSm.softmaxRows(scores, n, K, 1.3, out)],
     ['mini-batch k-means step', () => w.kmeansMiniBatch(P.x, n, P.c, P.counts, K, D, P.labels, P.work), () => tKm.kmeansMiniBatch(x, n, c, counts, K, D, labels)],
     ['GMM E-step, full', () => w.gmmEStepFull(P.x, n, D, K, P.logW, P.c, P.prec, P.logDet, P.out, 0, P.work), () => tGmm.gmmEStepFull(x, n, D, K, logW, c, prec, logDet, out)],
-    ['GMM E-step, diagonal', () => w.gmmEStepDiag(P.x, n, D, K, P.logW, P.c, P.vars, P.out, 0, P.work), () => tGmm.gmmEStepDiag(x, n, D, K, logW, c, vars, out)],
+    ['GMM E-step, diagonal', () => w.gmmEStepDiag(P.x, n, D, K, P.logW, P.c, P.dprec, P.dlogDet, P.out, 0), () => tGmm.gmmEStepDiag(x, n, D, K, logW, c, dprec, dlogDet, out)],
     ['GMM M-step, full', () => w.gmmMStepFull(P.x, n, D, K, P.logResp, 1e-6, P.logW, P.c, P.cov, P.work), () => tGmm.gmmMStepFull(x, n, D, K, logResp, 1e-6, logW, c, cov)],
     ['GMM M-step, diagonal', () => w.gmmMStepDiag(P.x, n, D, K, P.logResp, 1e-6, P.logW, P.c, P.vars, P.work), () => tGmm.gmmMStepDiag(x, n, D, K, logResp, 1e-6, logW, c, vars)],
     ['KL / PSI / JS over N·K bins', () => w.klDiscrete(P.p, P.q, n * K, 1e-4) + w.psi(P.p, P.q, n * K, 1e-4) + w.jsDivergence(P.p, P.q, n * K),

@@ -38,6 +38,16 @@ describe('WebAssembly kernels agree with their TypeScript twins', () => {
       expectAllClose(a.l.data, b.l.data, 1e-12)
       expect(a.jitter).toBe(b.jitter)
       expectClose(wasm.logDet(cov), twin.logDet(cov), 1e-12)
+      const pw = wasm.precision(cov)
+      expectAllClose(pw.prec.data, twin.precision(cov).prec.data, 1e-10)
+      // P·L = I
+      for (let i = 0; i < d; i++) {
+        for (let j = 0; j < d; j++) {
+          let v = 0
+          for (let t = 0; t < d; t++) v += pw.prec.data[i * d + t]! * a.l.data[t * d + j]!
+          expect(Math.abs(v - (i === j ? 1 : 0))).toBeLessThan(1e-9)
+        }
+      }
       expectAllClose(wasm.mahalanobis(x, { mean, cov }), twin.mahalanobis(x, { mean, cov }), 1e-10)
       expectAllClose(wasm.gaussianLogPdf(x, { mean, cov }), twin.gaussianLogPdf(x, { mean, cov }), 1e-10)
     }
@@ -97,6 +107,15 @@ describe('WebAssembly kernels agree with their TypeScript twins', () => {
       expectAllClose(sa.logLik, sb.logLik, 1e-9)
       expectAllClose(sa.resp, sb.resp, 1e-8)
     }
+  })
+
+  it('the debug build (assertions on) gives the same answers as the release build', () => {
+    const debug = new KernelOps(createWasmKernels('debug'))
+    const { x } = blobs([[0, 0, 0], [5, 5, 5]], 30, 1, 3)
+    const a = debug.selectGmm(x, { nInit: 2 })
+    const b = wasm.selectGmm(x, { nInit: 2 })
+    expect(a.candidates).toEqual(b.candidates)
+    expectAllClose(debug.softmax(x, 2).data, wasm.softmax(x, 2).data, 0)
   })
 
   it('GMM on one point and one component stays finite', () => {

@@ -2,12 +2,19 @@
 // The `idr` command. Subcommands grow with the project; each validates its own flags.
 import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
+import { gmmCommand } from './gmm.js'
 
 const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
 
 Usage:
   idr --version                 print the version
   idr --help                    this text
+  idr gmm FILE.csv [options]     Gaussian-mixture model selection (BIC) on a CSV's numeric columns
+      --columns a,b,...          columns by header name or index (default: all)
+      --k 1-6                    range of components tried
+      --covariance full|diag     covariance structure (default full)
+      --n-init 10  --seed 0      k-means++ initialisations per K, and their seed
+      --json                     one JSON object instead of the table
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
                                 names: kernels, refit, pool-crossover
 
@@ -35,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0
     case 'bench':
       return bench(rest)
+    case 'gmm':
+      return gmmCommand(rest)
     default:
       console.error(`idr: unknown command "${command}"\n\n${HELP}`)
       return 2

@@ -35,8 +35,10 @@ export interface KernelFunctions {
   kmeansMiniBatch(x: Ptr, n: number, c: Ptr, counts: Ptr, k: number, d: number, labels: Ptr, work: Ptr): number
   /** precChol: k·d·d precision factors L⁻¹; logProb: n, or 0 to skip; work: d */
   gmmEStepFull(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, precChol: Ptr, logDet: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number
-  /** logProb: n, or 0 to skip; work: k·d + k */
-  gmmEStepDiag(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, vars: Ptr, logResp: Ptr, logProb: Ptr, work: Ptr): number
+  /** prec[j,t] = 1/vars[j,t], logDet[j] = Σ_t ln vars[j,t] */
+  diagPrecision(vars: Ptr, k: number, d: number, prec: Ptr, logDet: Ptr): void
+  /** prec: k·d inverse variances; logProb: n, or 0 to skip */
+  gmmEStepDiag(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, prec: Ptr, logDet: Ptr, logResp: Ptr, logProb: Ptr): number
   /** work: n·k + k + d */
   gmmMStepFull(x: Ptr, n: number, d: number, k: number, logResp: Ptr, regCovar: number, weights: Ptr, means: Ptr, covs: Ptr, work: Ptr): void
   /** work: n·k + k */
@@ -118,8 +120,9 @@ export function createTwinKernels(): Kernels {
     gmmEStepFull: (x, n, d, k, logW, means, prec, logDet, logResp, logProb) =>
       gmm.gmmEStepFull(f(x, n * d), n, d, k, f(logW, k), f(means, k * d), f(prec, k * d * d), f(logDet, k),
         f(logResp, n * k), logProb === 0 ? undefined : f(logProb, n)),
-    gmmEStepDiag: (x, n, d, k, logW, means, vars, logResp, logProb) =>
-      gmm.gmmEStepDiag(f(x, n * d), n, d, k, f(logW, k), f(means, k * d), f(vars, k * d), f(logResp, n * k),
+    diagPrecision: (vars, k, d, prec, logDet) => gmm.diagPrecision(f(vars, k * d), k, d, f(prec, k * d), f(logDet, k)),
+    gmmEStepDiag: (x, n, d, k, logW, means, prec, logDet, logResp, logProb) =>
+      gmm.gmmEStepDiag(f(x, n * d), n, d, k, f(logW, k), f(means, k * d), f(prec, k * d), f(logDet, k), f(logResp, n * k),
         logProb === 0 ? undefined : f(logProb, n)),
     gmmMStepFull: (x, n, d, k, logResp, reg, w, means, covs) =>
       gmm.gmmMStepFull(f(x, n * d), n, d, k, f(logResp, n * k), reg, f(w, k), f(means, k * d), f(covs, k * d * d)),

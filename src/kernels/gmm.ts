@@ -130,18 +130,21 @@ function allocBuffers(kern: Kernels, x: Ptr, n: number, d: number, k: number, fu
   return {
     x, n, d, k, full,
     logResp: a.alloc(n * k), weights: a.alloc(k), logW: a.alloc(k), means: a.alloc(k * d),
-    covs: a.alloc(covLen), chol: full ? a.alloc(k * d * d) : 0, prec: full ? a.alloc(k * d * d) : 0, logDet: a.alloc(k),
+    covs: a.alloc(covLen), chol: full ? a.alloc(k * d * d) : 0, prec: a.alloc(covLen), logDet: a.alloc(k),
     work: a.alloc(workLen), labels: a.alloc(n, 4),
   }
 }
 
-/** ln weights, and for full covariances the precision factors L⁻¹ and log-determinants. */
+/** ln weights, precisions (factors L⁻¹ for full covariances, 1/σ² for diagonal) and log-determinants. */
 function prepare(kern: Kernels, b: Buffers): void {
   const a = kern.arena
   const w = a.view(b.weights, b.k)
   const logW = a.view(b.logW, b.k)
   for (let j = 0; j < b.k; j++) logW[j] = Math.log(w[j]!)
-  if (!b.full) return
+  if (!b.full) {
+    kern.diagPrecision(b.covs, b.k, b.d, b.prec, b.logDet)
+    return
+  }
   const dd = b.d * b.d
   const logDet = a.view(b.logDet, b.k)
   for (let j = 0; j < b.k; j++) {
@@ -158,7 +161,7 @@ function eStep(kern: Kernels, b: Buffers, logProb: Ptr = 0): number {
   prepare(kern, b)
   return b.full
     ? kern.gmmEStepFull(b.x, b.n, b.d, b.k, b.logW, b.means, b.prec, b.logDet, b.logResp, logProb, b.work)
-    : kern.gmmEStepDiag(b.x, b.n, b.d, b.k, b.logW, b.means, b.covs, b.logResp, logProb, b.work)
+    : kern.gmmEStepDiag(b.x, b.n, b.d, b.k, b.logW, b.means, b.prec, b.logDet, b.logResp, logProb)
 }
 
 function mStep(kern: Kernels, b: Buffers, regCovar: number): void {

@@ -71,6 +71,19 @@ export class KernelOps {
     })
   }
 
+  /** Precision factor P = L⁻¹ of Σ = LLᵀ (so Σ⁻¹ = PᵀP), with ln|Σ| and the jitter needed: what scoring keeps per component. */
+  precision(cov: Matrix): { prec: Matrix, logDet: number, jitter: number } {
+    checkSquare('cov', cov)
+    const kern = this.kernels
+    return kern.arena.frame(() => {
+      const d = cov.rows
+      const l = this.factor(cov)
+      const p = kern.arena.alloc(d * d)
+      kern.invertChol(l.ptr, d, p)
+      return { prec: { rows: d, cols: d, data: kern.arena.copy(p, d * d) }, logDet: kern.logDetChol(l.ptr, d), jitter: l.jitter }
+    })
+  }
+
   /** ln|Σ| of a symmetric positive-definite matrix (after any jitter cholesky needed). */
   logDet(cov: Matrix): number {
     checkSquare('cov', cov)

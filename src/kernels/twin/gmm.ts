@@ -25,26 +25,32 @@ export function gmmEStepFull(
   return total
 }
 
-/** E-step, diagonal covariance (variances k×d). */
+/** prec = 1/vars and logDet[j] = Σ_t ln vars[j,t]. */
+export function diagPrecision(vars: Float64Array, k: number, d: number, prec: Float64Array, logDet: Float64Array): void {
+  for (let j = 0; j < k; j++) {
+    let s = 0
+    for (let t = 0; t < d; t++) {
+      s += Math.log(vars[j * d + t]!)
+      prec[j * d + t] = 1 / vars[j * d + t]!
+    }
+    logDet[j] = s
+  }
+}
+
+/** E-step, diagonal covariance given precisions (k×d) and log-determinants. */
 export function gmmEStepDiag(
   x: Float64Array, n: number, d: number, k: number, logW: Float64Array, means: Float64Array,
-  vars: Float64Array, logResp: Float64Array, logProb?: Float64Array,
+  prec: Float64Array, logDet: Float64Array, logResp: Float64Array, logProb?: Float64Array,
 ): number {
-  const cst = new Float64Array(k)
-  for (let j = 0; j < k; j++) {
-    let logDet = 0
-    for (let t = 0; t < d; t++) logDet += Math.log(vars[j * d + t]!)
-    cst[j] = logW[j]! - 0.5 * (d * LOG_2PI + logDet)
-  }
   let total = 0
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
       let q = 0
       for (let t = 0; t < d; t++) {
         const diff = x[i * d + t]! - means[j * d + t]!
-        q += (1 / vars[j * d + t]!) * (diff * diff)
+        q += prec[j * d + t]! * (diff * diff)
       }
-      logResp[i * k + j] = cst[j]! - 0.5 * q
+      logResp[i * k + j] = logW[j]! - 0.5 * d * LOG_2PI - 0.5 * logDet[j]! - 0.5 * q
     }
     const lse = lseRow(logResp, i * k, k)
     for (let j = 0; j < k; j++) logResp[i * k + j] = logResp[i * k + j]! - lse
