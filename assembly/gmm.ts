@@ -30,6 +30,11 @@ export function gmmEStepFull(
       store<f64>(at(logResp, i * k + j), c - 0.5 * mahaInv(at(x, i * d), mj, pj, d, work));
     }
   }
+  return normaliseRows(logResp, n, k, logProb);
+}
+
+/** Turns rows of joint log-densities into log-responsibilities; ln p(x_i) to logProb unless 0. Returns Σ_i ln p(x_i). */
+function normaliseRows(logResp: usize, n: i32, k: i32, logProb: usize): f64 {
   let total: f64 = 0.0;
   for (let i = 0; i < n; i++) {
     const row = at(logResp, i * k);
@@ -63,7 +68,6 @@ export function gmmEStepDiag(
   logProb: usize,
 ): f64 {
   const half = 0.5 * <f64>d * LOG_2PI;
-  let total: f64 = 0.0;
   for (let i = 0; i < n; i++) {
     const xi = at(x, i * d);
     const row = at(logResp, i * k);
@@ -71,12 +75,8 @@ export function gmmEStepDiag(
       const q = weightedSqDist(xi, at(means, j * d), at(prec, j * d), d);
       store<f64>(at(row, j), load<f64>(at(logW, j)) - half - 0.5 * load<f64>(at(logDet, j)) - 0.5 * q);
     }
-    const lse = lseRow(row, k);
-    for (let j = 0; j < k; j++) store<f64>(at(row, j), load<f64>(at(row, j)) - lse);
-    if (logProb != 0) store<f64>(at(logProb, i), lse);
-    total += lse;
   }
-  return total;
+  return normaliseRows(logResp, n, k, logProb);
 }
 
 /** resp = exp(logResp) into r (n·k); N_k = Σ_i r_ij + 10ε into nk; weights = N_k / Σ N_k; means = Σ r x / N_k. */

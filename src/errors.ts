@@ -14,6 +14,7 @@ export class IdrError extends Error {
 export type KernelErrorCode =
   | 'BAD_SHAPE' // lengths do not match the stated dimensions
   | 'NOT_FINITE' // NaN or ±Infinity where a finite number is required
+  | 'BAD_VALUE' // a finite value outside its domain, e.g. a negative histogram bin or count
   | 'BAD_OPTION' // an option is unknown, misspelt or out of range
   | 'TOO_FEW_POINTS' // e.g. more mixture components than points
   | 'NOT_POSITIVE_DEFINITE' // no diagonal jitter made the matrix factorable

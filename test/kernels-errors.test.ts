@@ -68,9 +68,11 @@ describe('kernel API argument checks', () => {
     expect(code(() => ops.klDiscrete(Float64Array.of(1), Float64Array.of(1), 2))).toBe('BAD_OPTION')
   })
 
-  it('refuses histograms with negative or no mass', () => {
-    expect(code(() => ops.psi(Float64Array.of(1, -1), Float64Array.of(1, 1)))).toBe('NOT_FINITE')
-    expect(code(() => ops.psi(Float64Array.of(0, 0), Float64Array.of(1, 1)))).toBe('BAD_SHAPE')
+  it('refuses histograms with negative or no mass, and negative counts', () => {
+    expect(code(() => ops.psi(Float64Array.of(1, -1), Float64Array.of(1, 1)))).toBe('BAD_VALUE')
+    expect(code(() => ops.psi(Float64Array.of(0, 0), Float64Array.of(1, 1)))).toBe('BAD_VALUE')
+    const state = { centroids: matrix(1, 2, [0, 0]), counts: Float64Array.of(-1) }
+    expect(code(() => ops.miniBatchKMeans(state, x))).toBe('BAD_VALUE')
   })
 
   it('reports a covariance that no jitter can fix (the jitter overflows before the pivot turns positive)', () => {

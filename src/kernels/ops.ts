@@ -9,7 +9,7 @@ import {
 } from './gmm.js'
 import { KMEANS_MAX_ITER } from './gmm.js'
 import {
-  checkFinite, checkHistogram, checkLength, checkMatrix, checkOptionNames, checkRange, positiveInt, type Matrix,
+  checkFinite, checkHistogram, checkLength, checkMatrix, checkNonNegative, checkOptionNames, checkRange, positiveInt, type Matrix,
 } from './validate.js'
 
 /** Probability given to an empty histogram bin before renormalising (KL, PSI). */
@@ -175,7 +175,7 @@ export class KernelOps {
     sameCols(batch, state.centroids)
     const k = state.centroids.rows
     checkLength('counts', state.counts, k)
-    checkHistogram('counts', [...state.counts, 1]) // ≥ 0 and finite
+    checkNonNegative('counts', state.counts)
     const kern = this.kernels
     return kern.arena.frame(() => {
       const a = kern.arena

@@ -15,7 +15,7 @@ import { checkMatrix, checkOptionNames, positiveInt, type Matrix } from './valid
  * Work (in units of gmmWork) below which a batch runs inline: under it, a pool round trip costs more than
  * it saves. Measured on the 2-core reference machine by bench/pool-crossover.ts; see docs/benchmarks.md.
  */
-export const POOL_MIN_WORK = 200_000
+export const POOL_MIN_WORK = 100_000
 
 /**
  * Cost proxy of one household's model selection: floating-point work of one EM iteration summed over

@@ -56,15 +56,20 @@ export function checkLength(name: string, v: ArrayLike<number>, expected: number
   if (v.length !== expected) throw new KernelError('BAD_SHAPE', `${name} has length ${v.length}, expected ${expected}`)
 }
 
+/** Finite values ≥ 0 (counts, weights). */
+export function checkNonNegative(name: string, v: ArrayLike<number>): void {
+  checkFinite(name, v)
+  for (let i = 0; i < v.length; i++) {
+    if (v[i]! < 0) throw new KernelError('BAD_VALUE', `${name}[${i}] is ${v[i]}; values must be ≥ 0`)
+  }
+}
+
 /** Non-negative finite weights / histogram bins with a positive sum. */
 export function checkHistogram(name: string, v: ArrayLike<number>): void {
-  checkFinite(name, v)
+  checkNonNegative(name, v)
   let s = 0
-  for (let i = 0; i < v.length; i++) {
-    if (v[i]! < 0) throw new KernelError('NOT_FINITE', `${name}[${i}] is ${v[i]}; bins must be ≥ 0`)
-    s += v[i]!
-  }
-  if (v.length === 0 || !(s > 0)) throw new KernelError('BAD_SHAPE', `${name} must have at least one positive bin`)
+  for (let i = 0; i < v.length; i++) s += v[i]!
+  if (v.length === 0 || !(s > 0)) throw new KernelError('BAD_VALUE', `${name} must have at least one positive bin`)
 }
 
 export function checkRange(name: string, v: number, lo: number, hi: number, unit = ''): void {

@@ -6,23 +6,30 @@ const NK_FLOOR = 10 * 2.220446049250313e-16
 /** Responsibilities below this are skipped in the M-step sums (as in the kernel). */
 export const NEGLIGIBLE_RESP = 1e-15
 
-/** E-step, full covariance given precision factors P_j = L_j⁻¹; returns Σ_i ln p(x_i), writes normalised log-responsibilities (and ln p(x_i) to logProb). */
-export function gmmEStepFull(
-  x: Float64Array, n: number, d: number, k: number, logW: Float64Array, means: Float64Array,
-  precChol: Float64Array, logDet: Float64Array, logResp: Float64Array, logProb?: Float64Array,
-): number {
+/** Joint log-densities → log-responsibilities per row; returns Σ_i ln p(x_i). */
+function normaliseRows(logResp: Float64Array, n: number, k: number, logProb?: Float64Array): number {
   let total = 0
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) {
-      const maha = mahaInv(x, i * d, means, j * d, precChol, j * d * d, d)
-      logResp[i * k + j] = logW[j]! - 0.5 * d * LOG_2PI - 0.5 * logDet[j]! - 0.5 * maha
-    }
     const lse = lseRow(logResp, i * k, k)
     for (let j = 0; j < k; j++) logResp[i * k + j] = logResp[i * k + j]! - lse
     if (logProb) logProb[i] = lse
     total += lse
   }
   return total
+}
+
+/** E-step, full covariance given precision factors P_j = L_j⁻¹; returns Σ_i ln p(x_i), writes normalised log-responsibilities (and ln p(x_i) to logProb). */
+export function gmmEStepFull(
+  x: Float64Array, n: number, d: number, k: number, logW: Float64Array, means: Float64Array,
+  precChol: Float64Array, logDet: Float64Array, logResp: Float64Array, logProb?: Float64Array,
+): number {
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) {
+      const maha = mahaInv(x, i * d, means, j * d, precChol, j * d * d, d)
+      logResp[i * k + j] = logW[j]! - 0.5 * d * LOG_2PI - 0.5 * logDet[j]! - 0.5 * maha
+    }
+  }
+  return normaliseRows(logResp, n, k, logProb)
 }
 
 /** prec = 1/vars and logDet[j] = Σ_t ln vars[j,t]. */
@@ -42,7 +49,6 @@ export function gmmEStepDiag(
   x: Float64Array, n: number, d: number, k: number, logW: Float64Array, means: Float64Array,
   prec: Float64Array, logDet: Float64Array, logResp: Float64Array, logProb?: Float64Array,
 ): number {
-  let total = 0
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
       let q = 0
@@ -52,12 +58,8 @@ export function gmmEStepDiag(
       }
       logResp[i * k + j] = logW[j]! - 0.5 * d * LOG_2PI - 0.5 * logDet[j]! - 0.5 * q
     }
-    const lse = lseRow(logResp, i * k, k)
-    for (let j = 0; j < k; j++) logResp[i * k + j] = logResp[i * k + j]! - lse
-    if (logProb) logProb[i] = lse
-    total += lse
   }
-  return total
+  return normaliseRows(logResp, n, k, logProb)
 }
 
 /** r = exp(logResp); N_k = Σ r + 10ε; weights, means. Returns { r, nk }. */
