@@ -39,7 +39,7 @@ export interface KernelFunctions {
   diagPrecision(vars: Ptr, k: number, d: number, prec: Ptr, logDet: Ptr): void
   /** prec: k·d inverse variances; logProb: n, or 0 to skip */
   gmmEStepDiag(x: Ptr, n: number, d: number, k: number, logW: Ptr, means: Ptr, prec: Ptr, logDet: Ptr, logResp: Ptr, logProb: Ptr): number
-  /** work: n·k + k + d */
+  /** work: n·k + k + 2d + n */
   gmmMStepFull(x: Ptr, n: number, d: number, k: number, logResp: Ptr, regCovar: number, weights: Ptr, means: Ptr, covs: Ptr, work: Ptr): void
   /** work: n·k + k */
   gmmMStepDiag(x: Ptr, n: number, d: number, k: number, logResp: Ptr, regCovar: number, weights: Ptr, means: Ptr, vars: Ptr, work: Ptr): void

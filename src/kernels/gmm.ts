@@ -126,7 +126,7 @@ interface Buffers {
 function allocBuffers(kern: Kernels, x: Ptr, n: number, d: number, k: number, full: boolean): Buffers {
   const a = kern.arena
   const covLen = full ? k * d * d : k * d
-  const workLen = Math.max(n * k + k + d, k * d + k + 1, 3 * n)
+  const workLen = Math.max(n * k + k + 2 * d + n, k * d + k + 1, 3 * n)
   return {
     x, n, d, k, full,
     logResp: a.alloc(n * k), weights: a.alloc(k), logW: a.alloc(k), means: a.alloc(k * d),

@@ -96,15 +96,34 @@ export function gmmMStepFull(
 ): void {
   const { r, nk } = weightsAndMeans(x, n, d, k, logResp, weights, means)
   const diff = new Float64Array(d)
+  const diffB = new Float64Array(d)
   for (let j = 0; j < k; j++) {
     const o = j * d * d
     covs.fill(0, o, o + d * d)
-    for (let i = 0; i < n; i++) {
-      const rij = r[i * k + j]!
-      if (rij < NEGLIGIBLE_RESP) continue
-      for (let t = 0; t < d; t++) diff[t] = x[i * d + t]! - means[j * d + t]!
+    // the points that count, taken two at a time (the kernel's summation order: Σ += (r_A d_A d_Aᵀ + r_B d_B d_Bᵀ))
+    const idx: number[] = []
+    for (let i = 0; i < n; i++) if (r[i * k + j]! >= NEGLIGIBLE_RESP) idx.push(i)
+    const diffOf = (i: number, out: Float64Array) => {
+      for (let t = 0; t < d; t++) out[t] = x[i * d + t]! - means[j * d + t]!
+    }
+    let q = 0
+    for (; q + 1 < idx.length; q += 2) {
+      const rA = r[idx[q]! * k + j]!
+      const rB = r[idx[q + 1]! * k + j]!
+      diffOf(idx[q]!, diff)
+      diffOf(idx[q + 1]!, diffB)
       for (let a = 0; a < d; a++) {
-        for (let b = a; b < d; b++) covs[o + a * d + b] = covs[o + a * d + b]! + rij * diff[a]! * diff[b]!
+        const sA = rA * diff[a]!
+        const sB = rB * diffB[a]!
+        for (let b = a; b < d; b++) covs[o + a * d + b] = covs[o + a * d + b]! + (sA * diff[b]! + sB * diffB[b]!)
+      }
+    }
+    if (q < idx.length) {
+      const rij = r[idx[q]! * k + j]!
+      diffOf(idx[q]!, diff)
+      for (let a = 0; a < d; a++) {
+        const s = rij * diff[a]!
+        for (let b = a; b < d; b++) covs[o + a * d + b] = covs[o + a * d + b]! + s * diff[b]!
       }
     }
     const inv = 1 / nk[j]!
