@@ -4,10 +4,9 @@ import { KernelError } from '../errors.js'
 import type { Ptr } from './arena.js'
 import { defaultKernels, type Kernels } from './backend.js'
 import {
-  fitGmm, scoreGmm, selectGmm,
+  fitGmm, KMEANS_MAX_ITER, scoreGmm, selectGmm,
   type GaussianMixture, type GmmOptions, type GmmSelectOptions, type GmmSelection,
 } from './gmm.js'
-import { KMEANS_MAX_ITER } from './gmm.js'
 import {
   checkFinite, checkHistogram, checkLength, checkMatrix, checkNonNegative, checkOptionNames, checkRange, positiveInt, type Matrix,
 } from './validate.js'
