@@ -155,3 +155,43 @@ describe('WebAssembly kernels agree with their TypeScript twins', () => {
     expectClose(wasm.klGmm(f, g), twin.klGmm(f, g), 1e-10)
   })
 })
+
+describe('tempered diagonal mixtures (dimWeights)', () => {
+  const { x } = blobs([[0, 0, 0], [4, 4, 0], [0, 4, 4]], 30, 1, 21)
+
+  it('with all weights 1 equals the untempered fit', () => {
+    const plain = wasm.selectGmm(x, { covariance: 'diag', nInit: 2 })
+    const ones = wasm.selectGmm(x, { covariance: 'diag', nInit: 2, dimWeights: Float64Array.of(1, 1, 1) })
+    // equal up to rounding: the tempered path takes ln σ² as −ln(1/σ²)
+    expectAllClose(ones.candidates.map((c) => c.bic), plain.candidates.map((c) => c.bic), 1e-12)
+    expect(ones.best.k).toBe(plain.best.k)
+  })
+
+  it('scores Σ_t w_t ln N(x_t) per point, the same in the kernel and the twin', () => {
+    const w = Float64Array.of(2, 0.5, 1)
+    const a = wasm.selectGmm(x, { covariance: 'diag', nInit: 2, dimWeights: w })
+    const b = twin.selectGmm(x, { covariance: 'diag', nInit: 2, dimWeights: w })
+    expectAllClose(a.candidates.map((c) => c.logLik), b.candidates.map((c) => c.logLik), 1e-9)
+    // by hand for the first point under the fitted mixture: log Σ_j π_j Π_t N(x_t | μ_jt, σ²_jt)^{w_t}
+    const m = a.best
+    const terms = Array.from({ length: m.k }, (_, j) => {
+      let s = Math.log(m.weights[j]!)
+      for (let t = 0; t < 3; t++) {
+        const v = m.covariances[j * 3 + t]!
+        const diff = x.data[t]! - m.means[j * 3 + t]!
+        s += w[t]! * (-0.5 * Math.log(2 * Math.PI * v) - (0.5 * diff * diff) / v)
+      }
+      return s
+    })
+    const hi = Math.max(...terms)
+    const byHand = hi + Math.log(terms.reduce((acc, v) => acc + Math.exp(v - hi), 0))
+    // the kernel omits the component-independent constant −½ Σ_t (w_t − 1) ln 2π
+    const constant = -0.5 * (2 - 1 + 0.5 - 1 + 0) * Math.log(2 * Math.PI)
+    expect(wasm.scoreGmm(m, x).logLik[0]! + constant).toBeCloseTo(byHand, 9)
+  })
+
+  it('refuses weights with full covariance or of the wrong length', () => {
+    expect(() => wasm.fitGmm(x, 2, { dimWeights: Float64Array.of(1, 1, 1) })).toThrow(/needs covariance 'diag'/)
+    expect(() => wasm.fitGmm(x, 2, { covariance: 'diag', dimWeights: Float64Array.of(1) })).toThrow(/dimWeights has 1 values/)
+  })
+})

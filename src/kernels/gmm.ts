@@ -23,6 +23,11 @@ export interface GmmOptions {
   regCovar?: number
   /** Seed of the k-means++ draws; the same seed gives the same fit. Default 0. */
   seed?: number
+  /**
+   * Diagonal covariance only: per-dimension exponents on the likelihood, ln p(x | j) = Σ_t w_t ln N(x_t | μ_jt, σ²_jt)
+   * (a tempered product; feature-group weights). The M-step is unchanged; log-likelihoods and BIC are tempered.
+   */
+  dimWeights?: Float64Array | undefined
 }
 
 export interface GmmSelectOptions extends GmmOptions {
@@ -41,6 +46,7 @@ export const GMM_DEFAULTS = {
   seed: 0,
   kMin: 1,
   kMax: 6,
+  dimWeights: undefined as Float64Array | undefined,
 }
 
 /** Lloyd iterations cap for the k-means initialisation. */
@@ -69,6 +75,8 @@ export interface GaussianMixture {
   readonly labels: Int32Array
   /** Responsibilities, n×k. */
   readonly resp: Float64Array
+  /** Likelihood exponents per dimension it was fitted with (diagonal only), if any. */
+  readonly dimWeights?: Float64Array | undefined
 }
 
 export interface GmmCandidate {
@@ -114,21 +122,26 @@ function resolve(where: string, x: Matrix, options: GmmSelectOptions): Resolved 
   }
   positiveInt('kMin', o.kMin)
   positiveInt('kMax', o.kMax)
+  if (o.dimWeights !== undefined) {
+    if (o.covariance !== 'diag') throw new KernelError('BAD_OPTION', 'dimWeights needs covariance \'diag\'')
+    if (o.dimWeights.length !== x.cols) throw new KernelError('BAD_SHAPE', `dimWeights has ${o.dimWeights.length} values, points ${x.cols} columns`)
+    for (const w of o.dimWeights) if (!(w >= 0 && Number.isFinite(w))) throw new KernelError('BAD_VALUE', `dimWeights must be finite and ≥ 0, got ${w}`)
+  }
   return o
 }
 
 /** Arena buffers for one K. */
 interface Buffers {
-  x: Ptr; n: number; d: number; k: number; full: boolean
+  x: Ptr; n: number; d: number; k: number; full: boolean; dimWeights: Float64Array | undefined
   logResp: Ptr; weights: Ptr; logW: Ptr; means: Ptr; covs: Ptr; chol: Ptr; prec: Ptr; logDet: Ptr; work: Ptr; labels: Ptr
 }
 
-function allocBuffers(kern: Kernels, x: Ptr, n: number, d: number, k: number, full: boolean): Buffers {
+function allocBuffers(kern: Kernels, x: Ptr, n: number, d: number, k: number, full: boolean, dimWeights?: Float64Array): Buffers {
   const a = kern.arena
   const covLen = full ? k * d * d : k * d
   const workLen = Math.max(n * k + k + 2 * d + n, k * d + k + 1, 3 * n)
   return {
-    x, n, d, k, full,
+    x, n, d, k, full, dimWeights,
     logResp: a.alloc(n * k), weights: a.alloc(k), logW: a.alloc(k), means: a.alloc(k * d),
     covs: a.alloc(covLen), chol: full ? a.alloc(k * d * d) : 0, prec: a.alloc(covLen), logDet: a.alloc(k),
     work: a.alloc(workLen), labels: a.alloc(n, 4),
@@ -143,6 +156,7 @@ function prepare(kern: Kernels, b: Buffers): void {
   for (let j = 0; j < b.k; j++) logW[j] = Math.log(w[j]!)
   if (!b.full) {
     kern.diagPrecision(b.covs, b.k, b.d, b.prec, b.logDet)
+    if (b.dimWeights) temper(kern, b, b.dimWeights)
     return
   }
   const dd = b.d * b.d
@@ -157,6 +171,22 @@ function prepare(kern: Kernels, b: Buffers): void {
 }
 
 /** Returns Σ_i ln p(x_i); per-point values go to logProb unless it is 0. */
+/** prec_jt ← w_t·prec_jt and logDet_j ← Σ_t w_t ln σ²_jt: the E-step then scores Σ_t w_t ln N(x_t) (up to a constant). */
+function temper(kern: Kernels, b: Buffers, w: Float64Array): void {
+  const a = kern.arena
+  const prec = a.view(b.prec, b.k * b.d)
+  const logDet = a.view(b.logDet, b.k)
+  for (let j = 0; j < b.k; j++) {
+    let s = 0
+    for (let t = 0; t < b.d; t++) {
+      const i = j * b.d + t
+      s -= w[t]! * Math.log(prec[i]!) // ln σ² = −ln(1/σ²)
+      prec[i] = prec[i]! * w[t]!
+    }
+    logDet[j] = s
+  }
+}
+
 function eStep(kern: Kernels, b: Buffers, logProb: Ptr = 0): number {
   prepare(kern, b)
   return b.full
@@ -207,7 +237,7 @@ function runEm(kern: Kernels, b: Buffers, o: Resolved, seed: number): { logLik: 
 function fitK(kern: Kernels, xPtr: Ptr, n: number, d: number, k: number, o: Resolved): GaussianMixture {
   return kern.arena.frame(() => {
     const full = o.covariance === 'full'
-    const b = allocBuffers(kern, xPtr, n, d, k, full)
+    const b = allocBuffers(kern, xPtr, n, d, k, full, o.dimWeights)
     const a = kern.arena
     const covLen = full ? k * d * d : k * d
     let best: GaussianMixture | undefined
@@ -228,7 +258,7 @@ function fitK(kern: Kernels, xPtr: Ptr, n: number, d: number, k: number, o: Reso
         logLik: run.logLik, nParams,
         bic: -2 * run.logLik + nParams * Math.log(n),
         aic: -2 * run.logLik + 2 * nParams,
-        converged: run.converged, iterations: run.iterations, labels, resp,
+        converged: run.converged, iterations: run.iterations, labels, resp, dimWeights: o.dimWeights,
       }
     }
     return best!
@@ -270,7 +300,7 @@ export function scoreGmm(kern: Kernels, model: GaussianMixture, x: Matrix): { lo
     const a = kern.arena
     const { k, d } = model
     const n = x.rows
-    const b = allocBuffers(kern, a.put(x.data), n, d, k, model.covariance === 'full')
+    const b = allocBuffers(kern, a.put(x.data), n, d, k, model.covariance === 'full', model.dimWeights)
     const logProb = a.alloc(n)
     a.view(b.weights, k).set(model.weights)
     a.view(b.means, k * d).set(model.means)
