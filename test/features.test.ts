@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { GENRES } from '../src/model/events.js'
 import {
-  DEFAULT_SCREEN_IN, FEATURE_DIM, FEATURES, GROUP_DIMS, MAX_SINCE_PREVIOUS_H, sessionFeatures, Standardizer,
+  DEFAULT_SCREEN_IN, FEATURE_DIM, FEATURES, FIRST_SESSION_SINCE_H, GROUP_DIMS, MAX_SINCE_PREVIOUS_H, sessionFeatures, Standardizer,
   type FeatureContext,
 } from '../src/model/features.js'
 import type { Session } from '../src/model/sessionizer.js'
@@ -72,7 +72,9 @@ describe('session features', () => {
     expect(f[at('log_hours_since_previous')]).toBeCloseTo(Math.log1p(3), 12)
     expect(f[at('device_switch')]).toBe(1)
     const first = features(session())
-    expect(first[at('log_hours_since_previous')]).toBeCloseTo(Math.log1p(MAX_SINCE_PREVIOUS_H), 12)
+    expect(first[at('log_hours_since_previous')]).toBeCloseTo(Math.log1p(FIRST_SESSION_SINCE_H), 12)
+    const old = features(session(), { ...ctx, previousOnDeviceEndTs: MONDAY_20H - 90 * 86_400_000 })
+    expect(old[at('log_hours_since_previous')]).toBeCloseTo(Math.log1p(MAX_SINCE_PREVIOUS_H), 12)
     expect(first[at('device_switch')]).toBe(0)
   })
 })

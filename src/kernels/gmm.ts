@@ -35,6 +35,8 @@ export interface GmmSelectOptions extends GmmOptions {
   kMin?: number
   /** Largest number tried (clamped to the number of points). Default 6. */
   kMax?: number
+  /** A K whose fit has a component with fewer points than this (N_j = Σ_i r_ij) cannot be chosen. Default 0. */
+  minComponentPoints?: number
 }
 
 export const GMM_DEFAULTS = {
@@ -46,6 +48,7 @@ export const GMM_DEFAULTS = {
   seed: 0,
   kMin: 1,
   kMax: 6,
+  minComponentPoints: 0,
   dimWeights: undefined as Float64Array | undefined,
 }
 
@@ -82,6 +85,8 @@ export interface GaussianMixture {
 export interface GmmCandidate {
   readonly k: number
   readonly bic: number
+  /** False when a component had fewer than minComponentPoints points. */
+  readonly eligible: boolean
   readonly logLik: number
   readonly converged: boolean
   readonly iterations: number
@@ -273,7 +278,7 @@ export function fitGmm(kern: Kernels, x: Matrix, k: number, options: GmmOptions 
   return kern.arena.frame(() => fitK(kern, kern.arena.put(x.data), x.rows, x.cols, k, o))
 }
 
-/** Fits K = kMin..min(kMax, n) and keeps the lowest BIC (ties: the smaller K). */
+/** Fits K = kMin..min(kMax, n) and keeps the lowest BIC among eligible fits (ties: the smaller K; K = kMin is always eligible). */
 export function selectGmm(kern: Kernels, x: Matrix, options: GmmSelectOptions = {}): GmmSelection {
   const o = resolve('selectGmm', x, options)
   if (o.kMin > o.kMax) throw new KernelError('BAD_OPTION', `kMin (${o.kMin}) must not exceed kMax (${o.kMax})`)
@@ -285,8 +290,9 @@ export function selectGmm(kern: Kernels, x: Matrix, options: GmmSelectOptions = 
     let best: GaussianMixture | undefined
     for (let k = o.kMin; k <= kMax; k++) {
       const fit = fitK(kern, xPtr, x.rows, x.cols, k, o)
-      candidates.push({ k, bic: fit.bic, logLik: fit.logLik, converged: fit.converged, iterations: fit.iterations })
-      if (!best || fit.bic < best.bic) best = fit
+      const eligible = k === o.kMin || fit.weights.every((w) => w * x.rows >= o.minComponentPoints)
+      candidates.push({ k, bic: fit.bic, eligible, logLik: fit.logLik, converged: fit.converged, iterations: fit.iterations })
+      if (eligible && (!best || fit.bic < best.bic)) best = fit
     }
     return { best: best!, candidates }
   })

@@ -8,6 +8,8 @@ const HOUR_MS = 3_600_000
 const DAY_MS = 24 * HOUR_MS
 /** Time since the previous session on the device is capped here (30 days), in hours. */
 export const MAX_SINCE_PREVIOUS_H = 30 * 24
+/** Used for a device's first session: a typical day, not the cap (which would make every first session an outlier). */
+export const FIRST_SESSION_SINCE_H = 24
 /** Screen diagonal assumed when a device does not report one, inches. */
 export const DEFAULT_SCREEN_IN: Readonly<Record<DeviceType, number>> = { tv: 50, desktop: 20, mobile: 6, tablet: 10, console: 50, other: 20 }
 
@@ -79,7 +81,7 @@ export function sessionFeatures(s: Session, ctx: FeatureContext, out: Float64Arr
   out[i++] = Math.log1p(minutes)
   out[i++] = s.events / spanMin
   const sinceH = ctx.previousOnDeviceEndTs === undefined
-    ? MAX_SINCE_PREVIOUS_H
+    ? FIRST_SESSION_SINCE_H
     : Math.min(MAX_SINCE_PREVIOUS_H, Math.max(0, (s.startTs - ctx.previousOnDeviceEndTs) / HOUR_MS))
   out[i++] = Math.log1p(sinceH)
   out[i++] = ctx.previousDevice !== undefined && ctx.previousDevice !== s.device ? 1 : 0

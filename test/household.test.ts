@@ -1,0 +1,83 @@
+// The household model end to end on a small hand-made stream: cold start, then two people told apart,
+// stable ids across refits, and probabilities that are finite and sum to 1.
+import { describe, expect, it } from 'vitest'
+import { validateEvent, type IdrEvent } from '../src/model/events.js'
+import { Household, UNKNOWN_PERSON, type Assignment } from '../src/model/household.js'
+import { rng } from '../src/sim/random.js'
+
+const DAY = 86_400_000
+const T0 = Date.UTC(2026, 0, 5)
+
+/** Alice: phone, ~07:30, news, 20 min. Bob: TV, ~21:00, drama, 60 min. One session each per day. */
+function stream(days: number, seed = 1): IdrEvent[] {
+  const r = rng(seed)
+  const out: IdrEvent[] = []
+  let n = 0
+  const session = (who: 'alice' | 'bob', day: number) => {
+    const alice = who === 'alice'
+    const start = T0 + day * DAY + (alice ? 7.5 : 21) * 3_600_000 + Math.round(r.normal() * 20 * 60_000)
+    const minutes = alice ? 20 : 60
+    const base = { v: 1, account: 'h1', device: alice ? 'phone' : 'tv', truth: who }
+    out.push(validateEvent({ ...base, id: `e${n++}`, ts: start, kind: 'play', deviceType: alice ? 'mobile' : 'tv', content: alice ? 'news1' : 'drama1', genres: [alice ? 'news' : 'drama'] }))
+    for (let m = 5; m <= minutes; m += 5) out.push(validateEvent({ ...base, id: `e${n++}`, ts: start + m * 60_000, kind: 'heartbeat', durationSec: 300 }))
+    out.push(validateEvent({ ...base, id: `e${n++}`, ts: start + minutes * 60_000 + 1000, kind: 'stop', durationSec: 1 }))
+  }
+  for (let d = 0; d < days; d++) {
+    session('alice', d)
+    session('bob', d)
+  }
+  return out.sort((a, b) => a.ts - b.ts)
+}
+
+function run(events: IdrEvent[]): { h: Household, finals: { a: Assignment, truth: string }[] } {
+  const h = new Household('h1')
+  const finals: { a: Assignment, truth: string }[] = []
+  const take = (o: ReturnType<Household['push']>) => {
+    o.assignments.forEach((a) => {
+      expect(a.persons.every((q) => Number.isFinite(q.p) && q.p >= 0)).toBe(true)
+      expect(a.persons.reduce((s, q) => s + q.p, 0)).toBeCloseTo(1, 12)
+      if (a.stage === 'close') finals.push({ a, truth: o.closed.find((s) => s.id === a.session)!.truth! })
+    })
+  }
+  for (const e of events) take(h.push(e))
+  take(h.flush())
+  return { h, finals }
+}
+
+describe('Household', () => {
+  it('starts cold: one known person against someone unknown, leaning on the device', () => {
+    const { finals } = run(stream(1))
+    expect(finals[0]!.a.coldStart).toBe(true)
+    expect(finals[0]!.a.persons.map((q) => q.person)).toEqual(['p1', UNKNOWN_PERSON])
+  })
+
+  it('tells two people apart after a few days and keeps their ids', () => {
+    const { h, finals } = run(stream(20))
+    expect(h.persons.k).toBe(2)
+    const later = finals.slice(12)
+    const idOf = new Map<string, string>()
+    let right = 0
+    for (const { a, truth } of later) {
+      const top = a.persons[0]!.person
+      if (!idOf.has(truth)) idOf.set(truth, top)
+      if (idOf.get(truth) === top) right++
+    }
+    expect(new Set(idOf.values()).size).toBe(2)
+    expect(right / later.length).toBeGreaterThan(0.95)
+    expect(later.at(-1)!.a.persons[0]!.p).toBeGreaterThan(0.8)
+  })
+
+  it('explains an assignment in words', () => {
+    const { finals } = run(stream(3))
+    const bob = finals.find((f) => f.truth === 'bob')!
+    expect(bob.a.explanation).toBe('weekday evening, tv, drama')
+  })
+
+  it('is deterministic: the same events give the same assignments and state', () => {
+    const events = stream(10, 3)
+    const a = run(events)
+    const b = run(events)
+    expect(JSON.stringify(b.finals)).toBe(JSON.stringify(a.finals))
+    expect(JSON.stringify(b.h.toState())).toBe(JSON.stringify(a.h.toState()))
+  })
+})
