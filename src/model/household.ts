@@ -1,5 +1,7 @@
 // One account's model: sessions → features → persons → calibrated assignments. Deterministic, no I/O.
 // The rules (cold start, refit schedule, device priors, temperature) are described in docs/model.md.
+import { decode, encode } from '@msgpack/msgpack'
+import { IdrError } from '../errors.js'
 import { defaultKernels, type Kernels } from '../kernels/backend.js'
 import { selectGmm } from '../kernels/gmm.js'
 import { checkOptionNames } from '../kernels/validate.js'
@@ -308,12 +310,48 @@ export class Household {
   /** Names of the features, for explanations and debugging. */
   static readonly featureNames = FEATURES.map((f) => f.name)
 
+  /** The whole state as msgpack bytes (format version 1); the same inputs give the same bytes. */
+  toSnapshot(): Uint8Array {
+    return encode(this.toState(), { ignoreUndefined: true })
+  }
+
+  /** A household restored from toSnapshot() bytes; it continues exactly as the original would have. */
+  static fromSnapshot(account: string, bytes: Uint8Array, options: HouseholdOptions = {}, kernels?: Kernels): Household {
+    let state: HouseholdState
+    try {
+      state = decode(bytes) as HouseholdState
+    } catch (cause) {
+      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} cannot be decoded`, { cause })
+    }
+    if (typeof state !== 'object' || state === null || state.v !== 1) {
+      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected 1`)
+    }
+    return Household.fromState(account, state, options, kernels)
+  }
+
+  static fromState(account: string, s: HouseholdState, options: HouseholdOptions = {}, kernels?: Kernels): Household {
+    const h = new Household(account, options, kernels)
+    const mutable = h as unknown as { sessionizer: Sessionizer, persons: PersonModel }
+    mutable.sessionizer = Sessionizer.fromState(account, s.sessionizer, options.sessionizer)
+    mutable.persons = PersonModel.fromState(FEATURE_DIM, h.persons.options, s.persons)
+    h.history.set(new Float32Array(s.history.slice().buffer))
+    h.historyCount = s.historyCount
+    h.closedSessions = s.closedSessions
+    h.nextRefitAt = s.nextRefitAt
+    h.deviceCounts = new Map(s.deviceCounts.map(([d, m]) => [d, new Map(m)]))
+    h.lastEndByDevice = new Map(s.lastEndByDevice)
+    h.previousDevice = s.previousDevice ?? undefined
+    h.published = new Map(s.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
+    return h
+  }
+
   toState(): HouseholdState {
     return {
       v: 1,
       sessionizer: this.sessionizer.toState(),
       persons: this.persons.toState(),
-      history: Array.from(this.history.subarray(0, this.historyCount * FEATURE_DIM)),
+      // raw float32 bytes (little-endian, as every supported platform): 4 bytes a value instead of msgpack's 9
+      history: new Uint8Array(this.history.buffer.slice(0, this.historyCount * FEATURE_DIM * 4)),
       historyCount: this.historyCount,
       closedSessions: this.closedSessions,
       nextRefitAt: this.nextRefitAt,
@@ -330,7 +368,8 @@ export interface HouseholdState {
   readonly v: 1
   readonly sessionizer: SessionizerState
   readonly persons: PersonModelState
-  readonly history: readonly number[]
+  /** Float32 little-endian feature rows, in ring order. */
+  readonly history: Uint8Array
   readonly historyCount: number
   readonly closedSessions: number
   readonly nextRefitAt: number

@@ -91,12 +91,12 @@ interface MutableSession {
   truth: string | undefined
 }
 
-/** Serializable sessionizer state (for snapshots). */
+/** Serializable sessionizer state (for snapshots): plain arrays and numbers only. */
 export interface SessionizerState {
   readonly seq: number
   readonly maxTs: number
   readonly watermark: number
-  readonly open: readonly MutableSession[]
+  readonly open: readonly (Omit<MutableSession, 'genreWeights'> & { readonly genreWeights: readonly number[] })[]
   readonly recent: readonly (readonly [string, number])[]
   readonly stats: SessionizerStats
 }
@@ -175,7 +175,7 @@ export class Sessionizer {
   toState(): SessionizerState {
     return {
       seq: this.seq, maxTs: this.maxTs, watermark: this.watermarkTs,
-      open: this.open.map((s) => ({ ...s, genreWeights: s.genreWeights.slice() })),
+      open: this.open.map((s) => ({ ...s, genreWeights: [...s.genreWeights] })),
       recent: [...this.recent.entries()], stats: { ...this.stats },
     }
   }
