@@ -1,0 +1,196 @@
+// Prequential evaluation of the household model: every session's final assignment is scored when it is
+// made (before the model learns from that session), per household under the best one-to-one mapping of
+// predicted to true persons. Metric definitions: docs/metrics.md; the procedure: docs/model.md.
+import type { IdrEvent } from '../model/events.js'
+import { Household, type HouseholdOptions, type PersonProbability } from '../model/household.js'
+import {
+  adjustedRandIndex, bestMappingAccuracy, brierScore, coverageAt, expectedCalibrationError, mapProbabilities,
+  negativeLogLikelihood, normalizedMutualInfo, reliabilityDiagram, topLabel, type ReliabilityBin,
+} from './metrics.js'
+
+/** "After n sessions of that person" buckets of accuracyBySessions. */
+export const SESSION_BUCKETS = [1, 3, 5, 10, 20, 50] as const
+
+export interface EvalReport {
+  households: number
+  sessions: number
+  coViewingSessions: number
+  events: number
+  eventsPerSec: number
+  accuracy: number
+  accuracyMacro: number
+  /** Oracle accuracy (simulator input only), else null. */
+  ceiling: number | null
+  accuracyToCeiling: number | null
+  ari: number
+  nmi: number
+  kExact: number
+  kMae: number
+  /** Share of true one-person households the model keeps as one person (null when there are none). */
+  singleNotSplit: number | null
+  brier: number
+  nll: number
+  ece: number
+  coverageAt085: number
+  accuracyAt085: number
+  /** Accuracy of sessions that are a person's n-th or later (up to the next bucket). Keys: "0", "1", "3", ... */
+  accuracyBySessions: Record<string, number | null>
+  baselineDominant: number
+  /** Open-stage (provisional) accuracy under the same mapping. */
+  accuracyAtOpen: number
+  reliability: ReliabilityBin[]
+}
+
+interface Scored {
+  truth: string
+  /** Index of this session among its (first) true person's sessions in the household. */
+  nth: number
+  final: readonly PersonProbability[]
+  open: readonly PersonProbability[] | undefined
+}
+
+interface HouseholdRun {
+  model: Household
+  scored: Scored[]
+  opens: Map<string, readonly PersonProbability[]>
+  perPerson: Map<string, number>
+}
+
+/** Runs the model over events (any order the sessionizer accepts) and scores it. */
+export function evaluateEvents(events: Iterable<IdrEvent>, options: { household?: HouseholdOptions, ceiling?: number | null, trueSizes?: ReadonlyMap<string, number> } = {}): EvalReport {
+  const runs = new Map<string, HouseholdRun>()
+  let count = 0
+  const t0 = performance.now()
+  const collect = (run: HouseholdRun, out: ReturnType<Household['push']>) => {
+    for (const a of out.assignments) if (a.stage === 'open') run.opens.set(a.session, a.persons)
+    for (const s of out.closed) {
+      const a = out.assignments.find((x) => x.stage === 'close' && x.session === s.id)
+      if (!a || s.truth === undefined) continue
+      const first = s.truth.split('+')[0]!
+      const nth = run.perPerson.get(first) ?? 0
+      run.perPerson.set(first, nth + 1)
+      run.scored.push({ truth: s.truth, nth, final: a.persons, open: run.opens.get(s.id) })
+      run.opens.delete(s.id)
+    }
+  }
+  for (const e of events) {
+    count++
+    let run = runs.get(e.account)
+    if (!run) {
+      run = { model: new Household(e.account, options.household), scored: [], opens: new Map(), perPerson: new Map() }
+      runs.set(e.account, run)
+    }
+    collect(run, run.model.push(e))
+  }
+  for (const run of runs.values()) collect(run, run.model.flush())
+  const seconds = (performance.now() - t0) / 1000
+  return score([...runs.values()], count, seconds, options.ceiling ?? null, options.trueSizes)
+}
+
+function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: number | null, trueSizes?: ReadonlyMap<string, number>): EvalReport {
+  let sessions = 0
+  let coViewing = 0
+  let correct = 0
+  let correctOpen = 0
+  let macro = 0
+  let macroN = 0
+  let ariSum = 0
+  let nmiSum = 0
+  let pairN = 0
+  let kExact = 0
+  let kErr = 0
+  let singles = 0
+  let singlesKept = 0
+  let dominant = 0
+  const buckets = [0, ...SESSION_BUCKETS]
+  const byBucket = buckets.map(() => ({ right: 0, n: 0 }))
+  const probsAll: number[] = []
+  const truthAll: number[] = []
+  const widthAll = 8 // persons are ≤ 6 (+ unknown + none), so rows are padded to a fixed width
+  for (const run of runs) {
+    if (run.scored.length === 0) continue
+    const trueIds = [...new Set(run.scored.flatMap((s) => s.truth.split('+')))].sort()
+    const predIds = [...new Set(run.scored.flatMap((s) => [...s.final, ...(s.open ?? [])].map((q) => q.person)))].sort()
+    const tIndex = new Map(trueIds.map((t, i) => [t, i]))
+    const pIndex = new Map(predIds.map((p, i) => [p, i]))
+    const single = run.scored.filter((s) => !s.truth.includes('+'))
+    const predTop = single.map((s) => pIndex.get(s.final[0]!.person)!)
+    const truthIdx = single.map((s) => tIndex.get(s.truth)!)
+    const kTrue = trueSizes?.get(run.model.account) ?? trueIds.length
+    const kPred = run.model.persons.k
+    kExact += kPred === kTrue ? 1 : 0
+    kErr += Math.abs(kPred - kTrue)
+    if (kTrue === 1) {
+      singles++
+      singlesKept += kPred <= 1 ? 1 : 0
+    }
+    const counts = new Map<string, number>()
+    for (const s of single) counts.set(s.truth, (counts.get(s.truth) ?? 0) + 1)
+    dominant += Math.max(0, ...counts.values())
+    if (single.length === 0) continue
+    const mapping = bestMappingAccuracy(predTop, truthIdx, { predLabels: predIds.map((_, i) => i), trueLabels: trueIds.map((_, i) => i) })
+    const toTrue = (person: string): number => mapping.predToTrue[pIndex.get(person)!]!
+    let hh = 0
+    for (const s of run.scored) {
+      const truths = s.truth.split('+').map((t) => tIndex.get(t)!)
+      const ok = truths.includes(toTrue(s.final[0]!.person))
+      const okOpen = s.open !== undefined && truths.includes(toTrue(s.open[0]!.person))
+      hh += ok ? 1 : 0
+      correctOpen += okOpen ? 1 : 0
+      if (s.truth.includes('+')) coViewing++
+      const b = buckets.findLastIndex((lo) => s.nth >= lo)
+      byBucket[b]!.n++
+      byBucket[b]!.right += ok ? 1 : 0
+    }
+    correct += hh
+    sessions += run.scored.length
+    macro += hh / run.scored.length
+    macroN++
+    if (single.length > 1) {
+      ariSum += adjustedRandIndex(predTop, truthIdx) * single.length
+      nmiSum += normalizedMutualInfo(predTop, truthIdx) * single.length
+      pairN += single.length
+    }
+    // calibration over single-person sessions, probabilities re-expressed over the true persons
+    const probs = new Float64Array(single.length * predIds.length)
+    single.forEach((s, i) => s.final.forEach((q) => { probs[i * predIds.length + pIndex.get(q.person)!] = q.p }))
+    const mapped = mapProbabilities(probs, predIds.length, mapping.predToTrue, trueIds.length)
+    const w = trueIds.length + 1
+    for (let i = 0; i < single.length; i++) {
+      for (let j = 0; j < widthAll; j++) probsAll.push(j < w - 1 ? mapped[i * w + j]! : j === widthAll - 1 ? mapped[i * w + w - 1]! : 0)
+      truthAll.push(truthIdx[i]!)
+    }
+  }
+  const n = truthAll.length
+  const top = topLabel(probsAll, n, widthAll, truthAll)
+  const cov = coverageAt(top.confidence, top.correct, 0.85)
+  const accuracy = sessions > 0 ? correct / sessions : 0
+  const bySessions: Record<string, number | null> = {}
+  buckets.forEach((lo, i) => { bySessions[String(lo)] = byBucket[i]!.n > 0 ? byBucket[i]!.right / byBucket[i]!.n : null })
+  const singleSessions = truthAll.length
+  return {
+    households: runs.length,
+    sessions,
+    coViewingSessions: coViewing,
+    events,
+    eventsPerSec: events / Math.max(seconds, 1e-9),
+    accuracy,
+    accuracyMacro: macroN > 0 ? macro / macroN : 0,
+    ceiling,
+    accuracyToCeiling: ceiling ? accuracy / ceiling : null,
+    ari: pairN > 0 ? ariSum / pairN : 1,
+    nmi: pairN > 0 ? nmiSum / pairN : 1,
+    kExact: runs.length > 0 ? kExact / runs.length : 0,
+    kMae: runs.length > 0 ? kErr / runs.length : 0,
+    singleNotSplit: singles > 0 ? singlesKept / singles : null,
+    brier: brierScore(probsAll, n, widthAll, truthAll),
+    nll: negativeLogLikelihood(probsAll, n, widthAll, truthAll),
+    ece: expectedCalibrationError(top.confidence, top.correct, 15),
+    coverageAt085: cov.coverage,
+    accuracyAt085: cov.accuracy,
+    accuracyBySessions: bySessions,
+    baselineDominant: singleSessions > 0 ? dominant / singleSessions : 0,
+    accuracyAtOpen: sessions > 0 ? correctOpen / sessions : 0,
+    reliability: reliabilityDiagram(top.confidence, top.correct, 15),
+  }
+}
