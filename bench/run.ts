@@ -2,12 +2,14 @@
 import { benchKernels } from './kernels.js'
 import { benchPoolCrossover } from './pool-crossover.js'
 import { benchRefit } from './refit.js'
+import { benchSimulator } from './simulator.js'
 import type { BenchContext } from './lib.js'
 
 export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchContext) => Promise<string> }> = {
   kernels: { question: 'each kernel: WebAssembly vs its TypeScript twin, one session and a batch of 10,000', run: benchKernels },
   refit: { question: 'one household refit (300 × 26, K = 1..6 by BIC): wasm, pool, twin, scikit-learn', run: benchRefit },
   'pool-crossover': { question: 'from what batch size the worker pool beats inline work', run: benchPoolCrossover },
+  simulator: { question: 'events generated per second, and the Bayes oracle per session', run: benchSimulator },
 }
 
 export async function runBenchmarks(names: readonly string[], ctx: BenchContext): Promise<void> {

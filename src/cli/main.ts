@@ -2,6 +2,7 @@
 // The `idr` command. Subcommands grow with the project; each validates its own flags.
 import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
+import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
 
 const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
@@ -15,8 +16,12 @@ Usage:
       --covariance full|diag     covariance structure (default full)
       --n-init 10  --seed 0      k-means++ initialisations per K, and their seed
       --json                     one JSON object instead of the table
+  idr eval [options]            the household model against simulated households (or --input NDJSON with truth)
+      --households 1000 --days 30 --seed 1 --difficulty easy|default|hard
+      --input events.ndjson      evaluate on a file instead (no ceiling)
+      --json                     one JSON object instead of the table
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
-                                names: kernels, refit, pool-crossover
+                                names: kernels, refit, pool-crossover, simulator
 
 Documentation: README.md, docs/ (kernels.md, benchmarks.md).`
 
@@ -44,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
       return bench(rest)
     case 'gmm':
       return gmmCommand(rest)
+    case 'eval':
+      return evalCommand(rest)
     default:
       console.error(`idr: unknown command "${command}"\n\n${HELP}`)
       return 2

@@ -24,9 +24,9 @@ export interface HouseholdOptions {
   kMax?: number
   /** Closed sessions before the first refit (cold start before it). Default 3. */
   minSessions?: number
-  /** Smallest per-dimension variance, standardised units. Default 0.05. */
+  /** Smallest per-dimension variance, standardised units. Default 0.5 (measured, docs/model.md). */
   varianceFloor?: number
-  /** Softmax temperature applied to the scores (calibration). Default 1. */
+  /** Softmax temperature applied to the scores (calibration). Default 10 (measured, docs/model.md). */
   temperature?: number
   /** Pseudo-count spreading a device's person prior toward the household weights. Default 2. */
   devicePriorStrength?: number
@@ -102,7 +102,7 @@ export class Household {
     this.sessionizer = new Sessionizer(account, options.sessionizer)
     this.o = {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
-      varianceFloor: options.varianceFloor ?? 0.05, temperature: options.temperature ?? 1,
+      varianceFloor: options.varianceFloor ?? 0.5, temperature: options.temperature ?? 10,
       devicePriorStrength: options.devicePriorStrength ?? 2, historyMax: options.historyMax ?? 160,
       materialChange: options.materialChange ?? 0.1, newPersonCost: options.newPersonCost ?? 4, nInit: options.nInit ?? 2,
     }

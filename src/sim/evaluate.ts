@@ -163,6 +163,8 @@ function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: n
   }
   const n = truthAll.length
   const top = topLabel(probsAll, n, widthAll, truthAll)
+  // summed mapped probabilities can exceed 1 by an ulp
+  for (let i = 0; i < n; i++) top.confidence[i] = Math.min(1, top.confidence[i]!)
   const cov = coverageAt(top.confidence, top.correct, 0.85)
   const accuracy = sessions > 0 ? correct / sessions : 0
   const bySessions: Record<string, number | null> = {}

@@ -1,0 +1,82 @@
+// Marketing touches and conversions per person (docs/simulator.md, "Marketing"). Touches arrive as a Poisson
+// process per person, at the person's usual times of day and on the devices they use; each touch may lead
+// to a conversion with a probability that grows with the person's touches in the last week and depends on
+// the channel. A few conversions happen without a touch (organic).
+import { CHANNELS, type Channel } from '../model/events.js'
+import type { HouseholdPlan } from './household.js'
+import { DAY_MS, type ResolvedSimOptions } from './options.js'
+import type { Rng } from './random.js'
+import { drawTimeOfDayMs, regimeIndexOn } from './person-model.js'
+import { bernoulli, cumulative, exponential, lognormal, pickCumulative, poisson } from './sampling.js'
+import type { SimMarketingEvent } from './types.js'
+
+/** Campaigns per channel: `<channel>-1` … `<channel>-3`. */
+export const CAMPAIGNS_PER_CHANNEL = 3
+/** Touches within this window before a touch (inclusive of it) count as recent, ms. */
+export const RECENT_WINDOW_MS = 7 * DAY_MS
+/**
+ * P(convert | touch) = min(CONVERSION_CAP, CONVERSION_SCALE · propensity · lift(channel) · (1 − e^(−recent / RECENT_SATURATION))),
+ * recent = the person's touches in the last RECENT_WINDOW_MS including this one.
+ */
+export const CONVERSION_SCALE = 0.1
+export const RECENT_SATURATION = 2
+export const CONVERSION_CAP = 0.5
+/** How well each channel converts (relative). */
+export const CHANNEL_LIFT: Readonly<Record<Channel, number>> = {
+  email: 1, social: 0.8, search: 1.6, display: 0.5, affiliate: 1.3, push: 0.9, tv: 0.7, organic: 1.2, referral: 1.5, other: 0.5,
+}
+/** A conversion follows its touch after an exponential delay with this mean, ms. */
+export const CONVERSION_DELAY_MEAN_MS = 12 * 3_600_000
+/** Organic conversions (no touch) per person per day. */
+export const ORGANIC_PER_DAY = 0.003
+/** Conversion values: lognormal with this median (currency units) and σ, rounded to cents. */
+export const VALUE_MEDIAN = 12
+export const VALUE_SIGMA = 0.6
+
+/** Probability that a touch converts. */
+export function conversionProbability(channel: Channel, recentTouches: number, propensity: number): number {
+  return Math.min(CONVERSION_CAP, CONVERSION_SCALE * propensity * CHANNEL_LIFT[channel] * -Math.expm1(-recentTouches / RECENT_SATURATION))
+}
+
+/** The household's touches and conversions over the run, in time order (conversions after the run are dropped). */
+export function drawMarketing(r: Rng, plan: HouseholdPlan, o: ResolvedSimOptions): SimMarketingEvent[] {
+  const endMs = o.startMs + o.days * DAY_MS
+  const dayOf = (ts: number) => Math.min(o.days - 1, Math.floor((ts - o.startMs) / DAY_MS))
+  const samplerOn = (p: number, day: number) => plan.samplers[regimeIndexOn(plan.regimes, day)]![p]!
+  const out: SimMarketingEvent[] = []
+  plan.bases.forEach((base, p) => {
+    const person = base.id
+    const channelCum = cumulative(base.channels)
+    const touches: { ts: number, channel: Channel }[] = []
+    for (let day = 0; day < o.days; day++) {
+      const s = samplerOn(p, day)
+      for (let i = poisson(r, base.touchesPerDay); i > 0; i--) {
+        const ts = o.startMs + day * DAY_MS + drawTimeOfDayMs(r, s)
+        const device = plan.devices[pickCumulative(r, s.deviceCum)]!.id
+        const channel = CHANNELS[pickCumulative(r, channelCum)]!
+        const campaign = `${channel}-${1 + Math.floor(r.uniform() * CAMPAIGNS_PER_CHANNEL)}`
+        touches.push({ ts, channel })
+        out.push({ kind: 'touch', ts, person, device, channel, campaign })
+      }
+    }
+    touches.sort((a, b) => a.ts - b.ts)
+    const recentAt = (ts: number) => touches.reduce((k, t) => k + (t.ts <= ts && t.ts > ts - RECENT_WINDOW_MS ? 1 : 0), 0)
+    const convert = (ts: number, recentTouches: number) => {
+      if (ts >= endMs) return
+      const device = plan.devices[pickCumulative(r, samplerOn(p, dayOf(ts)).deviceCum)]!.id
+      const value = Math.round(lognormal(r, Math.log(VALUE_MEDIAN), VALUE_SIGMA) * 100) / 100
+      out.push({ kind: 'convert', ts, person, device, value, recentTouches })
+    }
+    for (const t of touches) {
+      const recent = recentAt(t.ts)
+      if (bernoulli(r, conversionProbability(t.channel, recent, base.conversionPropensity))) {
+        convert(t.ts + Math.round(exponential(r, CONVERSION_DELAY_MEAN_MS)), recent)
+      }
+    }
+    for (let i = poisson(r, ORGANIC_PER_DAY * o.days); i > 0; i--) {
+      const ts = o.startMs + Math.floor(r.uniform() * (endMs - o.startMs))
+      convert(ts, recentAt(ts))
+    }
+  })
+  return out.sort((a, b) => a.ts - b.ts)
+}

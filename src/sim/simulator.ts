@@ -1,0 +1,76 @@
+// The ground-truth simulator: households that share one streaming account, their viewing sessions and
+// marketing events with the true person on every event, and the Bayes oracle that bounds what any model can
+// reach on them. Deterministic by seed. Entry point of src/sim/; docs/simulator.md describes the model.
+import type { IdrEvent } from '../model/events.js'
+import { buildCatalogue, type Catalogue } from './catalogue.js'
+import { planHousehold } from './household.js'
+import { drawMarketing } from './marketing.js'
+import { resolveOptions, type ResolvedSimOptions, type SimOptions } from './options.js'
+import { rng } from './random.js'
+import { deriveSeed } from './sampling.js'
+import { drawSessions } from './sessions.js'
+import { countEvents, deliveries, events, type SimDelivery } from './stream.js'
+import type { SimHousehold } from './types.js'
+
+export * from './options.js'
+export type * from './types.js'
+export { ARCHETYPES } from './personas.js'
+export type { Archetype, PersonalDeviceType } from './personas.js'
+export { DIFFICULTY_SETTINGS, NEW_DEVICE_SHARE } from './household.js'
+export type { DifficultySettings } from './household.js'
+export { TITLES_PER_GENRE } from './catalogue.js'
+export type { Catalogue, Title } from './catalogue.js'
+export { bayesCeiling, observe, oracleLogWeights, oraclePosterior } from './oracle.js'
+export type { CeilingPart, CeilingReport, HouseholdCeiling, SessionObservation } from './oracle.js'
+export { conversionProbability } from './marketing.js'
+export { heartbeatCount, weekdayOf } from './person-model.js'
+export type { SimDelivery } from './stream.js'
+
+/** Labels of the independent random streams derived from the seed (the disorder stage uses 4). */
+const STREAM = { catalogue: 0, household: 1, sessions: 2, marketing: 3 } as const
+
+export interface Simulation {
+  /** The options in effect, defaults filled in. */
+  readonly options: ResolvedSimOptions
+  readonly catalogue: Catalogue
+  readonly households: readonly SimHousehold[]
+  /** Distinct events `events()` yields (duplicates from duplicateRate come on top). */
+  readonly eventCount: number
+  /** All households' events in arrival order (event-time order unless lateRate > 0); a fresh pass per call. */
+  events(): IterableIterator<IdrEvent>
+  /** The same stream with each event's arrival time and how it was delivered. */
+  deliveries(): IterableIterator<SimDelivery>
+}
+
+/**
+ * Simulates `households` accounts over `days` days. Households, sessions and marketing are drawn now
+ * (household i depends only on the seed and i, so a larger run extends a smaller one); events are expanded
+ * lazily by `events()`.
+ */
+export function simulate(options?: SimOptions): Simulation {
+  const o = resolveOptions(options)
+  const catalogue = buildCatalogue(rng(deriveSeed(o.seed, STREAM.catalogue)))
+  const households = Array.from({ length: o.households }, (_, i): SimHousehold => {
+    const plan = planHousehold(rng(deriveSeed(o.seed, STREAM.household, i)), i, o)
+    return {
+      account: plan.account,
+      index: i,
+      epochMs: o.startMs,
+      heartbeatSec: o.heartbeatSec,
+      persons: plan.persons,
+      devices: plan.devices,
+      regimes: plan.regimes,
+      changes: plan.changes,
+      sessions: drawSessions(rng(deriveSeed(o.seed, STREAM.sessions, i)), plan, catalogue, o),
+      marketing: o.marketing ? drawMarketing(rng(deriveSeed(o.seed, STREAM.marketing, i)), plan, o) : [],
+    }
+  })
+  return {
+    options: o,
+    catalogue,
+    households,
+    eventCount: countEvents(households),
+    events: () => events(households, o),
+    deliveries: () => deliveries(households, o),
+  }
+}
