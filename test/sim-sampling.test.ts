@@ -72,7 +72,7 @@ describe('samplers match the densities the oracle scores', () => {
     expectFits(counts, probs)
   })
 
-  it.each([3.5, 47])('Poisson with mean %d (the large mean is drawn in pieces)', (mean) => {
+  it.each([[3.5, 'one piece'], [47, 'three pieces of mean ≤ 20']])('Poisson with mean %s (%s)', (mean) => {
     const r = rng(13)
     const lo = Math.max(0, Math.floor(mean - 4 * Math.sqrt(mean)))
     const bins = 26

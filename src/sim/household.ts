@@ -71,7 +71,7 @@ export function planHousehold(r: Rng, index: number, o: ResolvedSimOptions): Hou
   const hh = String(index + 1).padStart(6, '0')
   const account = `acct-${hh}`
   const size = 1 + pick(r, o.sizeMix)
-  const bases = drawComposition(r, size).map((a, i) => drawPerson(r, `p${i + 1}`, a))
+  const bases = drawComposition(r, size).map((c, i) => drawPerson(r, `p${i + 1}`, c.archetype, c.age))
   const devices: SimDevice[] = []
   const add = (deviceType: DeviceType, screenIn: number, owner: string | null, fromDay = 0): SimDevice => {
     const d = { id: `dev-${hh}-${devices.length + 1}`, deviceType, screenIn: Math.round(screenIn * 10) / 10, owner, fromDay }
@@ -107,7 +107,7 @@ export function planHousehold(r: Rng, index: number, o: ResolvedSimOptions): Hou
   const settings = DIFFICULTY_SETTINGS[o.difficulty]
   const regimes = [buildRegime(0, bases, devices, [], settings)]
   if (changes.length) regimes.push(buildRegime(changes[0]!.day, bases, devices, changes, settings))
-  const persons = bases.map((p): SimPerson => ({ id: p.id, archetype: p.archetype.name, age: p.archetype.age }))
+  const persons = bases.map((p): SimPerson => ({ id: p.id, archetype: p.archetype.name, age: p.age }))
   const samplers = regimes.map((reg) => reg.persons.map(personSampler))
   return { account, index, bases, persons, devices, changes, regimes, samplers }
 }

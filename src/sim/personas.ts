@@ -17,6 +17,7 @@ export interface TimeComponent {
 /** A viewing habit that persons are drawn around. */
 export interface Archetype {
   readonly name: string
+  /** Typical age group; the household slot decides (the first two persons are adults). */
   readonly age: AgeGroup
   /** Preferred session start times. */
   readonly hours: readonly TimeComponent[]
@@ -104,20 +105,20 @@ const YOUNGER_WEIGHTS = [4.5, 2.5, 1, 2]
 
 const BY_NAME = new Map(ARCHETYPES.map((a) => [a.name, a]))
 
-/** Archetypes for a household of `size` persons (adults first). */
-export function drawComposition(r: Rng, size: number): Archetype[] {
-  const out: Archetype[] = []
-  for (let i = 0; i < size; i++) {
-    const [names, weights] = i < 2 ? [ADULTS, ADULT_WEIGHTS] : [YOUNGER, YOUNGER_WEIGHTS]
-    out.push(BY_NAME.get(names[pick(r, weights)]!)!)
-  }
-  return out
+/** Archetypes and age groups for a household of `size` persons (adults first). */
+export function drawComposition(r: Rng, size: number): { archetype: Archetype, age: AgeGroup }[] {
+  return Array.from({ length: size }, (_, i) => {
+    const adult = i < 2
+    const archetype = adult ? BY_NAME.get(ADULTS[pick(r, ADULT_WEIGHTS)]!)! : BY_NAME.get(YOUNGER[pick(r, YOUNGER_WEIGHTS)]!)!
+    return { archetype, age: adult ? 'adult' : archetype.age }
+  })
 }
 
 /** One person's own habits (before difficulty mixing). Probability vectors sum to 1. */
 export interface PersonBase {
   readonly id: string
   readonly archetype: Archetype
+  readonly age: AgeGroup
   /** Mean sessions per day over a week. */
   readonly rate: number
   /** Day-of-week probabilities, Monday first. */
@@ -159,18 +160,26 @@ export const DURATION_SIGMA_RANGE = [0.25, 0.9] as const
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
 
-/** Probabilities ∝ (named weight, else background) × jitter, over a vocabulary. */
-function jittered<K extends string>(r: Rng, names: readonly K[], weights: Partial<Record<K, number>>, background: number, sdLog: number, skip?: K): Float64Array {
-  const out = new Float64Array(names.length)
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!
-    out[i] = name === skip ? 0 : (weights[name] ?? background) * jitter(r, sdLog)
+/** Named weights as a vector over a vocabulary (unnamed: background; `skip`: 0), cached per table. */
+const vectors = new WeakMap<object, Float64Array>()
+function weightVector<K extends string>(names: readonly K[], weights: Partial<Record<K, number>>, background: number, skip?: K): Float64Array {
+  let v = vectors.get(weights)
+  if (v === undefined) {
+    v = Float64Array.from(names, (name) => (name === skip ? 0 : weights[name] ?? background))
+    vectors.set(weights, v)
   }
+  return v
+}
+
+/** Probabilities ∝ weight × jitter over a vocabulary. */
+function jittered(r: Rng, base: Float64Array, sdLog: number): Float64Array {
+  const out = new Float64Array(base.length)
+  for (let i = 0; i < base.length; i++) out[i] = base[i]! > 0 ? base[i]! * jitter(r, sdLog) : 0
   return normalise(out)
 }
 
 /** Draws a person around an archetype. */
-export function drawPerson(r: Rng, id: string, a: Archetype): PersonBase {
+export function drawPerson(r: Rng, id: string, a: Archetype, age: AgeGroup = a.age): PersonBase {
   const S = PERSON_SPREAD
   const shift = S.hourShiftH * r.normal()
   const hourWeights = a.hours.map((c) => c.weight * jitter(r, S.componentWeightLog))
@@ -179,12 +188,13 @@ export function drawPerson(r: Rng, id: string, a: Archetype): PersonBase {
   const weekday = new Float64Array(7)
   for (let d = 0; d < 7; d++) weekday[d] = (d >= 5 ? a.weekendFactor : 1) * jitter(r, S.weekdayLog)
   normalise(weekday)
-  const genre = jittered(r, GENRES, a.genres, BACKGROUND_GENRE_WEIGHT, S.genreLog)
-  const channels = jittered(r, CHANNELS, a.channels, BACKGROUND_CHANNEL_WEIGHT, S.channelLog, 'other')
+  const genre = jittered(r, weightVector(GENRES, a.genres, BACKGROUND_GENRE_WEIGHT), S.genreLog)
+  const channels = jittered(r, weightVector(CHANNELS, a.channels, BACKGROUND_CHANNEL_WEIGHT, 'other'), S.channelLog)
   const medianSec = a.durationMedianMin * 60 * jitter(r, S.durationMedianLog)
   return {
     id,
     archetype: a,
+    age,
     rate: a.sessionsPerDay * jitter(r, S.rateLog),
     weekday,
     hours,

@@ -25,6 +25,8 @@ export type { CeilingPart, CeilingReport, HouseholdCeiling, SessionObservation }
 export { conversionProbability } from './marketing.js'
 export { heartbeatCount, weekdayOf } from './person-model.js'
 export type { SimDelivery } from './stream.js'
+export { NdjsonError, readEventsNdjson, writeEventsNdjson } from './ndjson.js'
+export type { NdjsonErrorCode, NdjsonEventReader } from './ndjson.js'
 
 /** Labels of the independent random streams derived from the seed (the disorder stage uses 4). */
 const STREAM = { catalogue: 0, household: 1, sessions: 2, marketing: 3 } as const
