@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { KernelError } from '../src/errors.js'
 import { assignmentTotal, maxWeightAssignment, minCostAssignment } from '../src/model/hungarian.js'
+import { errorCode as typedErrorCode } from './helpers/errors.js'
 
 /** Park–Miller MINSTD in [0, 1): exact in both JS and Python, so the golden script regenerates the same matrices. */
 function minstd(seed: number): () => number {
@@ -57,15 +58,7 @@ function bruteForce(m: Float64Array, rows: number, cols: number, sense: 'min' | 
   return best
 }
 
-function errorCode(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    expect(e).toBeInstanceOf(KernelError)
-    return (e as KernelError).code
-  }
-  throw new Error('expected a KernelError, got a result')
-}
+const errorCode = (fn: () => unknown): string => typedErrorCode(fn, KernelError)
 
 describe('optimal assignment against scipy', () => {
   // Golden totals from scipy 1.10.1 (Debian /usr/bin/python3), same MINSTD matrices:

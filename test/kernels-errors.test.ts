@@ -4,18 +4,11 @@ import { KernelError } from '../src/errors.js'
 import { createWasmKernels } from '../src/kernels/backend.js'
 import { KernelOps } from '../src/kernels/ops.js'
 import { fromRows, matrix, type Matrix } from '../src/kernels/validate.js'
+import { errorCode } from './helpers/errors.js'
 
 const ops = new KernelOps(createWasmKernels())
 
-function code(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    expect(e).toBeInstanceOf(KernelError)
-    return (e as KernelError).code
-  }
-  throw new Error('expected a KernelError, got a result')
-}
+const code = (fn: () => unknown): string => errorCode(fn, KernelError)
 
 const x = matrix(4, 2, [0, 0, 1, 1, 2, 2, 3, 3])
 
