@@ -7,7 +7,7 @@ import { selectGmm } from '../kernels/gmm.js'
 import { checkOptionNames } from '../kernels/validate.js'
 import type { IdrEvent } from './events.js'
 import {
-  DEFAULT_GROUP_WEIGHTS, FEATURE_DIM, FEATURES, GROUP_DIMS, GROUPS_AT_OPEN, sessionFeatures,
+  DEFAULT_GROUP_WEIGHTS, FEATURE_DIM, GROUP_DIMS, GROUPS_AT_OPEN, sessionFeatures,
   type FeatureGroup,
 } from './features.js'
 import { PersonModel, type PersonChange, type PersonModelState } from './persons.js'
@@ -306,9 +306,6 @@ export class Household {
     }
     return changes
   }
-
-  /** Names of the features, for explanations and debugging. */
-  static readonly featureNames = FEATURES.map((f) => f.name)
 
   /** The whole state as msgpack bytes (format version 1); the same inputs give the same bytes. */
   toSnapshot(): Uint8Array {
