@@ -3,45 +3,54 @@
 import { decode, encode } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import { defaultKernels, type Kernels } from '../kernels/backend.js'
-import { selectGmm } from '../kernels/gmm.js'
+import { KernelOps } from '../kernels/ops.js'
 import { checkOptionNames } from '../kernels/validate.js'
 import type { IdrEvent } from './events.js'
-import {
-  DEFAULT_GROUP_WEIGHTS, FEATURE_DIM, GROUP_DIMS, GROUPS_AT_OPEN, sessionFeatures,
-  type FeatureGroup,
-} from './features.js'
+import { explain } from './explain.js'
+import { FEATURE_DIM, sessionFeatures, type FeatureGroup } from './features.js'
+import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
+import { eStep, refineMixture, selectMixture } from './mixture-fit.js'
+import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
 import { PersonModel, type PersonChange, type PersonModelState } from './persons.js'
 import { Sessionizer, type Session, type SessionizerOptions, type SessionizerState, type SessionUpdate } from './sessionizer.js'
-import { explain } from './explain.js'
+
+/** Trait exponents by feature group when none are given: the plain likelihood (measured, docs/model.md). */
+const UNIT_GROUP_WEIGHTS: Readonly<Record<FeatureGroup, number>> = { time: 1, device: 1, content: 1, behaviour: 1 }
 
 export interface HouseholdOptions {
   sessionizer?: SessionizerOptions
   /** Household's offset from UTC, minutes. Default 0. */
   utcOffsetMinutes?: number
-  /** Weights of the feature groups' log-likelihoods. Defaults: time 1.5, device 1.2, content 1.0, behaviour 1.0. */
+  /**
+   * Exponents of the traits' log-likelihoods by feature group: time (hour, weekday), device, content (genre),
+   * behaviour (watched time). Default 1 each (measured, docs/model.md).
+   */
   groupWeights?: Partial<Record<FeatureGroup, number>>
+  /** Pseudo-sessions shrinking each person's distributions toward the household's (docs/model.md). */
+  prior?: Partial<Record<Trait, number>>
   /** Most persons considered. Default 6. */
   kMax?: number
-  /** Closed sessions before the first refit (cold start before it). Default 3. */
+  /** Closed sessions before the first refit (cold start before it); also the fewest sessions a person has. Default 3. */
   minSessions?: number
-  /** Smallest per-dimension variance, standardised units. Default 0.5 (measured, docs/model.md). */
-  varianceFloor?: number
-  /** Softmax temperature applied to the scores (calibration). Default 10 (measured, docs/model.md). */
+  /** Weight of the BIC's parameter penalty (1 = the textbook BIC). Default 1 (measured, docs/model.md). */
+  penalty?: number
+  /** Softmax temperature applied to the scores (calibration). Default 1 (measured, docs/model.md). */
   temperature?: number
-  /** Pseudo-count spreading a device's person prior toward the household weights. Default 2. */
-  devicePriorStrength?: number
-  /** Sessions kept for refits (most recent). Default 160. */
+  /** Sessions kept for refits (most recent). Default 400. */
   historyMax?: number
+  /** Refit when closed sessions reach max(last + refitMinStep, ⌈refitGrowth × last⌉). Defaults 5 and 1.5. */
+  refitMinStep?: number
+  refitGrowth?: number
   /** Probability shift that makes an update worth publishing. Default 0.1. */
   materialChange?: number
-  /** Mean weighted symmetric KL above which a refit component becomes a new person. Default 4. */
-  newPersonCost?: number
-  /** EM initialisations per K at refits. Default 2. */
+  /** Refits over at most this many sessions search k = 1 … kMax from scratch; longer ones refine the current persons. Default 30. */
+  fullSearchBelow?: number
+  /** EM initialisations per k at refits. Default 2. */
   nInit?: number
 }
 
-const OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'groupWeights', 'kMax', 'minSessions', 'varianceFloor', 'temperature',
-  'devicePriorStrength', 'historyMax', 'materialChange', 'newPersonCost', 'nInit']
+const OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'groupWeights', 'prior', 'kMax', 'minSessions', 'penalty', 'temperature',
+  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow']
 
 /** Pseudo-person of cold start: someone not identified yet. */
 export const UNKNOWN_PERSON = 'unknown'
@@ -80,43 +89,38 @@ export interface HouseholdOutput {
 export class Household {
   readonly sessionizer: Sessionizer
   readonly persons: PersonModel
-  private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights'>>
-  private readonly fullWeights: Float64Array
-  private readonly openWeights: Float64Array
-  /** Raw feature rows of the most recent closed sessions (ring, oldest overwritten). */
-  private history: Float32Array
-  private historyCount = 0
+  private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights' | 'prior'>>
+  private readonly ops: KernelOps
+  private readonly devices: DeviceSlots
+  /** Observations of the most recent closed sessions. */
+  private readonly history: ObservationRing
   private closedSessions = 0
   private nextRefitAt: number
-  /** device → person id → Σ responsibilities. */
-  private deviceCounts = new Map<string, Map<string, number>>()
   private lastEndByDevice = new Map<string, number>()
   private previousDevice: string | undefined
   /** Last published probabilities per open session, to decide what is a material change. */
   private published = new Map<string, readonly PersonProbability[]>()
   private readonly scratch = new Float64Array(FEATURE_DIM)
-  private readonly z = new Float64Array(FEATURE_DIM)
+  private readonly obs = emptyObservation()
+  private readonly one = allocEncoded(1)
 
-  constructor(readonly account: string, options: HouseholdOptions = {}, private readonly kernels: Kernels = defaultKernels()) {
+  constructor(readonly account: string, options: HouseholdOptions = {}, kernels: Kernels = defaultKernels()) {
     checkOptionNames('Household', options, OPTION_NAMES)
     this.sessionizer = new Sessionizer(account, options.sessionizer)
     this.o = {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
-      varianceFloor: options.varianceFloor ?? 0.5, temperature: options.temperature ?? 10,
-      devicePriorStrength: options.devicePriorStrength ?? 2, historyMax: options.historyMax ?? 160,
-      materialChange: options.materialChange ?? 0.1, newPersonCost: options.newPersonCost ?? 4, nInit: options.nInit ?? 2,
+      penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 1, historyMax: options.historyMax ?? 400,
+      refitMinStep: options.refitMinStep ?? 5, refitGrowth: options.refitGrowth ?? 1.5,
+      materialChange: options.materialChange ?? 0.1, nInit: options.nInit ?? 2, fullSearchBelow: options.fullSearchBelow ?? 30,
     }
-    const groups = { ...DEFAULT_GROUP_WEIGHTS, ...options.groupWeights }
-    this.fullWeights = new Float64Array(FEATURE_DIM)
-    this.openWeights = new Float64Array(FEATURE_DIM)
-    for (const [g, dims] of Object.entries(GROUP_DIMS) as [FeatureGroup, readonly number[]][]) {
-      for (const t of dims) {
-        this.fullWeights[t] = groups[g]
-        this.openWeights[t] = GROUPS_AT_OPEN.includes(g) ? groups[g] : 0
-      }
-    }
-    this.persons = new PersonModel(FEATURE_DIM, { dimWeights: this.fullWeights, varianceFloor: this.o.varianceFloor, newPersonCost: this.o.newPersonCost })
-    this.history = new Float32Array(this.o.historyMax * FEATURE_DIM)
+    const g = { ...UNIT_GROUP_WEIGHTS, ...options.groupWeights }
+    this.persons = new PersonModel(mixtureOptions({
+      prior: options.prior,
+      weights: { time: g.time, weekday: g.time, device: g.device, genre: g.content, duration: g.behaviour },
+    }))
+    this.ops = new KernelOps(kernels)
+    this.devices = new DeviceSlots()
+    this.history = new ObservationRing(this.o.historyMax)
     this.nextRefitAt = this.o.minSessions
   }
 
@@ -174,27 +178,42 @@ export class Household {
     return next.some((q) => Math.abs(q.p - (before.get(q.person) ?? 0)) >= this.o.materialChange)
   }
 
-  private features(s: Session, out: Float64Array): void {
-    sessionFeatures(s, {
-      utcOffsetMinutes: this.o.utcOffsetMinutes,
-      previousOnDeviceEndTs: this.lastEndByDevice.get(s.device),
-      previousDevice: this.previousDevice,
-    }, out)
+  private get cold(): boolean {
+    return this.persons.k === 0 || this.closedSessions < this.o.minSessions
   }
 
   /** Person probabilities for a session at a stage. */
   private assign(s: Session, stage: Stage, eventId: string): Assignment {
-    this.features(s, this.scratch)
-    const persons = this.persons.k === 0 || this.closedSessions < this.o.minSessions
-      ? this.coldStart(s)
-      : this.posterior(s, stage === 'open' ? this.openWeights : this.fullWeights).persons
+    sessionFeatures(s, {
+      utcOffsetMinutes: this.o.utcOffsetMinutes,
+      previousOnDeviceEndTs: this.lastEndByDevice.get(s.device),
+      previousDevice: this.previousDevice,
+    }, this.scratch)
+    const cold = this.cold
+    let persons: PersonProbability[]
+    if (cold) {
+      persons = this.coldStart(s)
+    } else {
+      // watched time is only known at close; before, the duration trait is left out
+      this.encode(s, stage === 'close')
+      const resp = this.posterior(this.o.temperature)
+      persons = this.persons.ids
+        .map((id, j) => ({ person: id, p: resp[j]! }))
+        .sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
+    }
     if (stage === 'close') this.published.delete(s.id)
     else this.published.set(s.id, persons)
     return {
       account: this.account, session: s.id, device: s.device, eventId, stage, modelVersion: this.persons.version,
-      persons, coldStart: this.persons.k === 0 || this.closedSessions < this.o.minSessions,
-      explanation: explain(s, this.scratch, this.o.utcOffsetMinutes),
+      persons, coldStart: cold, explanation: explain(s, this.scratch, this.o.utcOffsetMinutes),
     }
+  }
+
+  /** Writes the session's observation into the one-row buffer (a device never seen gets its slot only when it closes). */
+  private encode(s: Session, withDuration: boolean): void {
+    const slot = withDuration ? this.devices.slot(s.device) : this.devices.peek(s.device) ?? this.devices.size
+    observe(s, Math.min(slot, MAX_DEVICES - 1), this.o.utcOffsetMinutes, this.obs)
+    encodeObservation(this.obs, this.one, 0, withDuration)
   }
 
   /**
@@ -205,109 +224,64 @@ export class Household {
   private coldStart(s: Session): PersonProbability[] {
     const personal = s.deviceType === 'mobile' || s.deviceType === 'tablet' || s.deviceType === 'desktop'
     const p = personal ? 0.8 : 0.6
-    const first = this.persons.persons[0]?.id ?? 'p1'
+    const first = this.persons.ids[0] ?? 'p1'
     return [{ person: first, p }, { person: UNKNOWN_PERSON, p: 1 - p }]
   }
 
-  /** softmax((ln p(x | j) + ln prior_j(device)) / T) over the known persons. */
-  private posterior(s: Session, w: Float64Array): { persons: PersonProbability[], resp: Float64Array } {
+  /** softmax((ln π_j + ln p(x | j)) / T) of the encoded row over the persons. */
+  private posterior(temperature: number): Float64Array {
     const k = this.persons.k
-    this.persons.standardise(this.scratch, this.z)
     const ll = new Float64Array(k)
-    this.persons.logLikelihoods(this.kernels, this.z, w, ll)
-    const prior = this.devicePrior(s.device)
+    this.persons.logJoint(this.one, 0, ll)
     let hi = -Infinity
-    for (let j = 0; j < k; j++) {
-      ll[j] = (ll[j]! + Math.log(prior[j]!)) / this.o.temperature
-      hi = Math.max(hi, ll[j]!)
-    }
+    for (let j = 0; j < k; j++) hi = Math.max(hi, (ll[j] = ll[j]! / temperature))
     let sum = 0
-    for (let j = 0; j < k; j++) {
-      ll[j] = Math.exp(ll[j]! - hi)
-      sum += ll[j]!
-    }
-    const resp = ll.map((v) => v / sum)
-    const persons = this.persons.persons
-      .map((p, j) => ({ person: p.id, p: resp[j]! }))
-      .sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
-    return { persons, resp }
-  }
-
-  /** P(person | device) = (c_dj + α·π_j) / (Σ_j c_dj + α): the household weights, sharpened by the device's history. */
-  private devicePrior(device: string): Float64Array {
-    const k = this.persons.k
-    const pi = new Float64Array(k)
-    this.persons.weights(pi)
-    const counts = this.deviceCounts.get(device)
-    const alpha = this.o.devicePriorStrength
-    let total = 0
-    const c = this.persons.persons.map((p) => {
-      const v = counts?.get(p.id) ?? 0
-      total += v
-      return v
-    })
-    return pi.map((w, j) => (c[j]! + alpha * w) / (total + alpha))
+    for (let j = 0; j < k; j++) sum += (ll[j] = Math.exp(ll[j]! - hi))
+    for (let j = 0; j < k; j++) ll[j] = ll[j]! / sum
+    return ll
   }
 
   /** After a close: remember the session, update persons online, refit when the schedule says so. */
   private learn(s: Session, out: HouseholdOutput): void {
-    this.features(s, this.scratch)
-    const row = (this.closedSessions % this.o.historyMax) * FEATURE_DIM
-    for (let t = 0; t < FEATURE_DIM; t++) this.history[row + t] = this.scratch[t]!
-    this.historyCount = Math.min(this.historyCount + 1, this.o.historyMax)
+    this.encode(s, true)
+    this.history.push(this.obs)
     this.closedSessions++
     this.lastEndByDevice.set(s.device, s.lastTs)
     this.previousDevice = s.device
-    if (this.persons.k > 0) {
-      const { resp } = this.posterior(s, this.fullWeights)
-      this.persons.update(this.z, resp)
-      const counts = this.deviceCounts.get(s.device) ?? new Map<string, number>()
-      this.persons.persons.forEach((p, j) => counts.set(p.id, (counts.get(p.id) ?? 0) + resp[j]!))
-      this.deviceCounts.set(s.device, counts)
-    }
+    if (this.persons.k > 0) this.persons.update(this.one, 0, this.posterior(1))
     if (this.closedSessions >= this.nextRefitAt) {
       out.changes.push(...this.refit())
-      this.nextRefitAt = Math.max(this.closedSessions + 5, Math.ceil(this.closedSessions * 1.5))
+      this.nextRefitAt = Math.max(this.closedSessions + this.o.refitMinStep, Math.ceil(this.closedSessions * this.o.refitGrowth))
     }
   }
 
-  /** Model selection on the kept history (diagonal, tempered), mapped back onto the persons' ids. */
+  /** Model selection on the kept history, mapped back onto the persons' ids by the sessions they share. */
   private refit(): PersonChange[] {
-    const n = this.historyCount
-    const data = new Float64Array(n * FEATURE_DIM)
-    for (let i = 0; i < n * FEATURE_DIM; i++) data[i] = this.history[i]!
-    const center = new Float64Array(FEATURE_DIM)
-    const scale = new Float64Array(FEATURE_DIM)
-    for (let t = 0; t < FEATURE_DIM; t++) {
-      let m = 0
-      for (let i = 0; i < n; i++) m += data[i * FEATURE_DIM + t]!
-      m /= n
-      let v = 0
-      for (let i = 0; i < n; i++) v += (data[i * FEATURE_DIM + t]! - m) ** 2
-      const sd = Math.sqrt(v / n)
-      center[t] = m
-      scale[t] = sd > 1e-6 ? sd : 1
-      for (let i = 0; i < n; i++) data[i * FEATURE_DIM + t] = (data[i * FEATURE_DIM + t]! - m) / scale[t]!
+    const n = this.history.length
+    const e = allocEncoded(n)
+    const o = emptyObservation()
+    for (let i = 0; i < n; i++) encodeObservation(this.history.get(i, o), e, i)
+    const kOld = this.persons.k
+    const old = new Float64Array(n * kOld)
+    if (kOld > 0) eStep(this.persons.mixture, e, old)
+    const select = {
+      kMax: this.o.kMax, nInit: this.o.nInit, seed: this.closedSessions, minPersonSessions: this.o.minSessions, penalty: this.o.penalty,
     }
-    const sel = selectGmm(this.kernels, { rows: n, cols: FEATURE_DIM, data }, {
-      covariance: 'diag', kMin: 1, kMax: Math.min(this.o.kMax, n), nInit: this.o.nInit,
-      regCovar: this.o.varianceFloor, dimWeights: this.fullWeights, seed: this.closedSessions,
-      minComponentPoints: this.o.minSessions,
-    })
-    const changes = this.persons.applyRefit(sel.best, center, scale, this.closedSessions)
-    // device counts follow persons that merged; persons that disappeared lose theirs
-    for (const c of changes) {
-      if (c.type !== 'merged' && c.type !== 'disappeared') continue
-      for (const counts of this.deviceCounts.values()) {
-        const v = counts.get(c.person) ?? 0
-        counts.delete(c.person)
-        if (c.type === 'merged') counts.set(c.into, (counts.get(c.into) ?? 0) + v)
+    // a full search while the history is short (cheap, and the persons are still forming), then local moves
+    const sel = kOld === 0 || n <= this.o.fullSearchBelow
+      ? selectMixture(this.ops, e, this.persons.options, select)
+      : refineMixture(this.ops, e, this.persons.options, select, old, kOld)
+    const kNew = sel.best.mixture.k
+    const overlap = new Float64Array(kOld * kNew)
+    for (let i = 0; i < n; i++) {
+      for (let a = 0; a < kOld; a++) {
+        for (let b = 0; b < kNew; b++) overlap[a * kNew + b]! += old[i * kOld + a]! * sel.best.resp[i * kNew + b]!
       }
     }
-    return changes
+    return this.persons.applyRefit(sel.best, overlap)
   }
 
-  /** The whole state as msgpack bytes (format version 1); the same inputs give the same bytes. */
+  /** The whole state as msgpack bytes (format version 2); the same inputs give the same bytes. */
   toSnapshot(): Uint8Array {
     return encode(this.toState(), { ignoreUndefined: true })
   }
@@ -320,22 +294,21 @@ export class Household {
     } catch (cause) {
       throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} cannot be decoded`, { cause })
     }
-    if (typeof state !== 'object' || state === null || state.v !== 1) {
-      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected 1`)
+    if (typeof state !== 'object' || state === null || state.v !== SNAPSHOT_VERSION) {
+      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected ${SNAPSHOT_VERSION}`)
     }
     return Household.fromState(account, state, options, kernels)
   }
 
   static fromState(account: string, s: HouseholdState, options: HouseholdOptions = {}, kernels?: Kernels): Household {
     const h = new Household(account, options, kernels)
-    const mutable = h as unknown as { sessionizer: Sessionizer, persons: PersonModel }
+    const mutable = h as unknown as { sessionizer: Sessionizer, persons: PersonModel, devices: DeviceSlots, history: ObservationRing }
     mutable.sessionizer = Sessionizer.fromState(account, s.sessionizer, options.sessionizer)
-    mutable.persons = PersonModel.fromState(FEATURE_DIM, h.persons.options, s.persons)
-    h.history.set(new Float32Array(s.history.slice().buffer))
-    h.historyCount = s.historyCount
+    mutable.persons = PersonModel.fromState(h.persons.options, s.persons)
+    mutable.devices = new DeviceSlots(s.devices)
+    mutable.history = ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history)
     h.closedSessions = s.closedSessions
     h.nextRefitAt = s.nextRefitAt
-    h.deviceCounts = new Map(s.deviceCounts.map(([d, m]) => [d, new Map(m)]))
     h.lastEndByDevice = new Map(s.lastEndByDevice)
     h.previousDevice = s.previousDevice ?? undefined
     h.published = new Map(s.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
@@ -344,15 +317,14 @@ export class Household {
 
   toState(): HouseholdState {
     return {
-      v: 1,
+      v: SNAPSHOT_VERSION,
       sessionizer: this.sessionizer.toState(),
       persons: this.persons.toState(),
-      // raw float32 bytes (little-endian, as every supported platform): 4 bytes a value instead of msgpack's 9
-      history: new Uint8Array(this.history.buffer.slice(0, this.historyCount * FEATURE_DIM * 4)),
-      historyCount: this.historyCount,
+      devices: this.devices.ids(),
+      history: this.history.toBytes(),
+      historyTotal: this.history.total,
       closedSessions: this.closedSessions,
       nextRefitAt: this.nextRefitAt,
-      deviceCounts: [...this.deviceCounts].map(([d, m]) => [d, [...m]] as const),
       lastEndByDevice: [...this.lastEndByDevice],
       previousDevice: this.previousDevice ?? null,
       published: [...this.published].map(([s, ps]) => [s, ps.map((q) => [q.person, q.p] as const)] as const),
@@ -360,17 +332,21 @@ export class Household {
   }
 }
 
-/** Serializable household state (snapshot format version 1). */
+/** Format version of toSnapshot(); 1 was the Gaussian model of the first release. */
+export const SNAPSHOT_VERSION = 2
+
+/** Serializable household state (snapshot format version 2). */
 export interface HouseholdState {
-  readonly v: 1
+  readonly v: typeof SNAPSHOT_VERSION
   readonly sessionizer: SessionizerState
   readonly persons: PersonModelState
-  /** Float32 little-endian feature rows, in ring order. */
+  /** Device ids in slot order. */
+  readonly devices: readonly string[]
+  /** Observation rows (12 bytes each) in ring order. */
   readonly history: Uint8Array
-  readonly historyCount: number
+  readonly historyTotal: number
   readonly closedSessions: number
   readonly nextRefitAt: number
-  readonly deviceCounts: readonly (readonly [string, readonly (readonly [string, number])[]])[]
   readonly lastEndByDevice: readonly (readonly [string, number])[]
   readonly previousDevice: string | null
   readonly published: readonly (readonly [string, readonly (readonly [string, number])[]])[]
