@@ -106,14 +106,14 @@ describe('PersonModel ids', () => {
     const { e } = groups([40, 30, 25])
     const persons = new PersonModel(options)
     const two = selectMixture(ops, e, options, { ...select, kMax: 2 }).best
-    expect(persons.applyRefit(two, new Float64Array(0)).map((c) => c.type)).toEqual(['appeared', 'appeared'])
+    expect(persons.applyRefit(two.mixture, new Float64Array(0)).map((c) => c.type)).toEqual(['appeared', 'appeared'])
     expect(persons.ids).toEqual(['p1', 'p2'])
     const old = new Float64Array(e.n * 2)
     eStep(persons.mixture, e, old)
     const three = selectMixture(ops, e, options, select).best
     const overlap = new Float64Array(2 * 3)
     for (let i = 0; i < e.n; i++) for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) overlap[a * 3 + b]! += old[i * 2 + a]! * three.resp[i * 3 + b]!
-    const changes = persons.applyRefit(three, overlap)
+    const changes = persons.applyRefit(three.mixture, overlap)
     expect(changes.filter((c) => c.type === 'kept').map((c) => c.person).sort()).toEqual(['p1', 'p2'])
     expect(changes.filter((c) => c.type === 'appeared').map((c) => c.person)).toEqual(['p3'])
     expect(persons.ids).toEqual(['p1', 'p2', 'p3'])
@@ -123,7 +123,7 @@ describe('PersonModel ids', () => {
     eStep(persons.mixture, e, old3)
     const ov = new Float64Array(3)
     for (let i = 0; i < e.n; i++) for (let a = 0; a < 3; a++) ov[a]! += old3[i * 3 + a]! * one.resp[i]!
-    const merged = persons.applyRefit(one, ov)
+    const merged = persons.applyRefit(one.mixture, ov)
     expect(merged.filter((c) => c.type === 'merged')).toHaveLength(2)
     expect(persons.k).toBe(1)
   })
@@ -131,7 +131,7 @@ describe('PersonModel ids', () => {
   it('restores its state exactly', () => {
     const { e } = groups([40, 30])
     const persons = new PersonModel(options)
-    persons.applyRefit(selectMixture(ops, e, options, select).best, new Float64Array(0))
+    persons.applyRefit(selectMixture(ops, e, options, select).best.mixture, new Float64Array(0))
     const back = PersonModel.fromState(options, structuredClone(persons.toState()))
     const a = new Float64Array(persons.k)
     const b = new Float64Array(persons.k)

@@ -3,13 +3,13 @@
 import { decode, encode } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import { defaultKernels, type Kernels } from '../kernels/backend.js'
-import { KernelOps } from '../kernels/ops.js'
 import { checkOptionNames } from '../kernels/validate.js'
 import type { IdrEvent } from './events.js'
 import { explain } from './explain.js'
 import { FEATURE_DIM, sessionFeatures, type FeatureGroup } from './features.js'
 import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
-import { eStep, refineMixture, selectMixture } from './mixture-fit.js'
+import { eStep } from './mixture-fit.js'
+import { resultMixture, runRefit, type RefitResult, type RefitTask } from './refit.js'
 import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
 import { PersonModel, type PersonChange, type PersonModelState } from './persons.js'
 import { Sessionizer, type Session, type SessionizerOptions, type SessionizerState, type SessionUpdate } from './sessionizer.js'
@@ -47,10 +47,16 @@ export interface HouseholdOptions {
   fullSearchBelow?: number
   /** EM initialisations per k at refits. Default 2. */
   nInit?: number
+  /**
+   * 'inline' (default): refits run synchronously where they are triggered. 'deferred': the output carries a
+   * RefitTask and the household takes no input until completeRefit() gets its result (run it anywhere, e.g.
+   * on the pool); both give bit-identical assignments and snapshots.
+   */
+  refits?: 'inline' | 'deferred'
 }
 
 const OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'groupWeights', 'prior', 'kMax', 'minSessions', 'penalty', 'temperature',
-  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow']
+  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow', 'refits']
 
 /** Pseudo-person of cold start: someone not identified yet. */
 export const UNKNOWN_PERSON = 'unknown'
@@ -84,13 +90,14 @@ export interface HouseholdOutput {
   readonly rejected: { readonly eventId: string, readonly reason: string }[]
   /** Sessions closed by this input (live views; for evaluation, with their truth). */
   readonly closed: Session[]
+  /** A refit to run before the next input ('deferred' refits only). */
+  refit?: RefitTask
 }
 
 export class Household {
   readonly sessionizer: Sessionizer
   readonly persons: PersonModel
   private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights' | 'prior'>>
-  private readonly ops: KernelOps
   private readonly devices: DeviceSlots
   /** Observations of the most recent closed sessions. */
   private readonly history: ObservationRing
@@ -103,6 +110,9 @@ export class Household {
   private readonly scratch = new Float64Array(FEATURE_DIM)
   private readonly obs = emptyObservation()
   private readonly one = allocEncoded(1)
+  /** A deferred refit awaiting its result, and the updates that came after its trigger. */
+  private pending: { task: RefitTask, backlog: SessionUpdate[] } | undefined
+  private readonly kernels: Kernels
 
   constructor(readonly account: string, options: HouseholdOptions = {}, kernels: Kernels = defaultKernels()) {
     checkOptionNames('Household', options, OPTION_NAMES)
@@ -111,14 +121,14 @@ export class Household {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
       penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 1, historyMax: options.historyMax ?? 400,
       refitMinStep: options.refitMinStep ?? 5, refitGrowth: options.refitGrowth ?? 1.5,
-      materialChange: options.materialChange ?? 0.1, nInit: options.nInit ?? 2, fullSearchBelow: options.fullSearchBelow ?? 30,
+      materialChange: options.materialChange ?? 0.1, nInit: options.nInit ?? 2, fullSearchBelow: options.fullSearchBelow ?? 30, refits: options.refits ?? 'inline',
     }
     const g = { ...UNIT_GROUP_WEIGHTS, ...options.groupWeights }
     this.persons = new PersonModel(mixtureOptions({
       prior: options.prior,
       weights: { time: g.time, weekday: g.time, device: g.device, genre: g.content, duration: g.behaviour },
     }))
-    this.ops = new KernelOps(kernels)
+    this.kernels = kernels
     this.devices = new DeviceSlots()
     this.history = new ObservationRing(this.o.historyMax)
     this.nextRefitAt = this.o.minSessions
@@ -126,17 +136,41 @@ export class Household {
 
   /** Applies one validated event of this account. */
   push(e: IdrEvent, arrivalMs?: number): HouseholdOutput {
+    this.ready()
     return this.handle(this.sessionizer.push(e, arrivalMs))
   }
 
   /** Idle flush: advances event time without an event. */
   advance(watermarkMs: number): HouseholdOutput {
+    this.ready()
     return this.handle(this.sessionizer.advance(watermarkMs))
   }
 
   /** Closes every open session (end of input). */
   flush(): HouseholdOutput {
+    this.ready()
     return this.handle(this.sessionizer.flush())
+  }
+
+  /** The deferred refit this household waits for, if any. */
+  get pendingRefit(): RefitTask | undefined {
+    return this.pending?.task
+  }
+
+  /** Applies a deferred refit's result, then the updates held back since its trigger. */
+  completeRefit(result: RefitResult): HouseholdOutput {
+    const p = this.pending
+    if (!p || p.task.seq !== result.seq || result.account !== this.account) {
+      throw new IdrError('REFIT_MISMATCH', `household ${this.account} awaits ${p ? `refit ${p.task.seq}` : 'no refit'}, got refit ${result.seq} of ${result.account}`)
+    }
+    this.pending = undefined
+    const out = emptyOutput()
+    out.changes.push(...this.applyRefit(result))
+    return this.handle(p.backlog, out)
+  }
+
+  private ready(): void {
+    if (this.pending) throw new IdrError('REFIT_PENDING', `household ${this.account} takes no input until refit ${this.pending.task.seq} completes`)
   }
 
   /** Closed sessions learned from so far. */
@@ -144,9 +178,9 @@ export class Household {
     return this.closedSessions
   }
 
-  private handle(updates: SessionUpdate[]): HouseholdOutput {
-    const out: HouseholdOutput = { assignments: [], changes: [], rejected: [], closed: [] }
-    for (const u of updates) {
+  private handle(updates: SessionUpdate[], out = emptyOutput()): HouseholdOutput {
+    for (let at = 0; at < updates.length; at++) {
+      const u = updates[at]!
       switch (u.type) {
         case 'rejected':
           out.rejected.push({ eventId: u.eventId, reason: u.reason })
@@ -164,6 +198,12 @@ export class Household {
           out.assignments.push(this.assign(u.session, 'close', u.session.firstEventId))
           out.closed.push(u.session)
           this.learn(u.session, out)
+          if (this.pending) {
+            // what follows must see the refit's persons, exactly as an inline refit's
+            this.pending.backlog = updates.slice(at + 1)
+            out.refit = this.pending.task
+            return out
+          }
           break
       }
     }
@@ -250,39 +290,36 @@ export class Household {
     this.previousDevice = s.device
     if (this.persons.k > 0) this.persons.update(this.one, 0, this.posterior(1))
     if (this.closedSessions >= this.nextRefitAt) {
-      out.changes.push(...this.refit())
       this.nextRefitAt = Math.max(this.closedSessions + this.o.refitMinStep, Math.ceil(this.closedSessions * this.o.refitGrowth))
+      const task = this.refitTask()
+      if (this.o.refits === 'inline') out.changes.push(...this.applyRefit(runRefit(task, this.kernels)))
+      else this.pending = { task, backlog: [] }
     }
   }
 
-  /** Model selection on the kept history, mapped back onto the persons' ids by the sessions they share. */
-  private refit(): PersonChange[] {
+  /** The refit of the kept history: a full search while it is short (cheap, persons still forming), then local moves. */
+  private refitTask(): RefitTask {
     const n = this.history.length
     const e = allocEncoded(n)
     const o = emptyObservation()
     for (let i = 0; i < n; i++) encodeObservation(this.history.get(i, o), e, i)
     const kOld = this.persons.k
-    const old = new Float64Array(n * kOld)
-    if (kOld > 0) eStep(this.persons.mixture, e, old)
-    const select = {
-      kMax: this.o.kMax, nInit: this.o.nInit, seed: this.closedSessions, minPersonSessions: this.o.minSessions, penalty: this.o.penalty,
+    const current = new Float64Array(n * kOld)
+    if (kOld > 0) eStep(this.persons.mixture, e, current)
+    return {
+      account: this.account, seq: this.closedSessions, n, slot: e.slot, w: e.w, dur: e.dur, current, kOld,
+      full: kOld === 0 || n <= this.o.fullSearchBelow, mixture: this.persons.options,
+      select: { kMax: this.o.kMax, nInit: this.o.nInit, seed: this.closedSessions, minPersonSessions: this.o.minSessions, penalty: this.o.penalty },
     }
-    // a full search while the history is short (cheap, and the persons are still forming), then local moves
-    const sel = kOld === 0 || n <= this.o.fullSearchBelow
-      ? selectMixture(this.ops, e, this.persons.options, select)
-      : refineMixture(this.ops, e, this.persons.options, select, old, kOld)
-    const kNew = sel.best.mixture.k
-    const overlap = new Float64Array(kOld * kNew)
-    for (let i = 0; i < n; i++) {
-      for (let a = 0; a < kOld; a++) {
-        for (let b = 0; b < kNew; b++) overlap[a * kNew + b]! += old[i * kOld + a]! * sel.best.resp[i * kNew + b]!
-      }
-    }
-    return this.persons.applyRefit(sel.best, overlap)
+  }
+
+  private applyRefit(r: RefitResult): PersonChange[] {
+    return this.persons.applyRefit(resultMixture(r, this.persons.options), r.overlap)
   }
 
   /** The whole state as msgpack bytes (format version 2); the same inputs give the same bytes. */
   toSnapshot(): Uint8Array {
+    this.ready()
     return encode(this.toState(), { ignoreUndefined: true })
   }
 
@@ -330,6 +367,10 @@ export class Household {
       published: [...this.published].map(([s, ps]) => [s, ps.map((q) => [q.person, q.p] as const)] as const),
     }
   }
+}
+
+function emptyOutput(): HouseholdOutput {
+  return { assignments: [], changes: [], rejected: [], closed: [] }
 }
 
 /** Format version of toSnapshot(); 1 was the Gaussian model of the first release. */

@@ -3,7 +3,6 @@
 // matched to the existing ids by the sessions they explain. No I/O.
 import { maxWeightAssignment } from './hungarian.js'
 import { Mixture, VOCAB, type Encoded, type MixtureOptions } from './mixture.js'
-import type { MixtureFit } from './mixture-fit.js'
 
 /** What a refit did to the household's persons, for the record. */
 export type PersonChange =
@@ -59,9 +58,9 @@ export class PersonModel {
    * sessions; else it appears. An old person without a match merged into the new person that took most of
    * its sessions, or disappeared if it had none left.
    */
-  applyRefit(fit: MixtureFit, overlap: Float64Array): PersonChange[] {
+  applyRefit(next: Mixture, overlap: Float64Array): PersonChange[] {
     const kOld = this.k
-    const kNew = fit.mixture.k
+    const kNew = next.k
     const changes: PersonChange[] = []
     const ids: string[] = new Array<string>(kNew)
     const taken = new Set<number>()
@@ -71,10 +70,10 @@ export class PersonModel {
         const b = match[a]!
         if (b < 0) continue
         const shared = overlap[a * kNew + b]!
-        if (shared >= KEEP_OVERLAP * fit.mixture.n[b]!) {
+        if (shared >= KEEP_OVERLAP * next.n[b]!) {
           ids[b] = this.ids[a]!
           taken.add(a)
-          changes.push({ type: 'kept', person: this.ids[a]!, overlap: shared / fit.mixture.n[b]! })
+          changes.push({ type: 'kept', person: this.ids[a]!, overlap: shared / next.n[b]! })
         }
       }
     }
@@ -100,7 +99,7 @@ export class PersonModel {
     }
     // persons in id order (creation order), so that equal inputs give equal states
     const order = ids.map((_, b) => b).sort((x, y) => idNumber(ids[x]!) - idNumber(ids[y]!))
-    this.mixture = fit.mixture.select(order)
+    this.mixture = next.select(order)
     this.ids = order.map((b) => ids[b]!)
     this.version++
     return changes

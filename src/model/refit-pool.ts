@@ -1,0 +1,46 @@
+// Household refits on a Piscina worker pool, so that model selection does not hold up the event path of
+// other households. The worker runs the same runRefit as the inline path: results are bit-identical.
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import { IdrError } from '../errors.js'
+import { checkOptionNames, positiveInt } from '../kernels/validate.js'
+import { builtFile } from '../paths.js'
+import { transferables, type RefitResult, type RefitTask } from './refit.js'
+
+export interface RefitPoolOptions {
+  /** Worker threads. Default: the machine's available parallelism. */
+  threads?: number
+}
+
+export class RefitPool {
+  readonly threads: number
+  private readonly piscina: Piscina<RefitTask, RefitResult>
+  private closed = false
+
+  constructor(options: RefitPoolOptions = {}) {
+    checkOptionNames('RefitPool', options, ['threads'])
+    this.threads = options.threads ?? availableParallelism()
+    positiveInt('threads', this.threads)
+    this.piscina = new Piscina({ filename: workerFile(), minThreads: this.threads, maxThreads: this.threads, idleTimeout: 30_000 })
+  }
+
+  /** Runs one refit on a worker; the task's buffers are transferred (the task is unusable afterwards). */
+  run(task: RefitTask): Promise<RefitResult> {
+    if (this.closed) return Promise.reject(new IdrError('POOL_CLOSED', 'RefitPool is closed'))
+    return this.piscina.run(task, { transferList: transferables(task) })
+  }
+
+  /** Graceful stop: waits for running refits, then ends the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.piscina.close()
+  }
+}
+
+/** The compiled worker: the sibling refit-worker.js when running from build/, else build/src/model/refit-worker.js. */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url)
+  return here.endsWith('.js') ? here.replace(/refit-pool\.js$/, 'refit-worker.js') : builtFile('src/model/refit-worker.js')
+}
