@@ -3,11 +3,11 @@
 import { parseArgs } from 'node:util'
 import { IdrError } from '../errors.js'
 import type { IdrEvent } from '../model/events.js'
-import { evaluateEvents, type EvalReport } from '../sim/evaluate.js'
+import { evaluateEvents, fitTemperature, type EvalReport } from '../sim/evaluate.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
 import { bayesCeiling, simulate, type Difficulty } from '../sim/simulator.js'
 
-export const EVAL_USAGE = 'idr eval [--households N] [--days D] [--seed S] [--difficulty easy|default|hard] [--input events.ndjson] [--json]'
+export const EVAL_USAGE = 'idr eval [--households N] [--days D] [--seed S] [--difficulty easy|default|hard] [--input events.ndjson] [--fit-temperature] [--json]'
 
 function int(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback
@@ -39,7 +39,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     args,
     options: {
       households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
-      input: { type: 'string' }, json: { type: 'boolean', default: false },
+      input: { type: 'string' }, json: { type: 'boolean', default: false }, 'fit-temperature': { type: 'boolean', default: false },
     },
   })
   let report: EvalReport
@@ -49,6 +49,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     for await (const e of reader) events.push(e)
     for (const err of reader.errors.slice(0, 5)) console.error(`idr eval: skipped ${err.message}`)
     if (reader.errors.length > 5) console.error(`idr eval: … and ${reader.errors.length - 5} more bad lines`)
+    if (values['fit-temperature']) return printFit(fitTemperature(events), values.json)
     report = evaluateEvents(events)
   } else {
     const difficulty = (values.difficulty ?? 'default') as Difficulty
@@ -57,6 +58,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       households: int('households', values.households, 1000), days: int('days', values.days, 30),
       seed: int('seed', values.seed, 1), difficulty,
     })
+    if (values['fit-temperature']) return printFit(fitTemperature(sim.events()), values.json)
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     report = evaluateEvents(sim.events(), { ceiling: bayesCeiling(sim).accuracy, trueSizes })
   }
@@ -66,5 +68,12 @@ export async function evalCommand(args: string[]): Promise<number> {
   } else {
     console.log(table(report))
   }
+  return 0
+}
+
+/** --fit-temperature: the temperature that minimises ECE on these households (use it as the household's `temperature`). */
+function printFit(fit: { temperature: number, ece: number, eceBefore: number }, json: boolean): number {
+  if (json) console.log(JSON.stringify(fit))
+  else console.log(`temperature ${fit.temperature.toFixed(2)}: ECE ${fit.eceBefore.toFixed(3)} → ${fit.ece.toFixed(3)}`)
   return 0
 }

@@ -34,7 +34,7 @@ export interface HouseholdOptions {
   minSessions?: number
   /** Weight of the BIC's parameter penalty (1 = the textbook BIC). Default 1 (measured, docs/model.md). */
   penalty?: number
-  /** Softmax temperature applied to the scores (calibration). Default 1 (measured, docs/model.md). */
+  /** Softmax temperature applied to the scores (calibration). Default 9: fitted by idr eval --fit-temperature (docs/model.md). */
   temperature?: number
   /** Sessions kept for refits (most recent). Default 400. */
   historyMax?: number
@@ -119,7 +119,7 @@ export class Household {
     this.sessionizer = new Sessionizer(account, options.sessionizer)
     this.o = {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
-      penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 1, historyMax: options.historyMax ?? 400,
+      penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 9, historyMax: options.historyMax ?? 400,
       refitMinStep: options.refitMinStep ?? 5, refitGrowth: options.refitGrowth ?? 1.5,
       materialChange: options.materialChange ?? 0.1, nInit: options.nInit ?? 2, fullSearchBelow: options.fullSearchBelow ?? 30, refits: options.refits ?? 'inline',
     }

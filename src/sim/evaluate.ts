@@ -58,6 +58,32 @@ interface HouseholdRun {
 
 /** Runs the model over events (any order the sessionizer accepts) and scores it. */
 export function evaluateEvents(events: Iterable<IdrEvent>, options: { household?: HouseholdOptions, ceiling?: number | null, trueSizes?: ReadonlyMap<string, number> } = {}): EvalReport {
+  const { runs, count, seconds } = runModel(events, options.household)
+  return score(runs, count, seconds, options.ceiling ?? null, options.trueSizes)
+}
+
+/** Temperature grid searched by fitTemperature: 0.5 … 20, 40 log-spaced values. */
+const TEMPERATURE_GRID = Array.from({ length: 40 }, (_, i) => 0.5 * 40 ** (i / 39))
+
+/**
+ * Temperature scaling (Guo et al. 2017) of the model's final probabilities: runs the model once with the
+ * given options, then re-tempers its probabilities by each factor of a grid (exact: p^(1/f) renormalised is
+ * the softmax of the scores at temperature T·f) and keeps the factor with the lowest ECE. Returns the
+ * resulting temperature (options' T × factor).
+ */
+export function fitTemperature(events: Iterable<IdrEvent>, household: HouseholdOptions = {}): { temperature: number, ece: number, eceBefore: number } {
+  const { runs, count, seconds } = runModel(events, household)
+  const base = household.temperature ?? 1
+  const eceBefore = score(runs, count, seconds, null).ece
+  let best = { temperature: base, ece: eceBefore, eceBefore }
+  for (const f of TEMPERATURE_GRID) {
+    const ece = score(runs, count, seconds, null, undefined, f).ece
+    if (ece < best.ece) best = { temperature: base * f, ece, eceBefore }
+  }
+  return best
+}
+
+function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | undefined): { runs: HouseholdRun[], count: number, seconds: number } {
   const runs = new Map<string, HouseholdRun>()
   let count = 0
   const t0 = performance.now()
@@ -77,17 +103,24 @@ export function evaluateEvents(events: Iterable<IdrEvent>, options: { household?
     count++
     let run = runs.get(e.account)
     if (!run) {
-      run = { model: new Household(e.account, options.household), scored: [], opens: new Map(), perPerson: new Map() }
+      run = { model: new Household(e.account, household), scored: [], opens: new Map(), perPerson: new Map() }
       runs.set(e.account, run)
     }
     collect(run, run.model.push(e))
   }
   for (const run of runs.values()) collect(run, run.model.flush())
-  const seconds = (performance.now() - t0) / 1000
-  return score([...runs.values()], count, seconds, options.ceiling ?? null, options.trueSizes)
+  return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000 }
 }
 
-function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: number | null, trueSizes?: ReadonlyMap<string, number>): EvalReport {
+/** The probabilities at temperature factor f: p^(1/f), renormalised. */
+function retemper(ps: readonly PersonProbability[], f: number): readonly PersonProbability[] {
+  if (f === 1) return ps
+  const w = ps.map((q) => q.p ** (1 / f))
+  const sum = w.reduce((a, b) => a + b, 0)
+  return ps.map((q, i) => ({ person: q.person, p: w[i]! / sum }))
+}
+
+function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: number | null, trueSizes?: ReadonlyMap<string, number>, factor = 1): EvalReport {
   let sessions = 0
   let coViewing = 0
   let correct = 0
@@ -153,7 +186,7 @@ function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: n
     }
     // calibration over single-person sessions, probabilities re-expressed over the true persons
     const probs = new Float64Array(single.length * predIds.length)
-    single.forEach((s, i) => s.final.forEach((q) => { probs[i * predIds.length + pIndex.get(q.person)!] = q.p }))
+    single.forEach((s, i) => retemper(s.final, factor).forEach((q) => { probs[i * predIds.length + pIndex.get(q.person)!] = q.p }))
     const mapped = mapProbabilities(probs, predIds.length, mapping.predToTrue, trueIds.length)
     const w = trueIds.length + 1
     for (let i = 0; i < single.length; i++) {
