@@ -7,6 +7,7 @@ export { logSumExpRows, softmaxRows } from './softmax';
 export { kmeansPlusPlus, kmeansLloyd, kmeansMiniBatch } from './kmeans';
 export { diagPrecision, gmmEStepFull, gmmEStepDiag, gmmMStepFull, gmmMStepDiag } from './gmm';
 export { klDiscrete, psi, jsDivergence, klGaussian, klGmmVariational } from './divergence';
+export { mixtureEStep, mixtureStats } from './mixture';
 
 /** First byte past the module's static data: the host's arena starts here (rounded up to 16). */
 export function heapBase(): usize {

@@ -1,6 +1,7 @@
 // The person mixture on its own: observation encoding, EM and the choice of k on synthetic households whose
 // groups are known, local refinement, id mapping across refits and exact state round trips.
 import { describe, expect, it } from 'vitest'
+import { createTwinKernels, createWasmKernels } from '../src/kernels/backend.js'
 import { KernelOps } from '../src/kernels/ops.js'
 import { FIELD_SLOTS, PAIRS, allocEncoded, encodeObservation, mixtureOptions, type Encoded } from '../src/model/mixture.js'
 import { eStep, refineMixture, selectMixture } from '../src/model/mixture-fit.js'
@@ -8,6 +9,7 @@ import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, type Obser
 import { PersonModel } from '../src/model/persons.js'
 import { adjustedRandIndex } from '../src/sim/metrics.js'
 import { rng } from '../src/sim/random.js'
+import { expectAllClose, expectClose } from './helpers/close.js'
 
 const ops = new KernelOps()
 const options = mixtureOptions()
@@ -109,7 +111,7 @@ describe('PersonModel ids', () => {
     expect(persons.applyRefit(two.mixture, new Float64Array(0)).map((c) => c.type)).toEqual(['appeared', 'appeared'])
     expect(persons.ids).toEqual(['p1', 'p2'])
     const old = new Float64Array(e.n * 2)
-    eStep(persons.mixture, e, old)
+    eStep(ops.kernels, persons.mixture, e, old)
     const three = selectMixture(ops, e, options, select).best
     const overlap = new Float64Array(2 * 3)
     for (let i = 0; i < e.n; i++) for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) overlap[a * 3 + b]! += old[i * 2 + a]! * three.resp[i * 3 + b]!
@@ -120,7 +122,7 @@ describe('PersonModel ids', () => {
     // back to one: both others merge into the survivor
     const one = selectMixture(ops, e, options, { ...select, kMax: 1 }).best
     const old3 = new Float64Array(e.n * 3)
-    eStep(persons.mixture, e, old3)
+    eStep(ops.kernels, persons.mixture, e, old3)
     const ov = new Float64Array(3)
     for (let i = 0; i < e.n; i++) for (let a = 0; a < 3; a++) ov[a]! += old3[i * 3 + a]! * one.resp[i]!
     const merged = persons.applyRefit(one.mixture, ov)
@@ -139,6 +141,41 @@ describe('PersonModel ids', () => {
       persons.logJoint(e, i, a)
       back.logJoint(e, i, b)
       expect(b).toEqual(a)
+    }
+  })
+})
+
+describe('the person-mixture kernels', () => {
+  it('WebAssembly and the TypeScript twin give the same responsibilities, fits and statistics', () => {
+    const wasm = new KernelOps(createWasmKernels())
+    const twin = new KernelOps(createTwinKernels())
+    const { e } = groups([25, 20, 15], 3)
+    for (let i = 0; i < e.n; i += 4) e.dur[i] = NaN // unknown durations are skipped
+    const a = selectMixture(wasm, e, options, select).best
+    const b = selectMixture(twin, e, options, select).best
+    expect(a.mixture.k).toBe(b.mixture.k)
+    expectAllClose(a.resp, b.resp, 1e-9)
+    expectAllClose(a.mixture.counts, b.mixture.counts, 1e-9)
+    expectAllClose(a.mixture.durS, b.mixture.durS, 1e-9)
+    expectClose(a.logLik, b.logLik, 1e-10)
+    const ra = new Float64Array(e.n * a.mixture.k)
+    const rb = new Float64Array(e.n * a.mixture.k)
+    expectClose(eStep(wasm.kernels, a.mixture, e, ra), eStep(twin.kernels, a.mixture, e, rb), 1e-12)
+    expectAllClose(ra, rb, 1e-12)
+  })
+
+  it('the kernel E-step equals the per-session scoring path', () => {
+    const { e } = groups([30, 30], 4)
+    const m = selectMixture(ops, e, options, select).best.mixture
+    const resp = new Float64Array(e.n * m.k)
+    eStep(ops.kernels, m, e, resp)
+    const row = new Float64Array(m.k)
+    for (let i = 0; i < e.n; i++) {
+      m.logLik(e, i, row)
+      const s = row.map((v, j) => v + m.logPi[j]!)
+      const hi = Math.max(...s)
+      const z = s.reduce((acc, v) => acc + Math.exp(v - hi), 0)
+      expectAllClose(resp.subarray(i * m.k, (i + 1) * m.k), s.map((v) => Math.exp(v - hi) / z), 1e-12)
     }
   })
 })

@@ -10,6 +10,7 @@ import * as divergence from './twin/divergence.js'
 import * as gmm from './twin/gmm.js'
 import * as kmeans from './twin/kmeans.js'
 import * as linalg from './twin/linalg.js'
+import * as mixtureTwin from './twin/mixture.js'
 import * as softmax from './twin/softmax.js'
 
 /** The exported kernel functions; pointers are byte offsets, counts are elements. Work sizes are in f64. */
@@ -50,6 +51,11 @@ export interface KernelFunctions {
   klGaussian(mu0: Ptr, l0: Ptr, mu1: Ptr, l1: Ptr, d: number, work: Ptr): number
   /** work: d */
   klGmmVariational(wf: Ptr, muf: Ptr, lf: Ptr, kf: number, wg: Ptr, mug: Ptr, lg: Ptr, kg: number, d: number, work: Ptr): number
+  /** Person-mixture E-step: slot n·p i32, w n·p, dur n (NaN = unknown), logTab k·vocab; resp n·k out. Returns Σ ln p. */
+  mixtureEStep(slot: Ptr, w: Ptr, dur: Ptr, n: number, p: number, k: number, vocab: number, logTab: Ptr, logPi: Ptr,
+    durMean: Ptr, durPrec: Ptr, durConst: Ptr, durWeight: number, resp: Ptr): number
+  /** Person-mixture statistics of resp: counts k·vocab, nk k, dur3 3·k (Σ r, Σ r·x, Σ r·x²). */
+  mixtureStats(slot: Ptr, w: Ptr, dur: Ptr, n: number, p: number, k: number, vocab: number, resp: Ptr, counts: Ptr, nk: Ptr, dur3: Ptr): void
 }
 
 /** A kernel implementation together with the arena its pointers refer to. */
@@ -134,5 +140,10 @@ export function createTwinKernels(): Kernels {
     klGaussian: (mu0, l0, mu1, l1, d) => divergence.klGaussian(f(mu0, d), 0, f(l0, d * d), 0, f(mu1, d), 0, f(l1, d * d), 0, d),
     klGmmVariational: (wf, muf, lf, kf, wg, mug, lg, kg, d) =>
       divergence.klGmmVariational(mixture(wf, muf, lf, kf, d), mixture(wg, mug, lg, kg, d), d),
+    mixtureEStep: (slot, w, dur, n, p, k, vocab, logTab, logPi, durMean, durPrec, durConst, durWeight, resp) =>
+      mixtureTwin.mixtureEStep(ints(slot, n * p), f(w, n * p), f(dur, n), n, p, k, vocab, f(logTab, k * vocab), f(logPi, k),
+        f(durMean, k), f(durPrec, k), f(durConst, k), durWeight, f(resp, n * k)),
+    mixtureStats: (slot, w, dur, n, p, k, vocab, resp, counts, nk, dur3) =>
+      mixtureTwin.mixtureStats(ints(slot, n * p), f(w, n * p), f(dur, n), n, p, k, vocab, f(resp, n * k), f(counts, k * vocab), f(nk, k), f(dur3, 3 * k)),
   }
 }

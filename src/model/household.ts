@@ -305,7 +305,7 @@ export class Household {
     for (let i = 0; i < n; i++) encodeObservation(this.history.get(i, o), e, i)
     const kOld = this.persons.k
     const current = new Float64Array(n * kOld)
-    if (kOld > 0) eStep(this.persons.mixture, e, current)
+    if (kOld > 0) eStep(this.kernels, this.persons.mixture, e, current)
     return {
       account: this.account, seq: this.closedSessions, n, slot: e.slot, w: e.w, dur: e.dur, current, kOld,
       full: kOld === 0 || n <= this.o.fullSearchBelow, mixture: this.persons.options,

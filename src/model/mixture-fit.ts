@@ -1,8 +1,10 @@
 // EM for the person mixture and the choice of the number of persons. Initialisation is k-means (the
 // WebAssembly kernels) on an embedding of the observations; the criterion is a BIC whose penalty weight was
 // chosen by measured accuracy (docs/model.md, "How many people").
+import type { Ptr } from '../kernels/arena.js'
+import type { Kernels } from '../kernels/backend.js'
 import { KernelOps } from '../kernels/ops.js'
-import { FIELD_SLOTS, Mixture, PAIRS, allocEncoded, type Encoded, type Field, type MixtureOptions } from './mixture.js'
+import { FIELD_SLOTS, Mixture, PAIRS, VOCAB, allocEncoded, type Encoded, type Field, type MixtureOptions } from './mixture.js'
 import { MAX_DEVICES } from './observation.js'
 import { GENRES } from './events.js'
 
@@ -37,30 +39,69 @@ export interface Selection {
   readonly candidates: readonly { k: number, bic: number, logLik: number, eligible: boolean }[]
 }
 
-/** E-step over all rows: responsibilities into resp, returns Σ log-likelihood. */
-export function eStep(m: Mixture, e: Encoded, resp: Float64Array): number {
-  const k = m.k
-  let total = 0
-  for (let i = 0; i < e.n; i++) {
-    const at = i * k
-    m.logLik(e, i, resp, at)
-    let hi = -Infinity
-    for (let j = 0; j < k; j++) {
-      const v = resp[at + j]! + m.logPi[j]!
-      resp[at + j] = v
-      if (v > hi) hi = v
-    }
-    let sum = 0
-    for (let j = 0; j < k; j++) sum += (resp[at + j] = Math.exp(resp[at + j]! - hi))
-    for (let j = 0; j < k; j++) resp[at + j] = resp[at + j]! / sum
-    total += hi + Math.log(sum)
-  }
-  return total
+/** E-step over all rows (WebAssembly kernel): responsibilities into resp, returns Σ log-likelihood. */
+export function eStep(kern: Kernels, m: Mixture, e: Encoded, resp: Float64Array): number {
+  return kern.arena.frame(() => {
+    const b = loadRows(kern, e, m.k)
+    putTables(kern, b, m)
+    const ll = runEStep(kern, b, e, m)
+    resp.set(kern.arena.view(b.resp, e.n * m.k))
+    return ll
+  })
 }
 
-export function mStep(m: Mixture, e: Encoded, resp: Float64Array): void {
-  m.clear()
-  for (let i = 0; i < e.n; i++) m.accumulate(e, i, resp, i * m.k)
+/** Arena buffers of one fit: the rows (once), the tables (each E-step), the statistics (each M-step). */
+interface FitBuffers {
+  slot: Ptr
+  w: Ptr
+  dur: Ptr
+  resp: Ptr
+  logTab: Ptr
+  logPi: Ptr
+  durMean: Ptr
+  durPrec: Ptr
+  durConst: Ptr
+  counts: Ptr
+  nk: Ptr
+  dur3: Ptr
+}
+
+function loadRows(kern: Kernels, e: Encoded, k: number): FitBuffers {
+  const a = kern.arena
+  const slot = a.alloc(e.n * PAIRS, 4)
+  const b: FitBuffers = {
+    slot, w: a.put(e.w), dur: a.put(e.dur), resp: a.alloc(e.n * k), logTab: a.alloc(k * VOCAB), logPi: a.alloc(k),
+    durMean: a.alloc(k), durPrec: a.alloc(k), durConst: a.alloc(k), counts: a.alloc(k * VOCAB), nk: a.alloc(k), dur3: a.alloc(3 * k),
+  }
+  a.ints(slot, e.n * PAIRS).set(e.slot)
+  return b
+}
+
+function putTables(kern: Kernels, b: FitBuffers, m: Mixture): void {
+  const a = kern.arena
+  a.view(b.logTab, m.k * VOCAB).set(m.logTab)
+  a.view(b.logPi, m.k).set(m.logPi)
+  a.view(b.durMean, m.k).set(m.durMean)
+  a.view(b.durPrec, m.k).set(m.durPrec)
+  a.view(b.durConst, m.k).set(m.durConst)
+}
+
+function runEStep(kern: Kernels, b: FitBuffers, e: Encoded, m: Mixture): number {
+  return kern.mixtureEStep(b.slot, b.w, b.dur, e.n, PAIRS, m.k, VOCAB, b.logTab, b.logPi, b.durMean, b.durPrec, b.durConst,
+    m.options.weights.duration, b.resp)
+}
+
+/** M-step: the statistics of the responsibilities in b.resp (kernel), then the distributions (refresh). */
+function runMStep(kern: Kernels, b: FitBuffers, e: Encoded, m: Mixture): void {
+  const a = kern.arena
+  const k = m.k
+  kern.mixtureStats(b.slot, b.w, b.dur, e.n, PAIRS, k, VOCAB, b.resp, b.counts, b.nk, b.dur3)
+  m.counts.set(a.view(b.counts, k * VOCAB))
+  m.n.set(a.view(b.nk, k))
+  const d3 = a.view(b.dur3, 3 * k)
+  m.durW.set(d3.subarray(0, k))
+  m.durS.set(d3.subarray(k, 2 * k))
+  m.durQ.set(d3.subarray(2 * k, 3 * k))
   m.refresh()
 }
 
@@ -78,24 +119,30 @@ export function levelsInUse(e: Encoded): Record<Field, number> {
   return out
 }
 
-/** EM from initial responsibilities until the mean log-likelihood moves less than tol. */
-export function fitFrom(e: Encoded, k: number, resp: Float64Array, options: MixtureOptions, penalty: number, levels: Record<Field, number>, maxIter = 50, tol = 1e-4): MixtureFit {
+/** EM from initial responsibilities (overwritten with the final ones) until the mean log-likelihood moves less than tol. */
+export function fitFrom(kern: Kernels, e: Encoded, k: number, resp: Float64Array, options: MixtureOptions, penalty: number, levels: Record<Field, number>, maxIter = 50, tol = 1e-4): MixtureFit {
   const m = new Mixture(k, options)
-  let ll = -Infinity
-  let it = 0
-  while (it < maxIter) {
-    it++
-    mStep(m, e, resp)
-    const next = eStep(m, e, resp)
-    const done = Math.abs(next - ll) < tol * e.n
-    ll = next
-    if (done) break
-  }
-  mStep(m, e, resp)
-  let smallest = Infinity
-  for (let j = 0; j < k; j++) smallest = Math.min(smallest, m.n[j]!)
-  const bic = -2 * ll + penalty * m.parameters(levels) * Math.log(e.n)
-  return { mixture: m, resp, logLik: ll, iterations: it, bic, smallest }
+  return kern.arena.frame(() => {
+    const b = loadRows(kern, e, k)
+    kern.arena.view(b.resp, e.n * k).set(resp)
+    let ll = -Infinity
+    let it = 0
+    while (it < maxIter) {
+      it++
+      runMStep(kern, b, e, m)
+      putTables(kern, b, m)
+      const next = runEStep(kern, b, e, m)
+      const done = Math.abs(next - ll) < tol * e.n
+      ll = next
+      if (done) break
+    }
+    runMStep(kern, b, e, m)
+    resp.set(kern.arena.view(b.resp, e.n * k))
+    let smallest = Infinity
+    for (let j = 0; j < k; j++) smallest = Math.min(smallest, m.n[j]!)
+    const bic = -2 * ll + penalty * m.parameters(levels) * Math.log(e.n)
+    return { mixture: m, resp, logLik: ll, iterations: it, bic, smallest }
+  })
 }
 
 /** Hard k-means responsibilities on an embedding of the observations (hour on the circle, weekend, device, genre, duration). */
@@ -135,13 +182,13 @@ export function refineMixture(ops: KernelOps, e: Encoded, options: MixtureOption
   const candidates: { k: number, bic: number, logLik: number, eligible: boolean }[] = []
   let best: MixtureFit | undefined
   for (const start of starts) {
-    const fit = fitFrom(e, start.k, start.resp, options, s.penalty, levels, s.maxIter, s.tol)
+    const fit = fitFrom(ops.kernels, e, start.k, start.resp, options, s.penalty, levels, s.maxIter, s.tol)
     const eligible = start.k === 1 || fit.smallest >= s.minPersonSessions
     candidates.push({ k: start.k, bic: fit.bic, logLik: fit.logLik, eligible })
     if (eligible && (!best || fit.bic < best.bic)) best = fit
   }
   // staying at k is always eligible when no start is (k = 1 is)
-  return { best: best ?? fitFrom(e, 1, new Float64Array(e.n).fill(1), options, s.penalty, levels, s.maxIter, s.tol), candidates }
+  return { best: best ?? fitFrom(ops.kernels, e, 1, new Float64Array(e.n).fill(1), options, s.penalty, levels, s.maxIter, s.tol), candidates }
 }
 
 /** Responsibilities with the heaviest person's sessions split in two by k-means on their embedding. */
@@ -210,7 +257,7 @@ export function selectMixture(ops: KernelOps, e: Encoded, options: MixtureOption
   for (let k = 1; k <= Math.max(1, kMax); k++) {
     let bestK: MixtureFit | undefined
     for (let t = 0; t < (k === 1 ? 1 : s.nInit); t++) {
-      const fit = fitFrom(e, k, kmeansInit(ops, e, k, s.seed + 7919 * t), options, s.penalty, levels, s.maxIter, s.tol)
+      const fit = fitFrom(ops.kernels, e, k, kmeansInit(ops, e, k, s.seed + 7919 * t), options, s.penalty, levels, s.maxIter, s.tol)
       if (!bestK || fit.logLik > bestK.logLik) bestK = fit
     }
     const eligible = k === 1 || bestK!.smallest >= s.minPersonSessions
