@@ -2,7 +2,6 @@
 // Piscina worker pool when it is large. The line between the two is measured (bench/pool-crossover.ts,
 // docs/benchmarks.md), not guessed: see POOL_MIN_WORK.
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import { IdrError, KernelError, type KernelErrorCode } from '../errors.js'
 import { builtFile } from '../paths.js'
@@ -134,10 +133,9 @@ export class GmmPool {
   }
 }
 
-/** The compiled worker: the sibling worker.js when running from build/, build/src/kernels/worker.js from src/. */
+/** The compiled worker (Piscina loads JavaScript, also when this module runs from src/ under vitest). */
 function workerFile(): string {
-  const here = fileURLToPath(import.meta.url)
-  return here.endsWith('.js') ? here.replace(/pool\.js$/, 'worker.js') : builtFile('src/kernels/worker.js')
+  return builtFile('src/kernels/worker.js')
 }
 
 /** Consecutive jobs grouped until each group's work reaches target (order kept, so results come back in order). */

@@ -1,8 +1,7 @@
 // A short, human reason for an assignment: when, on what, and what was watched ("weekday evening, TV, drama").
-import { FEATURES } from './features.js'
+import { GENRES } from './events.js'
+import { dominantGenre } from './observation.js'
 import type { Session } from './sessionizer.js'
-
-const GENRE_START = FEATURES.findIndex((f) => f.name.startsWith('genre_'))
 
 function partOfDay(hour: number): string {
   if (hour < 5) return 'night'
@@ -12,15 +11,11 @@ function partOfDay(hour: number): string {
   return 'late evening'
 }
 
-/** "weekday evening, tv, drama" from the session and its feature vector x. */
-export function explain(s: Session, x: Float64Array, utcOffsetMinutes: number): string {
+/** "weekday evening, tv, drama": local part of day, device type and the session's dominant genre. */
+export function explain(s: Session, utcOffsetMinutes: number): string {
   const local = new Date(s.startTs + utcOffsetMinutes * 60_000)
   const weekend = local.getUTCDay() === 0 || local.getUTCDay() === 6
   const when = `${weekend ? 'weekend' : 'weekday'} ${partOfDay(local.getUTCHours())}`
-  let best = -1
-  for (let g = GENRE_START; g < GENRE_START + 17 && g < FEATURES.length; g++) {
-    if (x[g]! > 0 && (best < 0 || x[g]! > x[best]!)) best = g
-  }
-  const genre = best >= 0 ? FEATURES[best]!.name.slice('genre_'.length) : undefined
-  return [when, s.deviceType, genre].filter(Boolean).join(', ')
+  const g = dominantGenre(s)
+  return [when, s.deviceType, g >= 0 ? GENRES[g] : undefined].filter(Boolean).join(', ')
 }

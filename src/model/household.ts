@@ -6,7 +6,7 @@ import { defaultKernels, type Kernels } from '../kernels/backend.js'
 import { checkOptionNames } from '../kernels/validate.js'
 import type { IdrEvent } from './events.js'
 import { explain } from './explain.js'
-import { FEATURE_DIM, sessionFeatures, type FeatureGroup } from './features.js'
+import type { FeatureGroup } from './features.js'
 import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
 import { eStep } from './mixture-fit.js'
 import { resultMixture, runRefit, type RefitResult, type RefitTask } from './refit.js'
@@ -103,11 +103,8 @@ export class Household {
   private readonly history: ObservationRing
   private closedSessions = 0
   private nextRefitAt: number
-  private lastEndByDevice = new Map<string, number>()
-  private previousDevice: string | undefined
   /** Last published probabilities per open session, to decide what is a material change. */
   private published = new Map<string, readonly PersonProbability[]>()
-  private readonly scratch = new Float64Array(FEATURE_DIM)
   private readonly obs = emptyObservation()
   private readonly one = allocEncoded(1)
   /** A deferred refit awaiting its result, and the updates that came after its trigger. */
@@ -224,11 +221,6 @@ export class Household {
 
   /** Person probabilities for a session at a stage. */
   private assign(s: Session, stage: Stage, eventId: string): Assignment {
-    sessionFeatures(s, {
-      utcOffsetMinutes: this.o.utcOffsetMinutes,
-      previousOnDeviceEndTs: this.lastEndByDevice.get(s.device),
-      previousDevice: this.previousDevice,
-    }, this.scratch)
     const cold = this.cold
     let persons: PersonProbability[]
     if (cold) {
@@ -245,7 +237,7 @@ export class Household {
     else this.published.set(s.id, persons)
     return {
       account: this.account, session: s.id, device: s.device, eventId, stage, modelVersion: this.persons.version,
-      persons, coldStart: cold, explanation: explain(s, this.scratch, this.o.utcOffsetMinutes),
+      persons, coldStart: cold, explanation: explain(s, this.o.utcOffsetMinutes),
     }
   }
 
@@ -286,8 +278,6 @@ export class Household {
     this.encode(s, true)
     this.history.push(this.obs)
     this.closedSessions++
-    this.lastEndByDevice.set(s.device, s.lastTs)
-    this.previousDevice = s.device
     if (this.persons.k > 0) this.persons.update(this.one, 0, this.posterior(1))
     if (this.closedSessions >= this.nextRefitAt) {
       this.nextRefitAt = Math.max(this.closedSessions + this.o.refitMinStep, Math.ceil(this.closedSessions * this.o.refitGrowth))
@@ -346,8 +336,6 @@ export class Household {
     mutable.history = ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history)
     h.closedSessions = s.closedSessions
     h.nextRefitAt = s.nextRefitAt
-    h.lastEndByDevice = new Map(s.lastEndByDevice)
-    h.previousDevice = s.previousDevice ?? undefined
     h.published = new Map(s.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
     return h
   }
@@ -362,8 +350,6 @@ export class Household {
       historyTotal: this.history.total,
       closedSessions: this.closedSessions,
       nextRefitAt: this.nextRefitAt,
-      lastEndByDevice: [...this.lastEndByDevice],
-      previousDevice: this.previousDevice ?? null,
       published: [...this.published].map(([s, ps]) => [s, ps.map((q) => [q.person, q.p] as const)] as const),
     }
   }
@@ -388,7 +374,5 @@ export interface HouseholdState {
   readonly historyTotal: number
   readonly closedSessions: number
   readonly nextRefitAt: number
-  readonly lastEndByDevice: readonly (readonly [string, number])[]
-  readonly previousDevice: string | null
   readonly published: readonly (readonly [string, readonly (readonly [string, number])[]])[]
 }

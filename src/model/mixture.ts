@@ -108,15 +108,6 @@ export class Mixture {
     this.logPi = new Float64Array(k).fill(-Math.log(Math.max(1, k)))
   }
 
-  /** Clears the statistics (before an M-step). */
-  clear(): void {
-    this.counts.fill(0)
-    this.n.fill(0)
-    this.durW.fill(0)
-    this.durS.fill(0)
-    this.durQ.fill(0)
-  }
-
   /** Adds row i of e with responsibilities r (k values at rOffset). */
   accumulate(e: Encoded, i: number, r: ArrayLike<number>, rOffset = 0): void {
     const at = i * PAIRS
@@ -231,15 +222,6 @@ export class Mixture {
     })
     m.refresh()
     return m
-  }
-
-  /** Adds person `from`'s statistics to person `into` (in place; refresh afterwards). */
-  absorb(into: number, from: Mixture, j: number): void {
-    for (let v = 0; v < VOCAB; v++) this.counts[into * VOCAB + v]! += from.counts[j * VOCAB + v]!
-    this.n[into] = this.n[into]! + from.n[j]!
-    this.durW[into] = this.durW[into]! + from.durW[j]!
-    this.durS[into] = this.durS[into]! + from.durS[j]!
-    this.durQ[into] = this.durQ[into]! + from.durQ[j]!
   }
 
   /** Free parameters for the BIC: k − 1 weights and per person every field's levels in use minus one, plus 2. */

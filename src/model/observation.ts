@@ -62,11 +62,16 @@ export function observe(s: Session, device: number, utcOffsetMinutes: number, ou
   const day = Math.floor(local / DAY_MS)
   out.weekday = (((day + 3) % 7) + 7) % 7 // 1970-01-01 was a Thursday
   out.device = device
-  let best = 0
-  for (let g = 1; g < GENRES.length; g++) if (s.genreWeights[g]! > s.genreWeights[best]!) best = g
-  out.genre = best
+  out.genre = Math.max(0, dominantGenre(s))
   out.logMinutes = Math.log1p(s.watchedSec / 60)
   return out
+}
+
+/** Index in GENRES of the genre with the most weight (the first on ties), or −1 when no genre is known. */
+export function dominantGenre(s: Session): number {
+  let best = -1
+  for (let g = 0; g < GENRES.length; g++) if (s.genreWeights[g]! > (best < 0 ? 0 : s.genreWeights[best]!)) best = g
+  return best
 }
 
 export function emptyObservation(): Observation {

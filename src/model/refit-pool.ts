@@ -1,7 +1,6 @@
 // Household refits on a Piscina worker pool, so that model selection does not hold up the event path of
 // other households. The worker runs the same runRefit as the inline path: results are bit-identical.
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, positiveInt } from '../kernels/validate.js'
@@ -39,8 +38,7 @@ export class RefitPool {
   }
 }
 
-/** The compiled worker: the sibling refit-worker.js when running from build/, else build/src/model/refit-worker.js. */
+/** The compiled worker (Piscina loads JavaScript, also when this module runs from src/ under vitest). */
 function workerFile(): string {
-  const here = fileURLToPath(import.meta.url)
-  return here.endsWith('.js') ? here.replace(/refit-pool\.js$/, 'refit-worker.js') : builtFile('src/model/refit-worker.js')
+  return builtFile('src/model/refit-worker.js')
 }
