@@ -1,11 +1,17 @@
 // What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
 
+/** Positions of events inside one message: a message carries at most this many events. */
+export const POSITION_STRIDE = 16_384
+
 /** One household's snapshot and the input it covers. */
 export interface StoredHousehold {
   readonly account: string
   /** Partition of the account (fnv1a32(account) mod partitionsOf). */
   readonly partition: number
-  /** Stream sequence of the last event applied to this state (0 when the input has no sequence, e.g. NATS core). */
+  /**
+   * Input position of the last event applied to this state: stream sequence × POSITION_STRIDE + the event's
+   * index in its message (a message may carry a batch). 0 when the input has no sequence (NATS core, in-process).
+   */
   readonly seq: number
   /** Household.toSnapshot() bytes. */
   readonly snapshot: Uint8Array
