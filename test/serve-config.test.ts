@@ -1,0 +1,151 @@
+// Settings of `idr serve`: precedence, misspellings, bad values named with their source, partitions, the key.
+import { describe, expect, it } from 'vitest'
+import { ConfigError, DEFAULTS, DEV_PSEUDONYM_KEY, loadServeConfig, type ServeConfig } from '../src/cli/serve-config.js'
+import { errorCode } from './helpers/errors.js'
+
+const KEY = 'a-secret-of-32-characters-000000'
+const BASE_ENV = { IDR_PSEUDONYM_KEY: KEY }
+
+/** loadServeConfig with an in-memory config file named idr.json. */
+function load(argv: string[], env: NodeJS.ProcessEnv = BASE_ENV, file?: object | string): ServeConfig {
+  const files: Record<string, string> = file === undefined ? {} : { 'idr.json': typeof file === 'string' ? file : JSON.stringify(file) }
+  return loadServeConfig(file === undefined ? argv : ['--config', 'idr.json', ...argv], env, (p) => {
+    const body = files[p]
+    if (body === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' })
+    return body
+  })
+}
+
+function message(fn: () => unknown): string {
+  expect(errorCode(fn, ConfigError)).toBe('BAD_CONFIG')
+  try {
+    fn()
+  } catch (e) {
+    return (e as Error).message
+  }
+  return ''
+}
+
+describe('idr serve settings', () => {
+  it('uses the defaults when nothing is given', () => {
+    const c = load([])
+    expect(c).toMatchObject({
+      nats: DEFAULTS.nats, db: 'idr.db', jetstream: false, stream: 'IDR_EV', of: 8, prefix: 'idr',
+      maxResident: 100_000, mailboxMax: 10_000, maxQueued: 200_000, snapshotIntervalMs: 1000,
+      drainTimeoutMs: 10_000, maxMessageBytes: 1024 * 1024, logLevel: 'info', devKey: false, pseudonymKey: KEY,
+    })
+    expect(c.partitions).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(c.http).toBeUndefined()
+    expect(c.sources.maxResident).toBe('default')
+  })
+
+  it('takes the config file over defaults, the environment over the file, flags over the environment', () => {
+    const file = { maxResident: 10, mailboxMax: 20, maxQueued: 30, db: 'file.db' }
+    const env = { ...BASE_ENV, IDR_MAILBOX_MAX: '21', IDR_MAX_QUEUED: '31' }
+    const c = load(['--max-queued', '32'], env, file)
+    expect([c.maxResident, c.mailboxMax, c.maxQueued, c.db, c.snapshotIntervalMs]).toEqual([10, 21, 32, 'file.db', 1000])
+    expect(c.sources).toMatchObject({
+      maxResident: 'config file idr.json', mailboxMax: 'environment IDR_MAILBOX_MAX', maxQueued: 'flag --max-queued', snapshotIntervalMs: 'default',
+    })
+  })
+
+  it('reads --flag=value, bare boolean flags and IDR_CONFIG', () => {
+    const c = loadServeConfig(['--snapshot-interval-ms=250', '--jetstream', '--http=0'], { ...BASE_ENV, IDR_CONFIG: 'x.json' }, () => '{"stream":"EV2"}')
+    expect([c.snapshotIntervalMs, c.jetstream, c.http, c.stream]).toEqual([250, true, 0, 'EV2'])
+    expect(load(['--jetstream=false'], { ...BASE_ENV, IDR_JETSTREAM: 'true' }).jetstream).toBe(false)
+  })
+
+  it('names a misspelt key in the config file and suggests the known one', () => {
+    expect(message(() => load([], BASE_ENV, { maxResidnet: 5 }))).toBe('unknown setting "maxResidnet" in idr.json (did you mean "maxResident"?)')
+  })
+
+  it('names a misspelt flag and suggests the known one', () => {
+    expect(message(() => load(['--max-residnet', '5']))).toBe('unknown flag --max-residnet (did you mean --max-resident?)')
+    expect(message(() => load(['--maxResident=5']))).toContain('(did you mean --max-resident?)')
+    expect(message(() => load(['--frobnicate']))).toBe('unknown flag --frobnicate')
+  })
+
+  it('warns about an unknown IDR_ variable instead of failing', () => {
+    const c = load([], { ...BASE_ENV, IDR_MAX_RESIDNET: '5' })
+    expect(c.maxResident).toBe(DEFAULTS.maxResident)
+    expect(c.warnings).toContain('unknown environment variable IDR_MAX_RESIDNET ignored (did you mean IDR_MAX_RESIDENT?)')
+  })
+
+  it('names the setting, its unit and its source when a value is bad', () => {
+    expect(message(() => load([], BASE_ENV, { maxResident: -5 }))).toBe('config file idr.json: maxResident must be a positive integer (actors), got -5')
+    expect(message(() => load([], { ...BASE_ENV, IDR_SNAPSHOT_INTERVAL_MS: '1.5' }))).toBe('environment IDR_SNAPSHOT_INTERVAL_MS: snapshotIntervalMs must be a positive integer (ms), got "1.5"')
+    expect(message(() => load(['--max-resident', '-5']))).toBe('flag --max-resident: maxResident must be a positive integer (actors), got "-5"')
+    expect(message(() => load([], BASE_ENV, { maxResident: '5' }))).toContain('got "5"')
+    expect(message(() => load(['--of', '2000']))).toContain('of must be an integer in 1..1024 (partitions)')
+    expect(message(() => load(['--http', '70000']))).toContain('http must be an integer in 0..65535 (port)')
+    expect(message(() => load(['--log-level', 'loud']))).toContain('logLevel must be one of fatal, error, warn, info, debug, trace, silent')
+    expect(message(() => load(['--nats', 'http://x:4222']))).toContain('flag --nats: nats must be nats:// or tls:// URLs')
+    expect(message(() => load(['--stream', 'idr.ev']))).toContain('stream must be a JetStream stream name')
+    expect(message(() => load(['--jetstream=maybe']))).toContain('jetstream must be true or false')
+    expect(message(() => load(['--db']))).toBe('flag --db needs a value (path)')
+    expect(message(() => load(['serve']))).toContain('unexpected argument "serve"')
+  })
+
+  it('reports an unreadable or malformed config file by its path', () => {
+    expect(message(() => loadServeConfig(['--config', 'missing.json'], BASE_ENV, () => { throw Object.assign(new Error('no'), { code: 'ENOENT' }) })))
+      .toBe('config file missing.json: cannot read it (ENOENT)')
+    expect(message(() => load([], BASE_ENV, '{ "db": '))).toContain('config file idr.json: not valid JSON')
+    expect(message(() => load([], BASE_ENV, '[1]'))).toContain('config file idr.json: must hold one JSON object')
+  })
+
+  it('turns "embedded" or null into the in-process bus', () => {
+    expect(load(['--nats', 'embedded']).nats).toBeUndefined()
+    expect(load([], BASE_ENV, { nats: null }).nats).toBeUndefined()
+    expect(load(['--nats', 'nats://a:4222,tls://b:4223']).nats).toBe('nats://a:4222,tls://b:4223')
+  })
+
+  it('wants the NATS user and password together', () => {
+    expect(message(() => load([], { ...BASE_ENV, IDR_NATS_USER: 'u' }))).toContain('environment IDR_NATS_USER: natsUser is set but natsPassword is not')
+    expect(load([], { ...BASE_ENV, IDR_NATS_USER: 'u', IDR_NATS_PASSWORD: 'p' })).toMatchObject({ natsUser: 'u', natsPassword: 'p' })
+  })
+})
+
+describe('partitions', () => {
+  it('parses a range, a single partition and a comma list, ascending', () => {
+    expect(load(['--partitions', '0-3', '--of', '8']).partitions).toEqual([0, 1, 2, 3])
+    expect(load(['--partitions', '5']).partitions).toEqual([5])
+    expect(load(['--partitions', '6-7,0,2']).partitions).toEqual([0, 2, 6, 7])
+    expect(load([], BASE_ENV, { partitions: [3, 1], of: 4 }).partitions).toEqual([1, 3])
+  })
+
+  it('defaults to all partitions of --of', () => {
+    expect(load(['--of', '3']).partitions).toEqual([0, 1, 2])
+  })
+
+  it('refuses partitions outside [0, of), naming where of came from', () => {
+    expect(message(() => load(['--partitions', '6-9']))).toBe('flag --partitions: partitions must lie in 0..7 (of = 8 by default), got 8')
+    expect(message(() => load(['--partitions', '2'], { ...BASE_ENV, IDR_OF: '2' })))
+      .toBe('flag --partitions: partitions must lie in 0..1 (of = 2 from environment IDR_OF), got 2')
+  })
+
+  it('refuses malformed, reversed and repeated ranges', () => {
+    for (const bad of ['a-b', '3-1', '1,1', '', '-1', '1-']) {
+      expect(message(() => load([`--partitions=${bad}`]))).toContain('flag --partitions: partitions must be a partition range "A-B"')
+    }
+  })
+})
+
+describe('pseudonym key', () => {
+  it('is required unless devKey is set', () => {
+    expect(message(() => load([], {}))).toContain('pseudonymKey is required: set IDR_PSEUDONYM_KEY')
+  })
+
+  it('with --dev-key is the fixed insecure key, with a warning', () => {
+    const c = load(['--dev-key'], {})
+    expect(c.pseudonymKey).toBe(DEV_PSEUDONYM_KEY)
+    expect(c.devKey).toBe(true)
+    expect(c.warnings.join('\n')).toContain('never use it with real data')
+    expect(load([], {}, { devKey: true }).pseudonymKey).toBe(DEV_PSEUDONYM_KEY)
+  })
+
+  it('refuses a short key without echoing it, and a key together with devKey', () => {
+    const m = message(() => load([], { IDR_PSEUDONYM_KEY: 'short' }))
+    expect(m).toBe('environment IDR_PSEUDONYM_KEY: pseudonymKey must be a secret string of at least 16 characters, got a 5-character string')
+    expect(message(() => load(['--dev-key']))).toContain('devKey and pseudonymKey (from environment IDR_PSEUDONYM_KEY) are both set')
+  })
+})
