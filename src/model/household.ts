@@ -241,9 +241,25 @@ export class Household {
     }
   }
 
+  /**
+   * Person probabilities for a described session without learning from it or remembering it (what-if
+   * queries); watched time counts when withDuration.
+   */
+  score(s: Session, withDuration: boolean): PersonProbability[] {
+    if (this.cold) return this.coldStart(s)
+    this.encode(s, withDuration, false)
+    const resp = this.posterior(this.o.temperature)
+    return this.persons.ids.map((id, j) => ({ person: id, p: resp[j]! })).sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
+  }
+
+  /** Device ids in slot order (the mixture's device trait). */
+  get deviceIds(): string[] {
+    return this.devices.ids()
+  }
+
   /** Writes the session's observation into the one-row buffer (a device never seen gets its slot only when it closes). */
-  private encode(s: Session, withDuration: boolean): void {
-    const slot = withDuration ? this.devices.slot(s.device) : this.devices.peek(s.device) ?? this.devices.size
+  private encode(s: Session, withDuration: boolean, learning = withDuration): void {
+    const slot = learning ? this.devices.slot(s.device) : this.devices.peek(s.device) ?? this.devices.size
     observe(s, Math.min(slot, MAX_DEVICES - 1), this.o.utcOffsetMinutes, this.obs)
     encodeObservation(this.obs, this.one, 0, withDuration)
   }

@@ -185,7 +185,12 @@ export class Sessionizer {
     z.seq = state.seq
     z.maxTs = state.maxTs
     z.watermarkTs = state.watermark
-    z.open = state.open.map((s) => ({ ...s, genreWeights: Float64Array.from(s.genreWeights) }))
+    // the same key order as a session opened live: a restored household must snapshot to the same bytes
+    z.open = state.open.map((s) => ({
+      id: s.id, device: s.device, deviceType: s.deviceType, screenIn: s.screenIn, startTs: s.startTs, lastTs: s.lastTs, stopTs: s.stopTs,
+      events: s.events, pauses: s.pauses, watchedSec: s.watchedSec, genreWeights: Float64Array.from(s.genreWeights), content: s.content,
+      contentSwitches: s.contentSwitches, firstEventId: s.firstEventId, truth: s.truth,
+    }))
     z.recent = new Map(state.recent)
     Object.assign(z.stats, state.stats)
     return z

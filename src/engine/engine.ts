@@ -1,0 +1,239 @@
+// The engine: bus → ingress → actor runtime → outputs, periodic checkpoints, graceful drain. Transport- and
+// storage-agnostic: it is given a Bus and a SnapshotStore (src/transport/, src/store/ implement them).
+import { performance } from 'node:perf_hooks'
+import { encode } from '@msgpack/msgpack'
+import { IdrError } from '../errors.js'
+import type { EngineMetrics } from '../api/metrics.js'
+import { Ingress, type DlqRecord, type IngressOptions } from '../ingress/ingress.js'
+import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
+import type { Envelope } from '../runtime/actor.js'
+import type { Bus, InboundMessage } from '../runtime/bus.js'
+import { partitionOf } from '../runtime/partition.js'
+import { ActorRuntime, type RefitRunner } from '../runtime/runtime.js'
+import { POSITION_STRIDE, type SnapshotStore } from '../runtime/store.js'
+
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
+
+/** What the engine logs; a pino logger satisfies it. Never given personal data (device ids, ips, payloads). */
+export interface EngineLog {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface EngineOptions {
+  bus: Bus
+  store: SnapshotStore
+  /** Key of the HMAC that pseudonymises device ids and ips (from config or environment, never the database). */
+  pseudonymKey: string | Uint8Array
+  /** Partition count (fnv1a32(account) mod partitionsOf). Default 1. */
+  partitionsOf?: number
+  /** Partitions this process owns. Default all. */
+  partitions?: readonly number[]
+  /** Subject prefix. Default 'idr'. */
+  prefix?: string
+  household?: HouseholdOptions
+  refits?: RefitRunner
+  maxResident?: number
+  mailboxMax?: number
+  maxQueued?: number
+  snapshotIntervalMs?: number
+  ingress?: Omit<IngressOptions, 'pseudonymKey'>
+  metrics?: EngineMetrics
+  log?: EngineLog
+}
+
+/** The idr.api.stats reply (field names are a contract: scripts and tests rely on them). */
+export interface EngineStats {
+  messagesIn: number
+  eventsIn: number
+  eventsApplied: number
+  eventsRejected: number
+  duplicatesIgnored: number
+  /** Events of accounts in partitions this process does not own (plain subjects, several processes). */
+  eventsNotOwned: number
+  dlqRecords: number
+  assignmentsOut: number
+  households: number
+  residentActors: number
+  queued: number
+  refitsInFlight: number
+  snapshotLagMs: number
+  checkpoints: number
+  passivated: number
+  rehydrated: number
+  positions: Record<string, number>
+}
+
+const SILENT: EngineLog = { info() {}, warn() {}, error() {} }
+
+export type EnginePhase = { readonly phase: 'created' } | { readonly phase: 'running' } | { readonly phase: 'draining' } | { readonly phase: 'stopped' }
+
+export class Engine {
+  readonly runtime: ActorRuntime
+  readonly ingress: Ingress
+  readonly prefix: string
+  readonly partitionsOf: number
+  readonly owned: ReadonlySet<number>
+  private readonly bus: Bus
+  private readonly store: SnapshotStore
+  private readonly metrics: EngineMetrics | undefined
+  private readonly log: EngineLog
+  private readonly snapshotIntervalMs: number
+  private timer: NodeJS.Timeout | undefined
+  private state: EnginePhase = { phase: 'created' }
+  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, dlqRecords: 0, assignmentsOut: 0 }
+
+  constructor(o: EngineOptions) {
+    this.bus = o.bus
+    this.store = o.store
+    this.prefix = o.prefix ?? 'idr'
+    this.partitionsOf = o.partitionsOf ?? 1
+    if (!Number.isInteger(this.partitionsOf) || this.partitionsOf < 1) throw new IdrError('BAD_OPTION', `partitionsOf must be a positive integer, got ${this.partitionsOf}`)
+    const owned = o.partitions ?? Array.from({ length: this.partitionsOf }, (_, i) => i)
+    for (const p of owned) {
+      if (!Number.isInteger(p) || p < 0 || p >= this.partitionsOf) throw new IdrError('BAD_OPTION', `partition ${p} is not in [0, ${this.partitionsOf})`)
+    }
+    this.owned = new Set(owned)
+    this.metrics = o.metrics
+    this.log = o.log ?? SILENT
+    this.snapshotIntervalMs = o.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS
+    this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey })
+    this.runtime = new ActorRuntime({
+      store: o.store, household: o.household, refits: o.refits, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
+      sink: {
+        output: (account, out, cause) => this.output(account, out, cause),
+        refitFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
+      },
+    })
+  }
+
+  get phase(): EnginePhase['phase'] {
+    return this.state.phase
+  }
+
+  /** Subscribes (JetStream: from the stored positions) and starts periodic checkpoints. */
+  async start(): Promise<void> {
+    if (this.state.phase !== 'created') throw new IdrError('BAD_STATE', `engine cannot start when ${this.state.phase}`)
+    const from = new Map([...this.runtime.positions()].filter(([p]) => this.owned.has(p)))
+    await this.bus.start((m) => this.onMessage(m), from)
+    this.timer = setInterval(() => this.checkpoint(), this.snapshotIntervalMs)
+    this.timer.unref()
+    this.state = { phase: 'running' }
+    this.log.info({ partitions: [...this.owned], of: this.partitionsOf, bus: this.bus.kind, from: Object.fromEntries(from) }, 'engine started')
+  }
+
+  /** Writes changed snapshots with the positions they cover. */
+  checkpoint(): void {
+    try {
+      this.runtime.checkpoint()
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'checkpoint failed; will retry')
+    }
+  }
+
+  /**
+   * Graceful stop: no more input, finish the mailboxes and refits, final checkpoint, flush outputs. Rejects
+   * with DRAIN_TIMEOUT when the mailboxes do not empty in time (what could be snapshotted still is).
+   */
+  async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
+    if (this.state.phase === 'stopped' || this.state.phase === 'draining') return
+    this.state = { phase: 'draining' }
+    clearInterval(this.timer)
+    await this.bus.stopIntake()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs) })
+    const r = await Promise.race([this.runtime.whenIdle().then(() => 'idle' as const), timeout])
+    clearTimeout(timer)
+    this.runtime.checkpoint()
+    await this.bus.close()
+    this.state = { phase: 'stopped' }
+    if (r === 'timeout') throw new IdrError('DRAIN_TIMEOUT', `drain did not finish in ${timeoutMs} ms: ${this.runtime.queued} events still queued`)
+    this.log.info({ stats: this.stats() }, 'engine drained')
+  }
+
+  stats(): EngineStats {
+    const r = this.runtime.stats
+    const { householdDropped, ...counts } = this.counts
+    return {
+      ...counts,
+      // events a household took: pushed, minus its own duplicates and late / clock-ahead rejections
+      eventsApplied: r.eventsApplied - householdDropped,
+      duplicatesIgnored: this.counts.duplicatesIgnored + r.duplicatesIgnored,
+      households: this.store.count() + this.runtime.unstoredActors,
+      residentActors: this.runtime.residentActors,
+      queued: this.runtime.queued,
+      refitsInFlight: this.runtime.refitsInFlight,
+      snapshotLagMs: Math.round(this.runtime.snapshotLagMs),
+      checkpoints: r.checkpoints,
+      passivated: r.passivated,
+      rehydrated: r.rehydrated,
+      positions: Object.fromEntries([...this.runtime.positions()].map(([p, s]) => [String(p), s])),
+    }
+  }
+
+  /** One inbound message: decode and validate, route its events, dead-letter what is bad. */
+  private onMessage(m: InboundMessage): void | Promise<void> {
+    this.counts.messagesIn++
+    const now = Date.now()
+    const receivedAt = performance.now()
+    if (this.bus.kind === 'core' && !this.runtime.writable) {
+      // NATS core cannot wait: shed the message, visibly (at-most-once delivery, docs/operations.md)
+      this.dlq({ v: 1, code: 'OVERLOADED', message: `mailboxes full (${this.runtime.queued} events queued)`, subject: m.subject, bytes: m.data.byteLength, sha256: '', at: now })
+      return
+    }
+    const { events, rejects } = this.ingress.decode(m.subject, m.data, now)
+    for (const r of rejects) this.dlq(r)
+    this.counts.eventsIn += events.length
+    this.metrics?.eventsIn(events.length)
+    const arrivalMs = m.seq > 0 ? m.timestampMs : now
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!
+      const p = partitionOf(event.account, this.partitionsOf)
+      if (m.partition !== undefined && p !== m.partition) {
+        this.dlq({ v: 1, code: 'WRONG_PARTITION', message: `event of partition ${p} on a subject of partition ${m.partition}`, subject: m.subject, bytes: m.data.byteLength, sha256: '', eventId: event.id, index: i, at: now })
+        continue
+      }
+      if (!this.owned.has(p)) {
+        this.counts.eventsNotOwned++
+        continue
+      }
+      const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt }
+      this.runtime.enqueue(p, env)
+    }
+    if (m.seq > 0 && m.partition !== undefined) this.runtime.markDelivered(m.partition, m.seq)
+    if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()
+  }
+
+  private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
+    const now = performance.now()
+    for (const a of out.assignments) {
+      this.bus.publish(`${this.prefix}.out.assign.${account}`, encode(a, { ignoreUndefined: true }))
+      this.counts.assignmentsOut++
+      this.metrics?.assignments(a.stage === 'update' ? 'change' : a.stage)
+    }
+    if (out.assignments.length > 0 && cause) this.metrics?.observeLatency((now - cause.receivedAt) / 1000)
+    if (out.changes.length > 0) this.bus.publish(`${this.prefix}.out.persons.${account}`, encode({ account, changes: out.changes }))
+    for (const r of out.rejected) {
+      if (r.reason !== 'not-playback') this.counts.householdDropped++
+      if (r.reason === 'duplicate') {
+        this.counts.duplicatesIgnored++
+        this.metrics?.duplicates()
+      } else if (r.reason === 'late' || r.reason === 'clock-ahead') {
+        const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
+        const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
+        this.dlq({ v: 1, code, message, subject: `${this.prefix}.ev.${account}`, bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
+      }
+    }
+    if (cause) this.metrics?.applied()
+  }
+
+  private dlq(r: DlqRecord): void {
+    this.counts.dlqRecords++
+    this.counts.eventsRejected++
+    this.metrics?.rejected(r.code)
+    this.metrics?.dlq()
+    this.bus.publish(`${this.prefix}.dlq`, encode(r, { ignoreUndefined: true }))
+  }
+}

@@ -1,0 +1,85 @@
+// One account's actor: its mailbox, its household (resident or not yet loaded), and what of its input is
+// not yet persisted. Only the runtime's turn for this actor touches it.
+import type { Household } from '../model/household.js'
+import type { IdrEvent } from '../model/events.js'
+import type { RefitResult } from '../model/refit.js'
+
+/** An event on its way to its household. */
+export interface Envelope {
+  readonly event: IdrEvent
+  /** Input position (stream sequence × POSITION_STRIDE + index in its message); 0 without a sequence. */
+  readonly pos: number
+  /** Arrival time used for the clock-skew check, epoch ms (JetStream: the stream's timestamp, so replays agree). */
+  readonly arrivalMs: number
+  /** performance.now() at ingress, for the event → assignment latency. */
+  readonly receivedAt: number
+}
+
+/** Where an actor stands with respect to refits (states as a union, not a bag of booleans). */
+export type RefitPhase =
+  | { readonly phase: 'none' }
+  | { readonly phase: 'running' }
+  | { readonly phase: 'done', readonly result: RefitResult }
+  | { readonly phase: 'failed', readonly error: unknown }
+
+/** FIFO of envelopes; an array with a moving head, compacted when half of it is consumed. */
+export class Mailbox {
+  private items: Envelope[] = []
+  private head = 0
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(e: Envelope): void {
+    this.items.push(e)
+  }
+
+  peek(): Envelope | undefined {
+    return this.items[this.head]
+  }
+
+  shift(): Envelope | undefined {
+    if (this.head >= this.items.length) return undefined
+    const e = this.items[this.head]!
+    this.items[this.head++] = undefined as unknown as Envelope
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return e
+  }
+}
+
+export class Actor {
+  readonly mailbox = new Mailbox()
+  /** Undefined until loaded (from the store, or new) at the actor's first turn. */
+  household: Household | undefined
+  /** Position of the last event applied (from the snapshot when loaded). */
+  lastPos = 0
+  /** Position of the first applied event that no stored snapshot covers; Infinity when all are covered. */
+  unpersistedFrom = Infinity
+  /** Applied something since the last stored snapshot (also without positions). */
+  changed = false
+  refit: RefitPhase = { phase: 'none' }
+  /** Has a stored snapshot (loaded from one, or written since). */
+  stored = false
+  /** In the runtime's ready queue. */
+  queued = false
+
+  constructor(readonly account: string, readonly partition: number) {}
+
+  /** No queued input, no refit under way: the actor may be snapshotted and evicted. */
+  get idle(): boolean {
+    return this.mailbox.length === 0 && this.refit.phase === 'none'
+  }
+
+  /** The lowest position this actor still needs from the input after a crash (Infinity: none). */
+  get neededFrom(): number {
+    const head = this.mailbox.peek()
+    return Math.min(this.unpersistedFrom, head && head.pos > 0 ? head.pos : Infinity)
+  }
+}

@@ -1,0 +1,387 @@
+// The actor runtime: account → actor routing, strictly ordered mailboxes, fair round-robin turns, bounded
+// queues with backpressure, refits on a pool coming back as messages, passivation, and checkpoints of
+// snapshots with the input positions they cover. No NATS, no SQLite: see ./store.ts for what it persists to.
+import { performance } from 'node:perf_hooks'
+import { IdrError } from '../errors.js'
+import { checkOptionNames } from '../kernels/validate.js'
+import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
+import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
+import { Actor, type Envelope } from './actor.js'
+import { POSITION_STRIDE, type SnapshotStore, type StoredHousehold } from './store.js'
+
+export const DEFAULT_MAX_RESIDENT = 100_000 // actors
+export const DEFAULT_MAILBOX_MAX = 10_000 // events per actor
+export const DEFAULT_MAX_QUEUED = 200_000 // events over all mailboxes
+export const DEFAULT_TURN_EVENTS = 64 // events per actor turn: a hot account yields after this many
+export const DEFAULT_SLICE_MS = 5 // ms of turns before the event loop gets a chance at I/O
+
+/** Runs refits somewhere else (a worker pool); RefitPool satisfies it. */
+export interface RefitRunner {
+  run(task: RefitTask): Promise<RefitResult>
+}
+
+/** Receives what the households produce, in each account's order. */
+export interface RuntimeSink {
+  output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void
+  /** A refit failed on the pool and was run inline instead (logged by the caller). */
+  refitFailed?(account: string, error: unknown): void
+}
+
+export interface RuntimeOptions {
+  store: SnapshotStore
+  sink: RuntimeSink
+  household?: HouseholdOptions
+  /** Where refits run; absent: inline, on the event path. */
+  refits?: RefitRunner
+  maxResident?: number
+  mailboxMax?: number
+  maxQueued?: number
+  turnEvents?: number
+  sliceMs?: number
+}
+
+const OPTION_NAMES = ['store', 'sink', 'household', 'refits', 'maxResident', 'mailboxMax', 'maxQueued', 'turnEvents', 'sliceMs']
+
+/** Counters of the runtime (the names are the idr.api.stats contract). */
+export interface RuntimeStats {
+  eventsApplied: number
+  duplicatesIgnored: number
+  checkpoints: number
+  snapshotsWritten: number
+  passivated: number
+  rehydrated: number
+  refitsRun: number
+}
+
+export class ActorRuntime {
+  readonly stats: RuntimeStats = {
+    eventsApplied: 0, duplicatesIgnored: 0, checkpoints: 0, snapshotsWritten: 0, passivated: 0, rehydrated: 0, refitsRun: 0,
+  }
+  private readonly store: SnapshotStore
+  private readonly sink: RuntimeSink
+  private readonly householdOptions: HouseholdOptions
+  private readonly refits: RefitRunner | undefined
+  private readonly maxResident: number
+  private readonly mailboxMax: number
+  private readonly maxQueued: number
+  private readonly turnEvents: number
+  private readonly sliceMs: number
+  /** account → actor, least recently used first (re-inserted on every enqueue). */
+  private readonly actors = new Map<string, Actor>()
+  /** Actors with input to process, in round-robin order. */
+  private ready: Actor[] = []
+  private readyHead = 0
+  /** Actors holding input that no stored snapshot covers, or queued input. */
+  private readonly dirty = new Set<Actor>()
+  /** partition → the last message sequence whose events were all enqueued. */
+  private readonly delivered = new Map<number, number>()
+  /** partition → sequence covered by the last checkpoint. */
+  private readonly covered: Map<number, number>
+  private queuedEvents = 0
+  private fullActors = 0
+  private refitsRunning = 0
+  private pumping = false
+  private waiters: (() => void)[] = []
+  private idleWaiters: (() => void)[] = []
+  private lastCheckpointAt = performance.now()
+
+  constructor(options: RuntimeOptions) {
+    checkOptionNames('ActorRuntime', options, OPTION_NAMES)
+    this.store = options.store
+    this.sink = options.sink
+    this.refits = options.refits
+    this.householdOptions = { ...options.household, refits: this.refits ? 'deferred' : 'inline' }
+    this.maxResident = positiveInt('maxResident', options.maxResident ?? DEFAULT_MAX_RESIDENT)
+    this.mailboxMax = positiveInt('mailboxMax', options.mailboxMax ?? DEFAULT_MAILBOX_MAX)
+    this.maxQueued = positiveInt('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED)
+    this.turnEvents = positiveInt('turnEvents', options.turnEvents ?? DEFAULT_TURN_EVENTS)
+    this.sliceMs = positiveInt('sliceMs', options.sliceMs ?? DEFAULT_SLICE_MS)
+    this.covered = this.store.positions()
+    // a household is built once here so that bad household options fail at construction, not at the first event
+    new Household('options-check', this.householdOptions)
+  }
+
+  /** Actors in memory (loaded or holding input). */
+  get residentActors(): number {
+    return this.actors.size
+  }
+
+  /** Resident actors without a stored snapshot yet (households = stored + these). */
+  get unstoredActors(): number {
+    let n = 0
+    for (const a of this.actors.values()) if (!a.stored && a.household) n++
+    return n
+  }
+
+  /** Events waiting in mailboxes. */
+  get queued(): number {
+    return this.queuedEvents
+  }
+
+  /** Refits running on the pool. */
+  get refitsInFlight(): number {
+    return this.refitsRunning
+  }
+
+  /** Milliseconds since the last checkpoint. */
+  get snapshotLagMs(): number {
+    return this.dirty.size === 0 ? 0 : performance.now() - this.lastCheckpointAt
+  }
+
+  /** Stored positions: the sequence each partition is covered up to (resume from the next one). */
+  positions(): ReadonlyMap<number, number> {
+    return this.covered
+  }
+
+  /** True while there is room for more input: below maxQueued and no mailbox at mailboxMax. */
+  get writable(): boolean {
+    return this.queuedEvents < this.maxQueued && this.fullActors === 0
+  }
+
+  /** Resolves when there is room for more input (backpressure for transports that can wait). */
+  whenWritable(): Promise<void> {
+    if (this.writable) return Promise.resolve()
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  /** Queues one event for its account's actor. The caller keeps to `writable` (or waits on whenWritable). */
+  enqueue(partition: number, env: Envelope): void {
+    const account = env.event.account
+    let a = this.actors.get(account)
+    if (a) {
+      this.actors.delete(account)
+    } else {
+      a = new Actor(account, partition)
+    }
+    this.actors.set(account, a)
+    a.mailbox.push(env)
+    if (a.mailbox.length === this.mailboxMax) this.fullActors++
+    this.queuedEvents++
+    this.dirty.add(a)
+    this.schedule(a)
+  }
+
+  /** Every event of the message at this sequence has been enqueued (or rejected before the runtime). */
+  markDelivered(partition: number, seq: number): void {
+    const before = this.delivered.get(partition) ?? 0
+    if (seq > before) this.delivered.set(partition, seq)
+  }
+
+  /** Writes every changed household that can be snapshotted, with the positions they cover, in one transaction. */
+  checkpoint(): { households: number, positions: ReadonlyMap<number, number> } {
+    const households: StoredHousehold[] = []
+    for (const a of this.dirty) {
+      if (a.changed && a.household && a.refit.phase === 'none') {
+        households.push(this.stored(a))
+      }
+      if (!a.changed && a.mailbox.length === 0 && a.refit.phase === 'none') this.dirty.delete(a)
+    }
+    const positions = this.coveredPositions()
+    this.store.commit({ households, positions })
+    for (const [p, seq] of positions) this.covered.set(p, seq)
+    this.stats.checkpoints++
+    this.stats.snapshotsWritten += households.length
+    this.lastCheckpointAt = performance.now()
+    return { households: households.length, positions }
+  }
+
+  /** Resolves when no input is queued and no refit is running (for drain). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private isIdle(): boolean {
+    return this.queuedEvents === 0 && this.refitsRunning === 0 && this.readyHead >= this.ready.length
+  }
+
+  /** The snapshot record of a loaded actor; marks it persisted. */
+  private stored(a: Actor): StoredHousehold {
+    const snapshot = a.household!.toSnapshot()
+    a.changed = false
+    a.stored = true
+    a.unpersistedFrom = Infinity
+    return { account: a.account, partition: a.partition, seq: a.lastPos, snapshot }
+  }
+
+  /**
+   * Per partition, the last message sequence all of whose events are in stored snapshots: everything delivered,
+   * except from the first message some actor still needs (unpersisted or queued) onwards.
+   */
+  private coveredPositions(): Map<number, number> {
+    const need = new Map<number, number>()
+    for (const a of this.dirty) {
+      const from = a.neededFrom
+      if (from === Infinity) continue
+      const seq = Math.floor(from / POSITION_STRIDE)
+      const cur = need.get(a.partition)
+      if (cur === undefined || seq < cur) need.set(a.partition, seq)
+    }
+    const out = new Map<number, number>()
+    for (const [p, seq] of this.delivered) {
+      const n = need.get(p)
+      const c = n === undefined ? seq : Math.min(seq, n - 1)
+      if (c > (this.covered.get(p) ?? 0)) out.set(p, c)
+    }
+    return out
+  }
+
+  private schedule(a: Actor): void {
+    if (a.queued || a.refit.phase === 'running') return
+    a.queued = true
+    this.ready.push(a)
+    if (!this.pumping) {
+      this.pumping = true
+      setImmediate(this.pump)
+    }
+  }
+
+  private readonly pump = (): void => {
+    const deadline = performance.now() + this.sliceMs
+    while (this.readyHead < this.ready.length) {
+      const a = this.ready[this.readyHead]!
+      this.ready[this.readyHead++] = undefined as unknown as Actor
+      a.queued = false
+      this.turn(a)
+      if ((a.mailbox.length > 0 || a.refit.phase === 'done' || a.refit.phase === 'failed')) this.schedule(a)
+      if (performance.now() >= deadline) break
+    }
+    if (this.readyHead >= this.ready.length) {
+      this.ready = []
+      this.readyHead = 0
+    } else if (this.readyHead > 4096) {
+      this.ready = this.ready.slice(this.readyHead)
+      this.readyHead = 0
+    }
+    this.passivate()
+    this.notify()
+    if (this.readyHead < this.ready.length) setImmediate(this.pump)
+    else this.pumping = false
+  }
+
+  private notify(): void {
+    if (this.writable && this.waiters.length > 0) {
+      const w = this.waiters
+      this.waiters = []
+      for (const resolve of w) resolve()
+    }
+    if (this.idleWaiters.length > 0 && this.isIdle()) {
+      const w = this.idleWaiters
+      this.idleWaiters = []
+      for (const resolve of w) resolve()
+    }
+  }
+
+  /** One turn: a finished refit first, then up to turnEvents events, stopping at a refit. */
+  private turn(a: Actor): void {
+    const h = this.load(a)
+    if (a.refit.phase === 'done' || a.refit.phase === 'failed') {
+      const r = a.refit
+      let result: RefitResult
+      if (r.phase === 'done') {
+        result = r.result
+      } else {
+        this.sink.refitFailed?.(a.account, r.error)
+        result = runRefit(h.pendingRefit!)
+      }
+      a.refit = { phase: 'none' }
+      const out = h.completeRefit(result)
+      this.sink.output(a.account, out, undefined)
+      if (out.refit && this.startRefit(a, out.refit)) return
+    }
+    for (let n = 0; n < this.turnEvents; n++) {
+      const env = a.mailbox.shift()
+      if (!env) break
+      if (a.mailbox.length === this.mailboxMax - 1) this.fullActors--
+      this.queuedEvents--
+      if (env.pos > 0 && env.pos <= a.lastPos) {
+        this.stats.duplicatesIgnored++
+        continue
+      }
+      const out = h.push(env.event, env.arrivalMs)
+      this.stats.eventsApplied++
+      if (env.pos > 0) {
+        a.lastPos = env.pos
+        if (a.unpersistedFrom === Infinity) a.unpersistedFrom = env.pos
+      }
+      a.changed = true
+      this.sink.output(a.account, out, env)
+      if (out.refit && this.startRefit(a, out.refit)) return
+    }
+  }
+
+  /** Sends a deferred refit to the pool; its result comes back as the actor's next message. False: ran inline. */
+  private startRefit(a: Actor, task: RefitTask): boolean {
+    this.stats.refitsRun++
+    if (!this.refits) throw new IdrError('REFIT_PENDING', 'a deferred refit without a refit runner')
+    // the pool transfers the task's buffers; the household keeps its own copy for an inline retry
+    const copy = cloneTask(task)
+    a.refit = { phase: 'running' }
+    this.refitsRunning++
+    this.refits.run(copy).then(
+      (result) => this.refitBack(a, { phase: 'done', result }),
+      (error: unknown) => this.refitBack(a, { phase: 'failed', error }),
+    )
+    return true
+  }
+
+  private refitBack(a: Actor, phase: { phase: 'done', result: RefitResult } | { phase: 'failed', error: unknown }): void {
+    this.refitsRunning--
+    a.refit = phase
+    this.schedule(a)
+  }
+
+  /** The actor's household: already resident, rehydrated from its snapshot, or new. */
+  private load(a: Actor): Household {
+    if (a.household) return a.household
+    const stored = this.store.load(a.account)
+    if (stored) {
+      a.household = Household.fromSnapshot(a.account, stored.snapshot, this.householdOptions)
+      a.lastPos = stored.seq
+      a.stored = true
+      this.stats.rehydrated++
+    } else {
+      a.household = new Household(a.account, this.householdOptions)
+    }
+    return a.household
+  }
+
+  /** Evicts least recently used idle actors beyond maxResident, their snapshots written in one transaction. */
+  private passivate(): void {
+    let excess = this.actors.size - this.maxResident
+    if (excess <= 0) return
+    const evicted: StoredHousehold[] = []
+    const gone: Actor[] = []
+    for (const a of this.actors.values()) {
+      if (excess <= 0) break
+      if (!a.idle || a.queued) continue
+      if (a.changed && a.household) evicted.push(this.stored(a))
+      gone.push(a)
+      excess--
+    }
+    if (evicted.length > 0) this.store.commit({ households: evicted, positions: new Map() })
+    for (const a of gone) {
+      this.actors.delete(a.account)
+      this.dirty.delete(a)
+    }
+    this.stats.passivated += gone.length
+    this.stats.snapshotsWritten += evicted.length
+  }
+
+  /** Loaded households (for queries); loads a passivated one without making it resident. */
+  peek(account: string): Household | undefined {
+    const a = this.actors.get(account)
+    if (a?.household) return a.household
+    const stored = this.store.load(account)
+    return stored ? Household.fromSnapshot(account, stored.snapshot, this.householdOptions) : undefined
+  }
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new IdrError('BAD_OPTION', `${name} must be a positive integer, got ${v}`)
+  return v
+}
+
+function cloneTask(t: RefitTask): RefitTask {
+  return { ...t, slot: t.slot.slice(), w: t.w.slice(), dur: t.dur.slice(), current: t.current.slice() }
+}

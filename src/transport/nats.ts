@@ -1,0 +1,156 @@
+// The bus on NATS. Core: plain subscriptions with callbacks on the hot path, at most once. JetStream: one
+// ordered consumer per owned partition over a stream of the mapped subjects, resumed after the stored
+// position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery").
+import {
+  connect, DeliverPolicy, RetentionPolicy, StorageType,
+  type ConsumerMessages, type JetStreamClient, type NatsConnection, type Subscription,
+} from 'nats'
+import { IdrError } from '../errors.js'
+import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
+import { mappedPartition, subjects } from './subjects.js'
+
+export interface NatsBusOptions {
+  /** nats://host:port (comma-separated for several servers). */
+  url: string
+  user?: string
+  password?: string
+  /** 'core' (at most once, lowest latency) or 'jetstream' (a durable log, replay from positions). */
+  mode: 'core' | 'jetstream'
+  prefix?: string
+  /** Partitions this process owns, of partitionsOf. */
+  partitions: readonly number[]
+  partitionsOf: number
+  /**
+   * Subscribe to the server-mapped subjects <prefix>.evp.<p>.> (the example server config maps them) rather
+   * than <prefix>.ev.>. JetStream requires mapped subjects (one filter subject per partition consumer).
+   */
+  mapped?: boolean
+  /** JetStream stream name. Default 'IDR_EV'. */
+  stream?: string
+  /** Connection name shown by the server's monitoring. */
+  name?: string
+  /** Messages a JetStream consumer buffers ahead of the engine. Default 1,000. */
+  prefetch?: number
+  /** Called when a handler throws (it should not); the message is skipped. */
+  onError?: (err: unknown) => void
+}
+
+export const DEFAULT_STREAM = 'IDR_EV'
+
+export class NatsBus implements Bus {
+  readonly kind: 'core' | 'jetstream'
+  private readonly subs: Subscription[] = []
+  private readonly consumers: ConsumerMessages[] = []
+  private loops: Promise<void>[] = []
+  private readonly s: ReturnType<typeof subjects>
+  private readonly prefix: string
+  private stopping = false
+
+  private constructor(readonly nc: NatsConnection, private readonly o: NatsBusOptions) {
+    this.kind = o.mode
+    this.prefix = o.prefix ?? 'idr'
+    this.s = subjects(this.prefix)
+    if (o.mode === 'jetstream' && o.mapped === false) {
+      throw new IdrError('BAD_OPTION', 'JetStream needs mapped subjects (<prefix>.evp.<partition>.<account>): one filter subject per partition consumer')
+    }
+  }
+
+  static async connect(o: NatsBusOptions): Promise<NatsBus> {
+    let nc: NatsConnection
+    try {
+      nc = await connect({ servers: o.url.split(','), user: o.user, pass: o.password, name: o.name ?? 'idr-engine', maxReconnectAttempts: -1 })
+    } catch (cause) {
+      throw new IdrError('NATS_UNAVAILABLE', `cannot connect to NATS at ${o.url}: ${(cause as Error).message}`, { cause })
+    }
+    return new NatsBus(nc, o)
+  }
+
+  async start(handler: InboundHandler, from: ReadonlyMap<number, number>): Promise<void> {
+    const safe = (m: Parameters<InboundHandler>[0]): void | Promise<void> => {
+      try {
+        const r = handler(m)
+        return r ? r.catch((err: unknown) => this.o.onError?.(err)) : undefined
+      } catch (err) {
+        this.o.onError?.(err)
+      }
+    }
+    if (this.kind === 'core') {
+      const patterns = this.o.mapped === false ? [this.s.events] : this.o.partitions.map((p) => this.s.partition(p))
+      for (const pattern of patterns) {
+        this.subs.push(this.nc.subscribe(pattern, {
+          callback: (err, msg) => {
+            if (err) return this.o.onError?.(err)
+            void safe({ subject: msg.subject, data: msg.data, partition: mappedPartition(msg.subject, this.prefix), seq: 0, timestampMs: Date.now() })
+          },
+        }))
+      }
+      return
+    }
+    const js = this.nc.jetstream()
+    await this.ensureStream()
+    for (const p of this.o.partitions) {
+      const startSeq = (from.get(p) ?? 0) + 1
+      const consumer = await js.consumers.get(this.stream, { filterSubjects: this.s.partition(p), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq })
+      const messages = await consumer.consume({ max_messages: this.o.prefetch ?? 1_000 })
+      this.consumers.push(messages)
+      this.loops.push((async () => {
+        for await (const m of messages) {
+          const r = safe({ subject: m.subject, data: m.data, partition: p, seq: m.seq, timestampMs: Math.floor(m.info.timestampNanos / 1e6) })
+          if (r) await r
+          if (this.stopping) break
+        }
+      })())
+    }
+  }
+
+  private get stream(): string {
+    return this.o.stream ?? DEFAULT_STREAM
+  }
+
+  /** Creates the stream over the mapped event subjects when it does not exist. */
+  private async ensureStream(): Promise<void> {
+    const jsm = await this.nc.jetstreamManager()
+    try {
+      await jsm.streams.info(this.stream)
+    } catch {
+      await jsm.streams.add({ name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits })
+    }
+  }
+
+  /** The JetStream client (publishers in tests and tools). */
+  jetstream(): JetStreamClient {
+    return this.nc.jetstream()
+  }
+
+  publish(subject: string, data: Uint8Array): void {
+    if (this.nc.isClosed()) return
+    this.nc.publish(subject, data)
+  }
+
+  serve(subject: string, handler: RequestHandler): void {
+    this.subs.push(this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return this.o.onError?.(err)
+        Promise.resolve()
+          .then(() => handler(msg.data))
+          .then((reply) => { if (reply && msg.reply) msg.respond(reply) }, (e: unknown) => this.o.onError?.(e))
+      },
+    }))
+  }
+
+  async stopIntake(): Promise<void> {
+    this.stopping = true
+    const api = this.subs.splice(0)
+    const intake = api.filter((s) => s.getSubject().startsWith(`${this.prefix}.ev`))
+    for (const s of api) if (!intake.includes(s)) this.subs.push(s)
+    for (const s of intake) s.unsubscribe()
+    for (const c of this.consumers.splice(0)) c.stop()
+    await Promise.allSettled(this.loops)
+    this.loops = []
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return
+    await this.nc.drain()
+  }
+}

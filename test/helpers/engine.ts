@@ -1,0 +1,71 @@
+// Engine fixtures: simulated events, their batching into msgpack messages, and the direct replay the
+// engine's outputs are compared with.
+import { decode, encode } from '@msgpack/msgpack'
+import type { IdrEvent } from '../../src/model/events.js'
+import { Household, type Assignment } from '../../src/model/household.js'
+import { Pseudonymiser } from '../../src/privacy/pseudonymise.js'
+import { simulate } from '../../src/sim/simulator.js'
+
+export const TEST_KEY = 'test-pseudonym-key-0123456789abcdef'
+
+/** Simulated events in stream order, without the duplicates and disorder the simulator can add. */
+export function simEvents(households: number, days: number, seed: number): IdrEvent[] {
+  return [...simulate({ households, days, seed, duplicateRate: 0, lateRate: 0 }).events()]
+}
+
+/**
+ * Messages of up to `batch` events (single events when batch = 1). 'mixed': consecutive events of any
+ * accounts; 'per-account': each message holds one account's consecutive events (what mapped subjects need).
+ */
+export function messages(events: readonly IdrEvent[], batch: number, grouping: 'mixed' | 'per-account' = 'mixed'): { account: string, data: Uint8Array }[] {
+  const out: { account: string, data: Uint8Array }[] = []
+  const push = (chunk: readonly IdrEvent[]): void => {
+    out.push({ account: chunk[0]!.account, data: batch === 1 ? encode(chunk[0]) : encode(chunk) })
+  }
+  if (grouping === 'mixed') {
+    for (let i = 0; i < events.length; i += batch) push(events.slice(i, i + batch))
+    return out
+  }
+  const open = new Map<string, IdrEvent[]>()
+  for (const e of events) {
+    const chunk = open.get(e.account) ?? []
+    chunk.push(e)
+    if (chunk.length === batch) {
+      push(chunk)
+      open.delete(e.account)
+    } else {
+      open.set(e.account, chunk)
+    }
+  }
+  for (const chunk of open.values()) push(chunk)
+  return out
+}
+
+/** Per account, the assignments a household replay of the same (pseudonymised) events publishes. */
+export function directAssignments(events: readonly IdrEvent[], key = TEST_KEY): Map<string, Assignment[]> {
+  const pseudo = new Pseudonymiser(key)
+  const households = new Map<string, Household>()
+  const out = new Map<string, Assignment[]>()
+  for (const e of events) {
+    let h = households.get(e.account)
+    if (!h) households.set(e.account, (h = new Household(e.account)))
+    const r = h.push({ ...e, device: pseudo.device(e.device) }, Date.now())
+    const list = out.get(e.account) ?? []
+    list.push(...r.assignments)
+    out.set(e.account, list)
+  }
+  return out
+}
+
+/** Decoded assignments grouped by account, in arrival order. */
+export class AssignmentLog {
+  readonly byAccount = new Map<string, Assignment[]>()
+  count = 0
+  add(data: Uint8Array): void {
+    const a = decode(data) as Assignment
+    const list = this.byAccount.get(a.account) ?? []
+    list.push(a)
+    this.byAccount.set(a.account, list)
+    this.count++
+  }
+}
