@@ -1,0 +1,232 @@
+// docs/examples/nats-server.conf, run as is (placeholders filled in): each user can do its job and nothing
+// outside it. nats-server answers a refused PUB or SUB with -ERR 'Permissions Violation ...'; nats.js v2
+// surfaces it as a status event { type: 'error', data: 'PERMISSIONS_VIOLATION', permissionContext }, ends a
+// refused subscription's iterator with that error, and rejects a request whose publish or inbox was refused.
+import { AckPolicy, connect, ErrorCode, Events, StringCodec, type NatsConnection, type Subscription } from 'nats'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { partitionOf } from '../src/runtime/partition.js'
+import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
+
+const sc = StringCodec()
+const passwords: Record<ExampleUser, string> = { publisher: 'pub-pw', engine: 'engine-pw', admin: 'admin-pw' }
+const PARTITIONS = 8
+/** The stream the example config lets the engine manage. */
+const STREAM = 'IDR_EVP'
+
+let server: NatsServerHandle
+beforeAll(async () => { server = await startNatsServer({ config: exampleConfig({ partitions: PARTITIONS, passwords }) }) })
+afterAll(async () => { await server?.stop() })
+
+const connections: NatsConnection[] = []
+afterEach(async () => { await Promise.all(connections.splice(0).map((nc) => nc.close())) })
+
+/** A connection as one of the example's users, closed after the test. */
+async function as(user: ExampleUser): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url, user, pass: passwords[user], name: user })
+  connections.push(nc)
+  return nc
+}
+
+interface Refusal { operation: string, subject: string }
+
+/**
+ * The permission violations the server reports to nc from now on ("publish" / "subscription", subject).
+ * settled() lists them after a round trip: the server answers in order, so a refusal of anything sent
+ * before the flush arrives before its PONG; one more macrotask lets the status iterator deliver it.
+ */
+function refusals(nc: NatsConnection): { settled(): Promise<Refusal[]> } {
+  const seen: Refusal[] = []
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === Events.Error && s.data === ErrorCode.PermissionsViolation && s.permissionContext) {
+        seen.push({ operation: s.permissionContext.operation, subject: s.permissionContext.subject })
+      }
+    }
+  })()
+  return {
+    async settled() {
+      await nc.flush()
+      await new Promise((r) => setTimeout(r, 0))
+      return seen
+    },
+  }
+}
+
+/** Messages a subscription collects, and how its iterator ended (a permission error, say). */
+function collect(sub: Subscription): { subjects: string[], ended: Promise<unknown> } {
+  const subjects: string[] = []
+  const ended = (async () => {
+    for await (const m of sub) subjects.push(m.subject)
+  })().then(() => undefined, (e: unknown) => e)
+  return { subjects, ended }
+}
+
+/** An account whose events go to partition p. */
+function accountIn(p: number): string {
+  for (let i = 0; ; i++) if (partitionOf(`acct-${i}`, PARTITIONS) === p) return `acct-${i}`
+}
+
+describe('the example nats-server config: publisher', () => {
+  it('publishes events that reach the engine on idr.evp.<partitionOf(account, 8)>.<account>', async () => {
+    const engine = await as('engine')
+    const sub = engine.subscribe('idr.evp.>')
+    const got = collect(sub)
+    await engine.flush()
+    const publisher = await as('publisher')
+    const refused = refusals(publisher)
+    const accounts = ['acct-1', 'household_42', 'ünïcödé', ...Array.from({ length: PARTITIONS }, (_, p) => accountIn(p))]
+    for (const account of accounts) publisher.publish(`idr.ev.${account}`, sc.encode('{}'))
+    await engine.flush()
+    await until(() => got.subjects.length === accounts.length)
+    expect(got.subjects).toEqual(accounts.map((a) => `idr.evp.${partitionOf(a, PARTITIONS)}.${a}`))
+    expect(await refused.settled()).toEqual([])
+  })
+
+  it('cannot publish a subject the mapping does not cover (idr.ev.a.b)', async () => {
+    const engine = await as('engine')
+    const got = collect(engine.subscribe('idr.ev.>'))
+    await engine.flush()
+    const publisher = await as('publisher')
+    const refused = refusals(publisher)
+    publisher.publish('idr.ev.a.b', sc.encode('{}'))
+    expect(await refused.settled()).toEqual([{ operation: 'publish', subject: 'idr.ev.a.b' }])
+    await engine.flush() // had the server delivered it, it would be here by now
+    expect(got.subjects).toEqual([])
+  })
+
+  it('cannot publish nor request idr.api.stats', async () => {
+    const engine = await as('engine')
+    const api = collect(engine.subscribe('idr.api.>', { callback: (_, m) => m.respond(sc.encode('{}')) }))
+    await engine.flush()
+    const publisher = await as('publisher')
+    const refused = refusals(publisher)
+    publisher.publish('idr.api.stats', sc.encode('{}'))
+    expect(await refused.settled()).toEqual([{ operation: 'publish', subject: 'idr.api.stats' }])
+    // The request fails fast: the reply inbox subscription is refused (the publisher may subscribe to nothing).
+    await expect(publisher.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 }))
+      .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+    await engine.flush()
+    expect(api.subjects).toEqual([])
+  })
+
+  it('cannot subscribe to idr.out.>: the subscription ends with a permission error and sees nothing', async () => {
+    const publisher = await as('publisher')
+    const refused = refusals(publisher)
+    const out = collect(publisher.subscribe('idr.out.>'))
+    await publisher.flush()
+    const engine = await as('engine')
+    engine.publish('idr.out.assign.acct-1', sc.encode('{}'))
+    await engine.flush()
+    await publisher.flush()
+    expect(await out.ended).toMatchObject({ code: ErrorCode.PermissionsViolation })
+    expect(out.subjects).toEqual([])
+    expect(await refused.settled()).toEqual([{ operation: 'subscription', subject: 'idr.out.>' }])
+  })
+})
+
+describe('the example nats-server config: admin', () => {
+  it('requests idr.api.stats and gets the engine\'s answer', async () => {
+    const engine = await as('engine')
+    engine.subscribe('idr.api.stats', { callback: (_, m) => m.respond(sc.encode('{"households":0}')) })
+    await engine.flush()
+    const admin = await as('admin')
+    const reply = await admin.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 })
+    expect(sc.decode(reply.data)).toBe('{"households":0}')
+  })
+
+  it('follows idr.out.> and idr.dlq', async () => {
+    const admin = await as('admin')
+    const refused = refusals(admin)
+    const out = collect(admin.subscribe('idr.out.>'))
+    const dlq = collect(admin.subscribe('idr.dlq'))
+    await admin.flush()
+    const engine = await as('engine')
+    engine.publish('idr.out.assign.acct-1', sc.encode('{}'))
+    engine.publish('idr.dlq', sc.encode('{}'))
+    await engine.flush()
+    await until(() => out.subjects.length === 1 && dlq.subjects.length === 1)
+    expect(out.subjects).toEqual(['idr.out.assign.acct-1'])
+    expect(await refused.settled()).toEqual([])
+  })
+
+  it('cannot publish events or outputs, nor read events', async () => {
+    const admin = await as('admin')
+    const refused = refusals(admin)
+    admin.publish('idr.ev.acct-1', sc.encode('{}'))
+    admin.publish('idr.out.assign.acct-1', sc.encode('{}'))
+    const events = collect(admin.subscribe('idr.evp.>'))
+    expect(await events.ended).toMatchObject({ code: ErrorCode.PermissionsViolation })
+    expect(await refused.settled()).toEqual([
+      { operation: 'publish', subject: `idr.evp.${partitionOf('acct-1', PARTITIONS)}.acct-1` }, // checked after mapping
+      { operation: 'publish', subject: 'idr.out.assign.acct-1' },
+      { operation: 'subscription', subject: 'idr.evp.>' },
+    ])
+  })
+})
+
+describe('the example nats-server config: engine', () => {
+  it('answers a request once, but cannot publish to other inboxes', async () => {
+    const engine = await as('engine')
+    const refused = refusals(engine)
+    engine.subscribe('idr.api.stats', {
+      callback: (_, m) => {
+        m.respond(sc.encode('first'))
+        m.respond(sc.encode('second')) // allow_responses: one reply per request
+      },
+    })
+    await engine.flush()
+    const admin = await as('admin')
+    const reply = await admin.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 })
+    expect(sc.decode(reply.data)).toBe('first')
+    engine.publish('_INBOX.someone-else', sc.encode('x'))
+    const [second, other] = await refused.settled()
+    expect(second?.operation).toBe('publish') // the second reply, to the admin's inbox
+    expect(other).toEqual({ operation: 'publish', subject: '_INBOX.someone-else' })
+  })
+
+  it('keeps a partition in JetStream: stream over idr.evp.>, durable pull consumer on idr.evp.3.>, fetch, ack', async () => {
+    const engine = await as('engine')
+    const refused = refusals(engine)
+    const jsm = await engine.jetstreamManager()
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    await jsm.consumers.add(STREAM, { durable_name: 'p3', filter_subject: 'idr.evp.3.>', ack_policy: AckPolicy.Explicit })
+
+    const publisher = await as('publisher')
+    const inThree = accountIn(3)
+    publisher.publish(`idr.ev.${accountIn(5)}`, sc.encode('elsewhere'))
+    publisher.publish(`idr.ev.${inThree}`, sc.encode('mine'))
+    await publisher.flush()
+    await until(async () => (await jsm.streams.info(STREAM)).state.messages === 2)
+
+    const consumer = await engine.jetstream().consumers.get(STREAM, 'p3')
+    const fetched: string[] = []
+    for await (const m of await consumer.fetch({ max_messages: 10, expires: 1_000 })) {
+      fetched.push(`${m.subject} ${sc.decode(m.data)}`)
+      await m.ackAck()
+    }
+    expect(fetched).toEqual([`idr.evp.3.${inThree} mine`])
+    const info = await jsm.consumers.info(STREAM, 'p3')
+    expect(info.num_ack_pending).toBe(0)
+    expect(info.num_pending).toBe(0)
+    expect(info.ack_floor.stream_seq).toBe(2)
+    expect(await refused.settled()).toEqual([])
+  })
+
+  it('cannot create another stream nor a consumer without a partition filter', async () => {
+    const engine = await as('engine')
+    const jsm = await engine.jetstreamManager()
+    await expect(jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] }))
+      .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+    await expect(jsm.consumers.add(STREAM, { durable_name: 'all', ack_policy: AckPolicy.Explicit }))
+      .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+  })
+})
+
+/** Polls cond every 10 ms until it holds (or fails after 5 s). */
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
