@@ -5,13 +5,14 @@
 import { AckPolicy, connect, ErrorCode, Events, StringCodec, type NatsConnection, type Subscription } from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { partitionOf } from '../src/runtime/partition.js'
+import { DEFAULT_STREAM, NatsBus } from '../src/transport/nats.js'
 import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
 
 const sc = StringCodec()
 const passwords: Record<ExampleUser, string> = { publisher: 'pub-pw', engine: 'engine-pw', admin: 'admin-pw' }
 const PARTITIONS = 8
-/** The stream the example config lets the engine manage. */
-const STREAM = 'IDR_EVP'
+/** The stream the example config lets the engine manage: the engine's default. */
+const STREAM = DEFAULT_STREAM
 
 let server: NatsServerHandle
 beforeAll(async () => { server = await startNatsServer({ config: exampleConfig({ partitions: PARTITIONS, passwords }) }) })
@@ -188,7 +189,7 @@ describe('the example nats-server config: engine', () => {
     const engine = await as('engine')
     const refused = refusals(engine)
     const jsm = await engine.jetstreamManager()
-    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] }) // as the engine's NatsBus creates it (a no-op if it did)
     await jsm.consumers.add(STREAM, { durable_name: 'p3', filter_subject: 'idr.evp.3.>', ack_policy: AckPolicy.Explicit })
 
     const publisher = await as('publisher')
@@ -196,20 +197,49 @@ describe('the example nats-server config: engine', () => {
     publisher.publish(`idr.ev.${accountIn(5)}`, sc.encode('elsewhere'))
     publisher.publish(`idr.ev.${inThree}`, sc.encode('mine'))
     await publisher.flush()
-    await until(async () => (await jsm.streams.info(STREAM)).state.messages === 2)
+    await until(async () => (await jsm.consumers.info(STREAM, 'p3')).num_pending === 1)
 
     const consumer = await engine.jetstream().consumers.get(STREAM, 'p3')
-    const fetched: string[] = []
+    const fetched: Array<{ text: string, seq: number }> = []
     for await (const m of await consumer.fetch({ max_messages: 10, expires: 1_000 })) {
-      fetched.push(`${m.subject} ${sc.decode(m.data)}`)
+      fetched.push({ text: `${m.subject} ${sc.decode(m.data)}`, seq: m.seq })
       await m.ackAck()
     }
-    expect(fetched).toEqual([`idr.evp.3.${inThree} mine`])
+    expect(fetched.map((f) => f.text)).toEqual([`idr.evp.3.${inThree} mine`])
     const info = await jsm.consumers.info(STREAM, 'p3')
     expect(info.num_ack_pending).toBe(0)
     expect(info.num_pending).toBe(0)
-    expect(info.ack_floor.stream_seq).toBe(2)
+    expect(info.ack_floor.stream_seq).toBe(fetched[0]!.seq)
     expect(await refused.settled()).toEqual([])
+  })
+
+  it('runs the engine\'s own JetStream bus: ordered consumer on its partition, API replies', async () => {
+    const errors: unknown[] = []
+    const bus = await NatsBus.connect({
+      url: server.url, user: 'engine', password: passwords.engine, mode: 'jetstream',
+      partitions: [6], partitionsOf: PARTITIONS, onError: (e) => errors.push(e),
+    })
+    const refused = refusals(bus.nc)
+    try {
+      const received: Array<{ subject: string, partition: number | undefined }> = []
+      await bus.start((m) => { received.push({ subject: m.subject, partition: m.partition }) }, new Map())
+      bus.serve('idr.api.stats', () => sc.encode('{"households":0}'))
+      const publisher = await as('publisher')
+      const inSix = accountIn(6)
+      publisher.publish(`idr.ev.${accountIn(1)}`, sc.encode('{}'))
+      publisher.publish(`idr.ev.${inSix}`, sc.encode('{}'))
+      await publisher.flush()
+      await until(() => received.length === 1)
+      expect(received).toEqual([{ subject: `idr.evp.6.${inSix}`, partition: 6 }])
+      const admin = await as('admin')
+      const reply = await admin.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 })
+      expect(sc.decode(reply.data)).toBe('{"households":0}')
+      await bus.stopIntake()
+      expect(await refused.settled()).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await bus.close()
+    }
   })
 
   it('cannot create another stream nor a consumer without a partition filter', async () => {
