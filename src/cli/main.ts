@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
 import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
+import { serveCommand } from './serve.js'
 
 const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
 
@@ -20,10 +21,12 @@ Usage:
       --households 1000 --days 30 --seed 1 --difficulty easy|default|hard
       --input events.ndjson      evaluate on a file instead (no ceiling)
       --json                     one JSON object instead of the table
+  idr serve [options]           run the engine on NATS (core or JetStream) with a SQLite store
+      --nats URL --db FILE --jetstream --partitions 0-3 --of 8 --http PORT   (idr serve --help: all settings)
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
                                 names: kernels, refit, pool-crossover, simulator
 
-Documentation: README.md, docs/ (kernels.md, benchmarks.md).`
+Documentation: README.md, docs/ (operations.md, subjects.md, events.md, model.md, benchmarks.md).`
 
 async function bench(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { quick: { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
@@ -51,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
       return gmmCommand(rest)
     case 'eval':
       return evalCommand(rest)
+    case 'serve':
+      return serveCommand(rest)
     default:
       console.error(`idr: unknown command "${command}"\n\n${HELP}`)
       return 2

@@ -17,6 +17,7 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
 
 /** What the engine logs; a pino logger satisfies it. Never given personal data (device ids, ips, payloads). */
 export interface EngineLog {
+  debug(obj: object, msg?: string): void
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
   error(obj: object, msg?: string): void
@@ -66,7 +67,7 @@ export interface EngineStats {
   positions: Record<string, number>
 }
 
-const SILENT: EngineLog = { info() {}, warn() {}, error() {} }
+const SILENT: EngineLog = { debug() {}, info() {}, warn() {}, error() {} }
 
 export type EnginePhase = { readonly phase: 'created' } | { readonly phase: 'running' } | { readonly phase: 'draining' } | { readonly phase: 'stopped' }
 
@@ -127,7 +128,8 @@ export class Engine {
   /** Writes changed snapshots with the positions they cover. */
   checkpoint(): void {
     try {
-      this.runtime.checkpoint()
+      const c = this.runtime.checkpoint()
+      this.log.debug({ households: c.households, positions: Object.fromEntries(c.positions) }, 'checkpoint')
     } catch (err) {
       this.log.error({ err: String(err) }, 'checkpoint failed; will retry')
     }
