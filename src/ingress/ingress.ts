@@ -1,0 +1,190 @@
+// The ingress: bytes of one bus message → validated, pseudonymised events plus dead-letter records.
+// A whole-message failure yields exactly one record and no events; in a batch, each bad element yields
+// one record (with its index) and the good elements around it pass. Raw device ids and IPs never leave
+// this function: good events carry pseudonyms, and record messages are redacted and truncated.
+import { createHash } from 'node:crypto'
+import { KernelError } from '../errors.js'
+import { checkOptionNames } from '../kernels/validate.js'
+import { EVENT_LIMITS, EventError, validateEvent, type EventErrorCode, type IdrEvent } from '../model/events.js'
+import { Pseudonymiser } from '../privacy/pseudonymise.js'
+import { MessageDecoder, type DecodeLimits } from './decode.js'
+import { IngressError, type IngressErrorCode } from './errors.js'
+
+export { IngressError, type IngressErrorCode } from './errors.js'
+
+/** 1 MiB, NATS' default max_payload. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+/** Events per batch message. */
+export const DEFAULT_MAX_EVENTS_PER_MESSAGE = 10_000
+/** UTF-8 bytes per string; schema strings are ≤ 256 chars (≤ 768 bytes), unknown fields get some room. */
+export const DEFAULT_MAX_STRING_BYTES = 4096
+/** Bytes per bin value; the schema has none, but unknown fields are ignored rather than refused. */
+export const DEFAULT_MAX_BIN_BYTES = 1024
+/** Elements per nested array (genres ≤ 16); the top-level batch is bounded by maxEventsPerMessage. */
+export const DEFAULT_MAX_ARRAY_LENGTH = 256
+/** Entries per map; an event has at most 17 schema fields. */
+export const DEFAULT_MAX_MAP_ENTRIES = 256
+/** Nesting levels, top level = 1; a batch of events with genres needs 3. */
+export const DEFAULT_MAX_DEPTH = 16
+/** Characters of a record's message (anything echoed from the input is cut with it). */
+export const DLQ_MESSAGE_MAX_CHARS = 160
+/** Characters of a record's subject. */
+export const DLQ_SUBJECT_MAX_CHARS = 256
+
+const MAX_DEPTH_LIMIT = 1024 // the scan's scratch space is allocated per ingress, 16 B per level
+const UINT32_MAX = 0xffff_ffff
+
+/** Options of an Ingress: limits (bytes, elements, levels) and the pseudonym key (≥ 16 bytes, from IDR_PSEUDONYM_KEY). */
+export interface IngressOptions {
+  maxMessageBytes?: number
+  maxEventsPerMessage?: number
+  maxStringBytes?: number
+  maxBinBytes?: number
+  maxArrayLength?: number
+  maxMapEntries?: number
+  maxDepth?: number
+  pseudonymKey: string | Uint8Array
+}
+
+const OPTION_NAMES: readonly (keyof IngressOptions)[] = [
+  'maxMessageBytes', 'maxEventsPerMessage', 'maxStringBytes', 'maxBinBytes', 'maxArrayLength', 'maxMapEntries', 'maxDepth', 'pseudonymKey',
+]
+
+/** The codes the ingress puts on DLQ records (later stages may add their own, e.g. the engine's). */
+export type DlqCode = IngressErrorCode | EventErrorCode
+
+/** The payload published on `idr.dlq` (msgpack-encoded by the caller); holds no raw personal data. */
+export interface DlqRecord {
+  readonly v: 1
+  /** A DlqCode from the ingress, or a later stage's own code. */
+  readonly code: string
+  /** What was wrong, ≤ DLQ_MESSAGE_MAX_CHARS; raw device ids and IPs redacted. */
+  readonly message: string
+  readonly subject: string
+  /** Byte length of the whole message. */
+  readonly bytes: number
+  /** SHA-256 of the whole raw message, hex. */
+  readonly sha256: string
+  /** Position of the element in a batch (absent for a single-event message or a whole-message failure). */
+  readonly index?: number
+  /** The offending field, when one event was rejected. */
+  readonly field?: string
+  /** The element's id, when it had a string id (cut to the schema's id limit). */
+  readonly eventId?: string
+  /** When the message was rejected, epoch ms (the caller's clock). */
+  readonly at: number
+}
+
+/** The good events of one message (pseudonymised) and one record per rejection. */
+export interface IngressResult {
+  events: IdrEvent[]
+  rejects: DlqRecord[]
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+function option(options: IngressOptions, name: keyof IngressOptions, fallback: number, min: number, max: number, unit: string): number {
+  const v = options[name] ?? fallback
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new IngressError('BAD_OPTION', `${name} must be an integer in [${min}, ${max}] (${unit}), got ${String(v)}`)
+  }
+  return v
+}
+
+function cut(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`
+}
+
+/** Turns raw bus messages into events; one instance per consumer (it reuses scratch space and a cache). */
+export class Ingress {
+  readonly limits: DecodeLimits
+  readonly #decoder: MessageDecoder
+  readonly #pseudonymiser: Pseudonymiser
+
+  constructor(options: IngressOptions) {
+    if (typeof options !== 'object' || options === null) throw new IngressError('BAD_OPTION', 'Ingress needs an options object with pseudonymKey')
+    try {
+      checkOptionNames('Ingress', options, OPTION_NAMES)
+    } catch (e) {
+      if (e instanceof KernelError) throw new IngressError('BAD_OPTION', e.message, { cause: e })
+      throw e
+    }
+    this.limits = Object.freeze({
+      maxMessageBytes: option(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES, 1, UINT32_MAX, 'bytes'),
+      maxEventsPerMessage: option(options, 'maxEventsPerMessage', DEFAULT_MAX_EVENTS_PER_MESSAGE, 1, UINT32_MAX, 'events'),
+      maxStringBytes: option(options, 'maxStringBytes', DEFAULT_MAX_STRING_BYTES, 1, UINT32_MAX, 'bytes'),
+      maxBinBytes: option(options, 'maxBinBytes', DEFAULT_MAX_BIN_BYTES, 0, UINT32_MAX, 'bytes'),
+      maxArrayLength: option(options, 'maxArrayLength', DEFAULT_MAX_ARRAY_LENGTH, 1, UINT32_MAX, 'elements'),
+      maxMapEntries: option(options, 'maxMapEntries', DEFAULT_MAX_MAP_ENTRIES, 1, UINT32_MAX, 'entries'),
+      maxDepth: option(options, 'maxDepth', DEFAULT_MAX_DEPTH, 3, MAX_DEPTH_LIMIT, 'levels'),
+    })
+    this.#decoder = new MessageDecoder(this.limits)
+    this.#pseudonymiser = new Pseudonymiser(options.pseudonymKey)
+  }
+
+  /** Decodes, validates and pseudonymises one message received on `subject` at `nowMs` (epoch ms). Never throws on bad input. */
+  decode(subject: string, data: Uint8Array, nowMs: number): IngressResult {
+    const events: IdrEvent[] = []
+    const rejects: DlqRecord[] = []
+    let hash: string | undefined
+    const record = (code: DlqCode, message: string, extra?: { index?: number, field?: string, eventId?: string }): void => {
+      hash ??= createHash('sha256').update(data).digest('hex')
+      rejects.push({
+        v: 1, code, message: cut(message, DLQ_MESSAGE_MAX_CHARS), subject: cut(subject, DLQ_SUBJECT_MAX_CHARS),
+        bytes: data.byteLength, sha256: hash, ...extra, at: nowMs,
+      })
+    }
+    let decoded: { shape: 'map' | 'array', value: unknown }
+    try {
+      decoded = this.#decoder.decode(data)
+    } catch (e) {
+      if (!(e instanceof IngressError)) throw e
+      record(e.code as IngressErrorCode, e.message)
+      return { events, rejects }
+    }
+    const accept = (raw: unknown, index: number | undefined): void => {
+      try {
+        events.push(this.#pseudonymise(validateEvent(raw)))
+      } catch (e) {
+        if (!(e instanceof EventError)) throw e
+        const extra: { index?: number, field?: string, eventId?: string } = { field: e.field }
+        if (index !== undefined) extra.index = index
+        const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['id'] : undefined
+        if (typeof id === 'string' && id.length > 0) extra.eventId = cut(id, EVENT_LIMITS.idMaxLength)
+        record(e.code, redact(e.message, raw), extra)
+      }
+    }
+    if (decoded.shape === 'array') {
+      const batch = decoded.value as unknown[]
+      for (let i = 0; i < batch.length; i++) accept(batch[i], i)
+    } else {
+      accept(decoded.value, undefined)
+    }
+    return { events, rejects }
+  }
+
+  // validateEvent returns a fresh object owned by the caller, so it is safe to overwrite in place.
+  #pseudonymise(e: IdrEvent): IdrEvent {
+    const m = e as Mutable<IdrEvent>
+    m.device = this.#pseudonymiser.device(e.device)
+    if (e.ip !== undefined) {
+      // An empty IP identifies nobody; a shared pseudonym for it would falsely link every device without one.
+      if (e.ip === '') delete m.ip
+      else m.ip = this.#pseudonymiser.ip(e.ip)
+    }
+    return e
+  }
+}
+
+// The validator's messages echo only short fields (v, kind, deviceType, numbers); if a publisher put a
+// device id or IP there anyway, it is blanked here.
+function redact(message: string, raw: unknown): string {
+  if (typeof raw !== 'object' || raw === null) return message
+  const o = raw as Record<string, unknown>
+  let m = message
+  for (const field of ['device', 'ip'] as const) {
+    const v = o[field]
+    if (typeof v === 'string' && v.length > 0 && m.includes(v)) m = m.split(v).join(`<${field}>`)
+  }
+  return m
+}

@@ -1,0 +1,137 @@
+// Keyed pseudonyms for raw device identifiers and IP addresses: HMAC-SHA256 under a secret key from the
+// configuration (IDR_PSEUDONYM_KEY), never from the database, so a stolen database cannot be reversed by
+// hashing guessed identifiers. Device and IP pseudonyms come from separate subkeys (domain separation):
+// the same string as a device and as an IP gives unrelated pseudonyms.
+import { createHmac } from 'node:crypto'
+import { IdrError } from '../errors.js'
+
+/** Shortest accepted key, in bytes (a string key counts its UTF-8 bytes): 128 bits. */
+export const PSEUDONYM_KEY_MIN_BYTES = 16
+/** Cached raw → pseudonym pairs per domain (least recently used dropped first, a half at a time); ≈ 250 B each at 128-char ids. */
+export const DEFAULT_PSEUDONYM_CACHE_ENTRIES = 65_536
+/** HMAC output bytes kept: 128 bits, so collisions need ~2^64 distinct identifiers. */
+export const PSEUDONYM_BYTES = 16
+
+/** What a raw value identifies; each domain has its own subkey and prefix. */
+export type PseudonymDomain = 'device' | 'ip'
+
+const PREFIX: Record<PseudonymDomain, string> = { device: 'd_', ip: 'ip_' }
+
+/** Why a pseudonymiser could not be built. */
+export type PrivacyErrorCode = 'BAD_KEY' | 'BAD_OPTION'
+
+/** A privacy component was configured wrongly (e.g. a key that is too short). */
+export class PrivacyError extends IdrError {
+  declare readonly code: PrivacyErrorCode
+  constructor(code: PrivacyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+  }
+}
+
+/** Options of a Pseudonymiser. */
+export interface PseudonymiserOptions {
+  /** Cache capacity per domain, entries (0 disables the cache). */
+  cacheEntries?: number
+}
+
+/** Maps raw identifiers to stable pseudonyms `d_…` / `ip_…` (22 base64url chars) under one secret key. */
+export class Pseudonymiser {
+  readonly #subkeys: Record<PseudonymDomain, Buffer>
+  readonly #caches: Record<PseudonymDomain, GenerationCache>
+
+  constructor(key: string | Uint8Array, options: PseudonymiserOptions = {}) {
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+      throw new PrivacyError('BAD_KEY', `the pseudonym key must be a string or bytes, got ${key === null ? 'null' : typeof key}`)
+    }
+    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key)
+    if (bytes.length < PSEUDONYM_KEY_MIN_BYTES) {
+      throw new PrivacyError('BAD_KEY', `the pseudonym key has ${bytes.length} bytes, at least ${PSEUDONYM_KEY_MIN_BYTES} are needed (set IDR_PSEUDONYM_KEY to ≥ 32 random characters)`)
+    }
+    for (const name of Object.keys(options)) {
+      if (name !== 'cacheEntries') throw new PrivacyError('BAD_OPTION', `Pseudonymiser: unknown option "${name}"`)
+    }
+    const capacity = options.cacheEntries ?? DEFAULT_PSEUDONYM_CACHE_ENTRIES
+    if (!Number.isInteger(capacity) || capacity < 0) {
+      throw new PrivacyError('BAD_OPTION', `cacheEntries must be an integer ≥ 0 (entries), got ${capacity}`)
+    }
+    // Subkeys derived once; the master key itself is not kept.
+    const sub = (d: PseudonymDomain): Buffer => createHmac('sha256', bytes).update(`idr/pseudonym/v1/${d}`).digest()
+    this.#subkeys = { device: sub('device'), ip: sub('ip') }
+    bytes.fill(0)
+    this.#caches = { device: new GenerationCache(capacity), ip: new GenerationCache(capacity) }
+  }
+
+  /** The pseudonym of a raw device identifier. */
+  device(raw: string): string {
+    return this.pseudonym('device', raw)
+  }
+
+  /** The pseudonym of a raw IP address. */
+  ip(raw: string): string {
+    return this.pseudonym('ip', raw)
+  }
+
+  /** The pseudonym of `raw` in `domain`: prefix + base64url of the first 16 bytes of HMAC-SHA256(subkey, raw). */
+  pseudonym(domain: PseudonymDomain, raw: string): string {
+    const cache = this.#caches[domain]
+    const hit = cache.get(raw)
+    if (hit !== undefined) return hit
+    const mac = createHmac('sha256', this.#subkeys[domain]).update(raw, 'utf8').digest()
+    const p = PREFIX[domain] + mac.toString('base64url', 0, PSEUDONYM_BYTES)
+    cache.set(raw, p)
+    return p
+  }
+
+  /** Cached entries over both domains (for metrics). */
+  get cacheSize(): number {
+    return this.#caches.device.size + this.#caches.ip.size
+  }
+
+  /** Forgets every cached raw identifier (e.g. after an erasure request). */
+  clearCache(): void {
+    this.#caches.device.clear()
+    this.#caches.ip.clear()
+  }
+}
+
+// Two generations of capacity/2 each: hits in the old one are promoted, and when the young one is full the
+// old one is dropped whole. O(1) per call; a single Map evicting its first key costs O(deleted holes) in
+// V8 (the iterator skips them), measured at ~30 µs per miss at 65,536 entries.
+class GenerationCache {
+  #young = new Map<string, string>()
+  #old = new Map<string, string>()
+  readonly #half: number
+
+  constructor(capacity: number) {
+    this.#half = Math.floor(capacity / 2)
+  }
+
+  get size(): number {
+    return this.#young.size + this.#old.size
+  }
+
+  get(raw: string): string | undefined {
+    const v = this.#young.get(raw)
+    if (v !== undefined) return v
+    const o = this.#old.get(raw)
+    if (o !== undefined) {
+      this.#old.delete(raw)
+      this.set(raw, o)
+    }
+    return o
+  }
+
+  set(raw: string, p: string): void {
+    if (this.#half === 0) return
+    if (this.#young.size >= this.#half) {
+      this.#old = this.#young
+      this.#young = new Map()
+    }
+    this.#young.set(raw, p)
+  }
+
+  clear(): void {
+    this.#young.clear()
+    this.#old.clear()
+  }
+}
