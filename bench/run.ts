@@ -1,4 +1,5 @@
 // Runs the benchmarks by name (all by default), prints their tables and writes bench/results/*.json.
+import { benchEngine } from './engine.js'
 import { benchHousehold } from './household.js'
 import { benchKernels } from './kernels.js'
 import { benchPoolCrossover } from './pool-crossover.js'
@@ -11,6 +12,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   refit: { question: 'one household refit (300 × 26, K = 1..6 by BIC): wasm, pool, twin, scikit-learn', run: benchRefit },
   'pool-crossover': { question: 'from what batch size the worker pool beats inline work', run: benchPoolCrossover },
   household: { question: 'the household model per event (scoring vs refits, refits on the pool) and its resident bytes', run: benchHousehold },
+  engine: { question: 'the engine in one process (in-process bus, ingress, actors, checkpoints) against a direct household replay', run: benchEngine },
   simulator: { question: 'events generated per second, and the Bayes oracle per session', run: benchSimulator },
 }
 
