@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { IdrError } from '../errors.js'
+import { editDistance } from '../kernels/validate.js'
 
 /** A setting of `idr serve` is unknown, misspelt or has a bad value. */
 export class ConfigError extends IdrError {
@@ -238,18 +239,6 @@ const CONFIG_ENV = 'IDR_CONFIG'
 /** One row per setting, for `idr serve --help` and docs/operations.md. */
 export const SETTING_ROWS: readonly { name: SettingName, flag: string, env: string, default: unknown, unit: string, help: string }[] =
   NAMES.map((name) => ({ name, flag: flagOf(name), env: envOf(name), default: SETTINGS[name].default, unit: SETTINGS[name].unit, help: SETTINGS[name].help }))
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]!
-}
 
 /** The closest of `known` to `given` within 2 edits, comparing letters and digits only, case-insensitively. */
 function nearest(given: string, known: readonly string[]): string | undefined {

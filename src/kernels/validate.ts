@@ -87,7 +87,8 @@ export function checkOptionNames(where: string, given: object, known: readonly s
   }
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance between two strings (for "did you mean" suggestions). */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const cur = [i]
