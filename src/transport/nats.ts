@@ -3,7 +3,7 @@
 // position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery").
 import {
   connect, DeliverPolicy, RetentionPolicy, StorageType,
-  type ConsumerMessages, type JetStreamClient, type NatsConnection, type Subscription,
+  type ConsumerMessages, type JetStreamClient, type NatsConnection, type NatsError, type Subscription,
 } from 'nats'
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
@@ -36,6 +36,8 @@ export interface NatsBusOptions {
 }
 
 export const DEFAULT_STREAM = 'IDR_EV'
+/** JetStream's error code for "stream not found" (nats-server's errors.json, JSStreamNotFoundErr). */
+const JS_STREAM_NOT_FOUND = 10059
 
 export class NatsBus implements Bus {
   readonly kind: 'core' | 'jetstream'
@@ -112,9 +114,14 @@ export class NatsBus implements Bus {
     const jsm = await this.nc.jetstreamManager()
     try {
       await jsm.streams.info(this.stream)
-    } catch {
-      await jsm.streams.add({ name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits })
+      return
+    } catch (err) {
+      // only a missing stream is created; anything else (permissions, no JetStream) is reported as it is
+      if ((err as NatsError).api_error?.err_code !== JS_STREAM_NOT_FOUND) {
+        throw new IdrError('NATS_STREAM', `cannot read JetStream stream ${this.stream}: ${(err as Error).message}`, { cause: err })
+      }
     }
+    await jsm.streams.add({ name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits })
   }
 
   /** The JetStream client (publishers in tests and tools). */
