@@ -3,10 +3,10 @@
 // request reaches exactly one responder; stats answers for the process that replies.
 import { IdrError } from '../errors.js'
 import type { Engine } from '../engine/engine.js'
-import { DEVICE_TYPES, EventError, GENRES, type DeviceType } from '../model/events.js'
+import { GENRES, validateEvent } from '../model/events.js'
 import { householdProfile } from '../model/profile.js'
-import type { Session } from '../model/sessionizer.js'
-import { Pseudonymiser } from '../privacy/pseudonymise.js'
+import { addGenreWeights, type Session } from '../model/sessionizer.js'
+import type { Pseudonymiser } from '../privacy/pseudonymise.js'
 import type { Bus } from '../runtime/bus.js'
 import { partitionOf } from '../runtime/partition.js'
 
@@ -18,15 +18,11 @@ function errorReply(code: string, message: string): Uint8Array {
   return json.encode(JSON.stringify({ error: { code, message } }))
 }
 
-export interface ApiServiceOptions {
-  /** The key the engine pseudonymises device ids with (what-if sessions name raw devices). */
-  pseudonymKey: string | Uint8Array
-}
-
 /** Registers the services of one engine on its bus. */
-export function serveApi(engine: Engine, bus: Bus, options: ApiServiceOptions): void {
+export function serveApi(engine: Engine, bus: Bus): void {
   const p = engine.prefix
-  const pseudo = new Pseudonymiser(options.pseudonymKey)
+  // what-if sessions name raw devices: the engine's own pseudonymiser keys them
+  const pseudo = engine.ingress.pseudonymiser
   const owns = (account: string): boolean => engine.owned.has(partitionOf(account, engine.partitionsOf))
 
   bus.serve(`${p}.api.stats`, () => json.encode(JSON.stringify(engine.stats())))
@@ -68,35 +64,22 @@ function parse(data: Uint8Array): { value: Record<string, unknown> } | { error: 
   }
 }
 
-/** A what-if session: { account, device, deviceType, startTs, durationSec?, genres?, screenIn? }. */
+/**
+ * A what-if session: { account, device, deviceType, startTs, durationSec?, genres?, screenIn? }, checked by the
+ * event validator as the play event that would open it (same types, limits and genre vocabulary).
+ */
 function describedSession(o: Record<string, unknown>, pseudo: Pseudonymiser): { account: string, session: Session, withDuration: boolean } {
-  const str = (f: string): string => {
-    const v = o[f]
-    if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new EventError('BAD_TYPE', f, `${f} must be a non-empty string`)
-    return v
-  }
-  const num = (f: string, min: number, max: number): number | undefined => {
-    const v = o[f]
-    if (v === undefined) return undefined
-    if (typeof v !== 'number' || !(v >= min && v <= max)) throw new EventError('OUT_OF_RANGE', f, `${f} must be a number in [${min}, ${max}]`)
-    return v
-  }
-  const account = str('account')
-  const deviceType = str('deviceType')
-  if (!(DEVICE_TYPES as readonly string[]).includes(deviceType)) throw new EventError('BAD_DEVICE_TYPE', 'deviceType', `deviceType must be one of ${DEVICE_TYPES.join(', ')}`)
-  const startTs = num('startTs', 946_684_800_000, 4_102_444_800_000)
-  if (startTs === undefined) throw new EventError('MISSING_FIELD', 'startTs', 'startTs (epoch ms) is required')
-  const durationSec = num('durationSec', 0, 86_400)
-  const genreWeights = new Float64Array(GENRES.length)
-  const genres = Array.isArray(o['genres']) ? o['genres'] : []
-  genres.slice(0, 16).forEach((g, i) => {
-    const at = typeof g === 'string' ? GENRES.indexOf(g.toLowerCase() as (typeof GENRES)[number]) : -1
-    genreWeights[at >= 0 ? at : GENRES.length - 1]! += i === 0 ? 1 : 0.5
+  const e = validateEvent({
+    v: 1, id: 'what-if', kind: 'play', content: 'what-if', ts: o['startTs'], account: o['account'], device: o['device'],
+    deviceType: o['deviceType'], genres: o['genres'], durationSec: o['durationSec'], screenIn: o['screenIn'],
   })
+  const watchedSec = e.durationSec ?? 0
+  const genreWeights = new Float64Array(GENRES.length)
+  if (e.genres) addGenreWeights(genreWeights, e.genres)
   const session: Session = {
-    id: `${account}#what-if`, device: pseudo.device(str('device')), deviceType: deviceType as DeviceType, screenIn: num('screenIn', 1, 300),
-    startTs, lastTs: startTs + (durationSec ?? 0) * 1000, stopTs: undefined, events: 1, pauses: 0, watchedSec: durationSec ?? 0,
-    genreWeights, content: undefined, contentSwitches: 0, firstEventId: 'what-if', truth: undefined,
+    id: `${e.account}#what-if`, device: pseudo.device(e.device), deviceType: e.deviceType!, screenIn: e.screenIn,
+    startTs: e.ts, lastTs: e.ts + watchedSec * 1000, stopTs: undefined, events: 1, pauses: 0, watchedSec,
+    genreWeights, content: undefined, contentSwitches: 0, firstEventId: e.id, truth: undefined,
   }
-  return { account, session, withDuration: durationSec !== undefined }
+  return { account: e.account, session, withDuration: e.durationSec !== undefined }
 }

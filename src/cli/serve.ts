@@ -45,7 +45,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     refits: pool, maxResident: cfg.maxResident, mailboxMax: cfg.mailboxMax, maxQueued: cfg.maxQueued,
     snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes }, metrics, log,
   })
-  serveApi(engine, bus, { pseudonymKey: cfg.pseudonymKey })
+  serveApi(engine, bus)
   await engine.start()
   const e = engine
   let http: HttpServer | undefined

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { encode } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { EngineMetrics } from '../api/metrics.js'
+import { positiveInt } from '../kernels/validate.js'
 import { Ingress, type DlqRecord, type IngressOptions } from '../ingress/ingress.js'
 import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
@@ -91,7 +92,7 @@ export class Engine {
     this.store = o.store
     this.prefix = o.prefix ?? 'idr'
     this.partitionsOf = o.partitionsOf ?? 1
-    if (!Number.isInteger(this.partitionsOf) || this.partitionsOf < 1) throw new IdrError('BAD_OPTION', `partitionsOf must be a positive integer, got ${this.partitionsOf}`)
+    positiveInt('partitionsOf', this.partitionsOf)
     const owned = o.partitions ?? Array.from({ length: this.partitionsOf }, (_, i) => i)
     for (const p of owned) {
       if (!Number.isInteger(p) || p < 0 || p >= this.partitionsOf) throw new IdrError('BAD_OPTION', `partition ${p} is not in [0, ${this.partitionsOf})`)

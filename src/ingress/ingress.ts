@@ -99,7 +99,8 @@ function cut(s: string, max: number): string {
 export class Ingress {
   readonly limits: DecodeLimits
   readonly #decoder: MessageDecoder
-  readonly #pseudonymiser: Pseudonymiser
+  /** The keyed HMAC of device ids and ips (shared with what-if queries, so there is one cache to clear). */
+  readonly pseudonymiser: Pseudonymiser
 
   constructor(options: IngressOptions) {
     if (typeof options !== 'object' || options === null) throw new IngressError('BAD_OPTION', 'Ingress needs an options object with pseudonymKey')
@@ -119,7 +120,7 @@ export class Ingress {
       maxDepth: option(options, 'maxDepth', DEFAULT_MAX_DEPTH, 3, MAX_DEPTH_LIMIT, 'levels'),
     })
     this.#decoder = new MessageDecoder(this.limits)
-    this.#pseudonymiser = new Pseudonymiser(options.pseudonymKey)
+    this.pseudonymiser = new Pseudonymiser(options.pseudonymKey)
   }
 
   /** Decodes, validates and pseudonymises one message received on `subject` at `nowMs` (epoch ms). Never throws on bad input. */
@@ -166,11 +167,11 @@ export class Ingress {
   // validateEvent returns a fresh object owned by the caller, so it is safe to overwrite in place.
   #pseudonymise(e: IdrEvent): IdrEvent {
     const m = e as Mutable<IdrEvent>
-    m.device = this.#pseudonymiser.device(e.device)
+    m.device = this.pseudonymiser.device(e.device)
     if (e.ip !== undefined) {
       // An empty IP identifies nobody; a shared pseudonym for it would falsely link every device without one.
       if (e.ip === '') delete m.ip
-      else m.ip = this.#pseudonymiser.ip(e.ip)
+      else m.ip = this.pseudonymiser.ip(e.ip)
     }
     return e
   }

@@ -228,10 +228,7 @@ export class Household {
     } else {
       // watched time is only known at close; before, the duration trait is left out
       this.encode(s, stage === 'close')
-      const resp = this.posterior(this.o.temperature)
-      persons = this.persons.ids
-        .map((id, j) => ({ person: id, p: resp[j]! }))
-        .sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
+      persons = this.ranked()
     }
     if (stage === 'close') this.published.delete(s.id)
     else this.published.set(s.id, persons)
@@ -248,6 +245,11 @@ export class Household {
   score(s: Session, withDuration: boolean): PersonProbability[] {
     if (this.cold) return this.coldStart(s)
     this.encode(s, withDuration, false)
+    return this.ranked()
+  }
+
+  /** The encoded row's tempered posterior as person probabilities, most probable first (ties by id). */
+  private ranked(): PersonProbability[] {
     const resp = this.posterior(this.o.temperature)
     return this.persons.ids.map((id, j) => ({ person: id, p: resp[j]! })).sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
   }

@@ -27,6 +27,14 @@ const OPTION_NAMES = ['gapMs', 'allowedLatenessMs', 'dedupWindowMs', 'maxDedupId
 
 const GENRE_INDEX = new Map<string, number>(GENRES.map((g, i) => [g, i]))
 
+/** Adds a content's genres to a session's weights: the primary (first) genre counts 1, the others 0.5. */
+export function addGenreWeights(weights: Float64Array, genres: readonly Genre[]): void {
+  genres.forEach((g, i) => {
+    const j = GENRE_INDEX.get(g)!
+    weights[j] = weights[j]! + (i === 0 ? 1 : 0.5)
+  })
+}
+
 /** A session as the model sees it (a live view: do not keep it past the callback that received it). */
 export interface Session {
   /** `<account>#<n>`, n counting sessions of the account in the order they opened. */
@@ -275,10 +283,7 @@ export class Sessionizer {
       if (s.content !== undefined) s.contentSwitches++
       s.content = e.content
       contentChanged = true
-      e.genres?.forEach((g: Genre, i) => {
-        const j = GENRE_INDEX.get(g)!
-        s.genreWeights[j] = s.genreWeights[j]! + (i === 0 ? 1 : 0.5)
-      })
+      if (e.genres) addGenreWeights(s.genreWeights, e.genres)
     }
     out.push(opened ? { type: 'open', session: s, eventId: e.id } : { type: 'update', session: s, eventId: e.id, contentChanged })
   }

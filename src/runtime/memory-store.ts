@@ -1,6 +1,6 @@
 // SnapshotStore in memory: for embedding without a file, and for runtime tests. Nothing survives the process.
 import { IdrError } from '../errors.js'
-import type { CommitBatch, SnapshotStore, StoredHousehold } from './store.js'
+import { householdProblem, positionProblem, type CommitBatch, type SnapshotStore, type StoredHousehold } from './store.js'
 
 /** A Map-backed SnapshotStore that copies bytes in and out, so no caller can alias what it holds. */
 export class MemoryStore implements SnapshotStore {
@@ -16,8 +16,14 @@ export class MemoryStore implements SnapshotStore {
   /** Checks the whole batch first, then applies it: all of it or nothing, as SqliteStore. */
   commit(batch: CommitBatch): void {
     const s = this.open()
-    batch.households.forEach(checkHousehold)
-    for (const [partition, seq] of batch.positions) checkPosition(partition, seq)
+    batch.households.forEach((h, i) => {
+      const problem = householdProblem(h, i)
+      if (problem) bad(problem)
+    })
+    for (const [partition, seq] of batch.positions) {
+      const problem = positionProblem(partition, seq)
+      if (problem) bad(problem)
+    }
     for (const h of batch.households) {
       s.households.set(h.account, { account: h.account, partition: h.partition, seq: h.seq, snapshot: h.snapshot.slice() })
     }
@@ -53,23 +59,6 @@ export class MemoryStore implements SnapshotStore {
     return this
   }
 }
-
-// The same rules SqliteStore applies (src/store/sqlite-store.ts), with the same error code.
-function checkHousehold(h: StoredHousehold, i: number): void {
-  const at = `commit: households[${i}]`
-  if (typeof h !== 'object' || h === null) bad(`${at} must be an object, got ${String(h)}`)
-  if (typeof h.account !== 'string' || h.account.length === 0) bad(`${at}.account must be a non-empty string`)
-  if (!isSeq(h.partition)) bad(`${at}.partition must be an integer ≥ 0, got ${String(h.partition)}`)
-  if (!isSeq(h.seq)) bad(`${at}.seq must be an integer ≥ 0, got ${String(h.seq)}`)
-  if (!(h.snapshot instanceof Uint8Array)) bad(`${at}.snapshot must be a Uint8Array`)
-}
-
-function checkPosition(partition: number, seq: number): void {
-  if (!isSeq(partition)) bad(`commit: position partition must be an integer ≥ 0, got ${String(partition)}`)
-  if (!isSeq(seq)) bad(`commit: position of partition ${partition} must be an integer ≥ 0, got ${String(seq)}`)
-}
-
-const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
 function bad(message: string): never {
   throw new IdrError('BAD_RECORD', `${message}; nothing of the batch was written`)

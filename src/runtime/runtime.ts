@@ -3,7 +3,7 @@
 // snapshots with the input positions they cover. No NATS, no SQLite: see ./store.ts for what it persists to.
 import { performance } from 'node:perf_hooks'
 import { IdrError } from '../errors.js'
-import { checkOptionNames } from '../kernels/validate.js'
+import { checkOptionNames, positiveInt } from '../kernels/validate.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
 import { Actor, type Envelope } from './actor.js'
@@ -91,11 +91,16 @@ export class ActorRuntime {
     this.sink = options.sink
     this.refits = options.refits
     this.householdOptions = { ...options.household, refits: this.refits ? 'deferred' : 'inline' }
-    this.maxResident = positiveInt('maxResident', options.maxResident ?? DEFAULT_MAX_RESIDENT)
-    this.mailboxMax = positiveInt('mailboxMax', options.mailboxMax ?? DEFAULT_MAILBOX_MAX)
-    this.maxQueued = positiveInt('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED)
-    this.turnEvents = positiveInt('turnEvents', options.turnEvents ?? DEFAULT_TURN_EVENTS)
-    this.sliceMs = positiveInt('sliceMs', options.sliceMs ?? DEFAULT_SLICE_MS)
+    this.maxResident = options.maxResident ?? DEFAULT_MAX_RESIDENT
+    positiveInt('maxResident', this.maxResident)
+    this.mailboxMax = options.mailboxMax ?? DEFAULT_MAILBOX_MAX
+    positiveInt('mailboxMax', this.mailboxMax)
+    this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED
+    positiveInt('maxQueued', this.maxQueued)
+    this.turnEvents = options.turnEvents ?? DEFAULT_TURN_EVENTS
+    positiveInt('turnEvents', this.turnEvents)
+    this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS
+    positiveInt('sliceMs', this.sliceMs)
     this.covered = this.store.positions()
     // a household is built once here so that bad household options fail at construction, not at the first event
     new Household('options-check', this.householdOptions)
@@ -287,7 +292,7 @@ export class ActorRuntime {
       a.refit = { phase: 'none' }
       const out = h.completeRefit(result)
       this.sink.output(a.account, out, undefined)
-      if (out.refit && this.startRefit(a, out.refit)) return
+      if (out.refit) return this.startRefit(a, out.refit)
     }
     for (let n = 0; n < this.turnEvents; n++) {
       const env = a.mailbox.shift()
@@ -306,12 +311,12 @@ export class ActorRuntime {
       }
       a.changed = true
       this.sink.output(a.account, out, env)
-      if (out.refit && this.startRefit(a, out.refit)) return
+      if (out.refit) return this.startRefit(a, out.refit)
     }
   }
 
-  /** Sends a deferred refit to the pool; its result comes back as the actor's next message. False: ran inline. */
-  private startRefit(a: Actor, task: RefitTask): boolean {
+  /** Sends a deferred refit to the pool; its result comes back as the actor's next message. */
+  private startRefit(a: Actor, task: RefitTask): void {
     this.stats.refitsRun++
     if (!this.refits) throw new IdrError('REFIT_PENDING', 'a deferred refit without a refit runner')
     // the pool transfers the task's buffers; the household keeps its own copy for an inline retry
@@ -322,7 +327,6 @@ export class ActorRuntime {
       (result) => this.refitBack(a, { phase: 'done', result }),
       (error: unknown) => this.refitBack(a, { phase: 'failed', error }),
     )
-    return true
   }
 
   private refitBack(a: Actor, phase: { phase: 'done', result: RefitResult } | { phase: 'failed', error: unknown }): void {
@@ -375,11 +379,6 @@ export class ActorRuntime {
     const stored = this.store.load(account)
     return stored ? Household.fromSnapshot(account, stored.snapshot, this.householdOptions) : undefined
   }
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v <= 0) throw new IdrError('BAD_OPTION', `${name} must be a positive integer, got ${v}`)
-  return v
 }
 
 function cloneTask(t: RefitTask): RefitTask {

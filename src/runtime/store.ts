@@ -40,3 +40,26 @@ export interface SnapshotStore {
   delete(account: string): boolean
   close(): void
 }
+
+/** What is wrong with a commit's household record (both stores apply the same rules), or undefined. */
+export function householdProblem(h: StoredHousehold, i: number, partitions?: number): string | undefined {
+  const at = `commit: households[${i}]`
+  if (typeof h !== 'object' || h === null) return `${at} must be an object, got ${String(h)}`
+  if (typeof h.account !== 'string' || h.account.length === 0) return `${at}.account must be a non-empty string, got ${show(h.account)}`
+  if (!isPartition(h.partition, partitions)) return `${at}.partition ${partitionRule(partitions)}, got ${show(h.partition)}`
+  if (!isSeq(h.seq)) return `${at}.seq must be an integer ≥ 0, got ${show(h.seq)}`
+  if (!(h.snapshot instanceof Uint8Array)) return `${at}.snapshot must be a Uint8Array, got ${show(h.snapshot)}`
+  return undefined
+}
+
+/** What is wrong with a commit's position entry, or undefined. */
+export function positionProblem(partition: number, seq: number, partitions?: number): string | undefined {
+  if (!isPartition(partition, partitions)) return `commit: position partition ${partitionRule(partitions)}, got ${show(partition)}`
+  if (!isSeq(seq)) return `commit: position of partition ${partition} must be an integer ≥ 0, got ${show(seq)}`
+  return undefined
+}
+
+const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isPartition = (v: unknown, of: number | undefined): v is number => isSeq(v) && (of === undefined || v < of)
+const partitionRule = (of: number | undefined): string => (of === undefined ? 'must be an integer ≥ 0' : `must be an integer in [0, ${of})`)
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v instanceof Object ? v.constructor.name : String(v))

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { checkOptionNames } from '../kernels/validate.js'
-import type { CommitBatch, SnapshotStore, StoredHousehold } from '../runtime/store.js'
+import { householdProblem, positionProblem, type CommitBatch, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
 import { StoreError } from './errors.js'
 import { migrate } from './migrations.js'
 
@@ -192,11 +192,13 @@ export class SqliteStore implements SnapshotStore {
   // Same rules as MemoryStore, checked inside the transaction: a bad record rolls back the records before it.
   private writeBatch(s: Statements, batch: CommitBatch, now: number): void {
     batch.households.forEach((h, i) => {
-      checkHousehold(h, i, this.partitions)
+      const problem = householdProblem(h, i, this.partitions)
+      if (problem) bad(problem)
       s.upsertHousehold.run(h.account, h.partition, h.seq, h.snapshot, now)
     })
     for (const [partition, seq] of batch.positions) {
-      checkPosition(partition, seq, this.partitions)
+      const problem = positionProblem(partition, seq, this.partitions)
+      if (problem) bad(problem)
       s.upsertPosition.run(partition, seq)
     }
   }
@@ -254,25 +256,6 @@ function statements(db: Database.Database): Statements {
     setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   }
 }
-
-function checkHousehold(h: StoredHousehold, i: number, partitions: number | undefined): void {
-  const at = `commit: households[${i}]`
-  if (typeof h !== 'object' || h === null) bad(`${at} must be an object, got ${String(h)}`)
-  if (typeof h.account !== 'string' || h.account.length === 0) bad(`${at}.account must be a non-empty string, got ${show(h.account)}`)
-  if (!isPartition(h.partition, partitions)) bad(`${at}.partition ${partitionRule(partitions)}, got ${show(h.partition)}`)
-  if (!isSeq(h.seq)) bad(`${at}.seq must be an integer ≥ 0, got ${show(h.seq)}`)
-  if (!(h.snapshot instanceof Uint8Array)) bad(`${at}.snapshot must be a Uint8Array, got ${show(h.snapshot)}`)
-}
-
-function checkPosition(partition: number, seq: number, partitions: number | undefined): void {
-  if (!isPartition(partition, partitions)) bad(`commit: position partition ${partitionRule(partitions)}, got ${show(partition)}`)
-  if (!isSeq(seq)) bad(`commit: position of partition ${partition} must be an integer ≥ 0, got ${show(seq)}`)
-}
-
-const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
-const isPartition = (v: unknown, of: number | undefined): v is number => isSeq(v) && (of === undefined || v < of)
-const partitionRule = (of: number | undefined): string => (of === undefined ? 'must be an integer ≥ 0' : `must be an integer in [0, ${of})`)
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v instanceof Object ? v.constructor.name : String(v))
 
 function bad(message: string): never {
   throw new StoreError('BAD_RECORD', `${message}; nothing of the batch was written`)

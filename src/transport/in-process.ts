@@ -3,7 +3,7 @@
 // else goes synchronously to local subscribers.
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, InboundMessage, RequestHandler } from '../runtime/bus.js'
-import { mappedPartition, subjectMatches, subjects } from './subjects.js'
+import { mappedPartition, subjectMatches } from './subjects.js'
 
 export const DEFAULT_IN_PROCESS_HIGH_WATER = 1_000 // messages queued before send() waits
 
@@ -16,6 +16,8 @@ export interface InProcessBusOptions {
 export class InProcessBus implements Bus {
   readonly kind = 'in-process' as const
   private readonly prefix: string
+  /** Subject heads of input (plain and mapped), fixed per bus: checked on every publish. */
+  private readonly inputHeads: readonly string[]
   private readonly highWater: number
   private readonly subs: { pattern: string, fn: (subject: string, data: Uint8Array) => void }[] = []
   private readonly services = new Map<string, RequestHandler>()
@@ -28,6 +30,7 @@ export class InProcessBus implements Bus {
 
   constructor(options: InProcessBusOptions = {}) {
     this.prefix = options.prefix ?? 'idr'
+    this.inputHeads = [`${this.prefix}.ev.`, `${this.prefix}.evp.`]
     this.highWater = options.highWater ?? DEFAULT_IN_PROCESS_HIGH_WATER
   }
 
@@ -49,7 +52,7 @@ export class InProcessBus implements Bus {
   }
 
   publish(subject: string, data: Uint8Array): void {
-    if (subjectMatches(subjects(this.prefix).events, subject) || subjectMatches(subjects(this.prefix).mapped, subject)) {
+    if (this.inputHeads.some((head) => subject.startsWith(head))) {
       if (!this.intake) return
       this.queue.push({ subject, data, partition: mappedPartition(subject, this.prefix), seq: 0, timestampMs: Date.now() })
       this.kick()

@@ -41,7 +41,8 @@ const JS_STREAM_NOT_FOUND = 10059
 
 export class NatsBus implements Bus {
   readonly kind: 'core' | 'jetstream'
-  private readonly subs: Subscription[] = []
+  /** Input subscriptions (core), ended by stopIntake; service subscriptions end with the connection's drain. */
+  private readonly intake: Subscription[] = []
   private readonly consumers: ConsumerMessages[] = []
   private loops: Promise<void>[] = []
   private readonly s: ReturnType<typeof subjects>
@@ -79,7 +80,7 @@ export class NatsBus implements Bus {
     if (this.kind === 'core') {
       const patterns = this.o.mapped === false ? [this.s.events] : this.o.partitions.map((p) => this.s.partition(p))
       for (const pattern of patterns) {
-        this.subs.push(this.nc.subscribe(pattern, {
+        this.intake.push(this.nc.subscribe(pattern, {
           callback: (err, msg) => {
             if (err) return this.o.onError?.(err)
             void safe({ subject: msg.subject, data: msg.data, partition: mappedPartition(msg.subject, this.prefix), seq: 0, timestampMs: Date.now() })
@@ -135,22 +136,19 @@ export class NatsBus implements Bus {
   }
 
   serve(subject: string, handler: RequestHandler): void {
-    this.subs.push(this.nc.subscribe(subject, {
+    this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return this.o.onError?.(err)
         Promise.resolve()
           .then(() => handler(msg.data))
           .then((reply) => { if (reply && msg.reply) msg.respond(reply) }, (e: unknown) => this.o.onError?.(e))
       },
-    }))
+    })
   }
 
   async stopIntake(): Promise<void> {
     this.stopping = true
-    const api = this.subs.splice(0)
-    const intake = api.filter((s) => s.getSubject().startsWith(`${this.prefix}.ev`))
-    for (const s of api) if (!intake.includes(s)) this.subs.push(s)
-    for (const s of intake) s.unsubscribe()
+    for (const s of this.intake.splice(0)) s.unsubscribe()
     for (const c of this.consumers.splice(0)) c.stop()
     await Promise.allSettled(this.loops)
     this.loops = []
