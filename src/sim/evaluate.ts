@@ -41,7 +41,8 @@ export interface EvalReport {
   reliability: ReliabilityBin[]
 }
 
-interface Scored {
+/** One session's scored assignment. */
+export interface ScoredSession {
   truth: string
   /** Index of this session among its (first) true person's sessions in the household. */
   nth: number
@@ -49,9 +50,16 @@ interface Scored {
   open: readonly PersonProbability[] | undefined
 }
 
+/** A household's scored sessions (in the order they closed) and the number of persons its model ended with. */
+export interface ScoredHousehold {
+  readonly account: string
+  readonly k: number
+  readonly scored: readonly ScoredSession[]
+}
+
 interface HouseholdRun {
   model: Household
-  scored: Scored[]
+  scored: ScoredSession[]
   opens: Map<string, readonly PersonProbability[]>
   perPerson: Map<string, number>
 }
@@ -59,7 +67,11 @@ interface HouseholdRun {
 /** Runs the model over events (any order the sessionizer accepts) and scores it. */
 export function evaluateEvents(events: Iterable<IdrEvent>, options: { household?: HouseholdOptions, ceiling?: number | null, trueSizes?: ReadonlyMap<string, number> } = {}): EvalReport {
   const { runs, count, seconds } = runModel(events, options.household)
-  return score(runs, count, seconds, options.ceiling ?? null, options.trueSizes)
+  return scoreHouseholds(runs.map(scoredOf), count, seconds, options.ceiling ?? null, options.trueSizes)
+}
+
+function scoredOf(run: HouseholdRun): ScoredHousehold {
+  return { account: run.model.account, k: run.model.persons.k, scored: run.scored }
 }
 
 /** Temperature grid searched by fitTemperature: 0.5 … 20, 40 log-spaced values. */
@@ -72,12 +84,13 @@ const TEMPERATURE_GRID = Array.from({ length: 40 }, (_, i) => 0.5 * 40 ** (i / 3
  * resulting temperature (options' T × factor).
  */
 export function fitTemperature(events: Iterable<IdrEvent>, household: HouseholdOptions = {}): { temperature: number, ece: number, eceBefore: number } {
-  const { runs, count, seconds } = runModel(events, household)
+  const { runs: models, count, seconds } = runModel(events, household)
+  const runs = models.map(scoredOf)
   const base = household.temperature ?? 1
-  const eceBefore = score(runs, count, seconds, null).ece
+  const eceBefore = scoreHouseholds(runs, count, seconds, null).ece
   let best = { temperature: base, ece: eceBefore, eceBefore }
   for (const f of TEMPERATURE_GRID) {
-    const ece = score(runs, count, seconds, null, undefined, f).ece
+    const ece = scoreHouseholds(runs, count, seconds, null, undefined, f).ece
     if (ece < best.ece) best = { temperature: base * f, ece, eceBefore }
   }
   return best
@@ -120,7 +133,11 @@ function retemper(ps: readonly PersonProbability[], f: number): readonly PersonP
   return ps.map((q, i) => ({ person: q.person, p: w[i]! / sum }))
 }
 
-function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: number | null, trueSizes?: ReadonlyMap<string, number>, factor = 1): EvalReport {
+/**
+ * Scores households' sessions (from the model run here, or from an engine's assignments): accuracy under each
+ * household's best one-to-one mapping, calibration, size. `factor` re-tempers the probabilities (fitTemperature).
+ */
+export function scoreHouseholds(runs: readonly ScoredHousehold[], events: number, seconds: number, ceiling: number | null, trueSizes?: ReadonlyMap<string, number>, factor = 1): EvalReport {
   let sessions = 0
   let coViewing = 0
   let correct = 0
@@ -149,8 +166,8 @@ function score(runs: HouseholdRun[], events: number, seconds: number, ceiling: n
     const single = run.scored.filter((s) => !s.truth.includes('+'))
     const predTop = single.map((s) => pIndex.get(s.final[0]!.person)!)
     const truthIdx = single.map((s) => tIndex.get(s.truth)!)
-    const kTrue = trueSizes?.get(run.model.account) ?? trueIds.length
-    const kPred = run.model.persons.k
+    const kTrue = trueSizes?.get(run.account) ?? trueIds.length
+    const kPred = run.k
     kExact += kPred === kTrue ? 1 : 0
     kErr += Math.abs(kPred - kTrue)
     if (kTrue === 1) {
