@@ -1,0 +1,184 @@
+// The path table: distinct channel sequences with their conversions, conversion value and null (non-converting)
+// journeys — the aggregate every model reads, and the shape of ChannelAttribution's input. Channels are interned
+// to small integers; touches are stored flat (`touches[offsets[i] .. offsets[i+1])` is row i's path).
+import { AttributionError } from './errors.js'
+
+/** The most channels a table can intern (touches are stored as 16-bit ids). */
+export const MAX_CHANNELS = 65_535
+
+/** One journey (or many identical ones): ordered channel touches and how it ended. */
+export interface Journey {
+  /** Channel names in touch order. */
+  readonly path: readonly string[]
+  /** Conversions at the end of the journey (may be fractional when credit was split by probability). */
+  readonly conversions: number
+  /** Total conversion value (currency units). */
+  readonly value?: number
+  /** Journeys with this path that ended without a conversion. */
+  readonly nulls?: number
+}
+
+/** Distinct paths with their totals; immutable once built (use `PathTableBuilder`). */
+export class PathTable {
+  /** Channel name of each interned id. */
+  readonly channels: readonly string[]
+  /** Row i's touches are touches[offsets[i]] .. touches[offsets[i + 1] - 1]. */
+  readonly offsets: Int32Array
+  readonly touches: Uint16Array
+  readonly conversions: Float64Array
+  readonly value: Float64Array
+  readonly nulls: Float64Array
+
+  constructor(channels: readonly string[], offsets: Int32Array, touches: Uint16Array, conversions: Float64Array, value: Float64Array, nulls: Float64Array) {
+    this.channels = channels
+    this.offsets = offsets
+    this.touches = touches
+    this.conversions = conversions
+    this.value = value
+    this.nulls = nulls
+  }
+
+  /** Number of distinct paths. */
+  get rows(): number {
+    return this.conversions.length
+  }
+
+  /** Channel ids of row i (a view, not a copy). */
+  path(i: number): Uint16Array {
+    return this.touches.subarray(this.offsets[i]!, this.offsets[i + 1]!)
+  }
+
+  /** Channel names of row i. */
+  pathNames(i: number): string[] {
+    return Array.from(this.path(i), (c) => this.channels[c]!)
+  }
+
+  totalConversions(): number {
+    return sum(this.conversions)
+  }
+
+  totalValue(): number {
+    return sum(this.value)
+  }
+
+  totalNulls(): number {
+    return sum(this.nulls)
+  }
+
+  /** The rows as journeys (for tests, serialisation and small tables). */
+  *journeys(): IterableIterator<Required<Journey>> {
+    for (let i = 0; i < this.rows; i++) {
+      yield { path: this.pathNames(i), conversions: this.conversions[i]!, value: this.value[i]!, nulls: this.nulls[i]! }
+    }
+  }
+
+  /** Builds a table from journeys; identical paths are merged. */
+  static from(journeys: Iterable<Journey>): PathTable {
+    const b = new PathTableBuilder()
+    for (const j of journeys) b.add(j)
+    return b.build()
+  }
+}
+
+function sum(a: Float64Array): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]!
+  return s
+}
+
+/** Accumulates journeys into a `PathTable`, merging identical paths and interning channel names. */
+export class PathTableBuilder {
+  private readonly ids = new Map<string, number>()
+  private readonly names: string[] = []
+  private readonly rowOf = new Map<string, number>()
+  private touches = new Uint16Array(1024)
+  private touchCount = 0
+  private offsets: number[] = [0]
+  private conv: number[] = []
+  private val: number[] = []
+  private nul: number[] = []
+  private scratch = new Uint16Array(64)
+
+  /** The id of a channel name, interning it on first sight. */
+  channelId(name: string): number {
+    let id = this.ids.get(name)
+    if (id === undefined) {
+      if (this.names.length >= MAX_CHANNELS) throw new AttributionError('TOO_MANY_CHANNELS', `a path table holds at most ${MAX_CHANNELS} channels`)
+      id = this.names.length
+      this.ids.set(name, id)
+      this.names.push(name)
+    }
+    return id
+  }
+
+  /** Adds a journey given by channel names. */
+  add(j: Journey): this {
+    if (this.scratch.length < j.path.length) this.scratch = new Uint16Array(j.path.length * 2)
+    for (let t = 0; t < j.path.length; t++) this.scratch[t] = this.channelId(j.path[t]!)
+    return this.addIds(this.scratch, 0, j.path.length, j.conversions, j.value ?? 0, j.nulls ?? 0)
+  }
+
+  /**
+   * Adds a journey given by interned ids ids[start .. end) (ids from `channelId`), the fast path for bulk
+   * aggregation. Counts must be finite and non-negative; a path without touches may carry nulls only.
+   */
+  addIds(ids: ArrayLike<number>, start: number, end: number, conversions: number, value: number, nulls: number): this {
+    if (!(conversions >= 0 && conversions < Infinity) || !(value >= 0 && value < Infinity) || !(nulls >= 0 && nulls < Infinity)) {
+      throw new AttributionError('BAD_VALUE', `journey counts must be finite and non-negative, got conversions ${conversions}, value ${value}, nulls ${nulls}`)
+    }
+    if (end === start && (conversions > 0 || value > 0)) {
+      throw new AttributionError('BAD_PATH_TABLE', 'a journey without touches cannot carry conversions or value')
+    }
+    let key = ''
+    for (let t = start; t < end; t++) key += String.fromCharCode(ids[t]!)
+    let row = this.rowOf.get(key)
+    if (row === undefined) {
+      row = this.conv.length
+      this.rowOf.set(key, row)
+      const n = end - start
+      if (this.touchCount + n > this.touches.length) {
+        const grown = new Uint16Array(Math.max(this.touches.length * 2, this.touchCount + n))
+        grown.set(this.touches.subarray(0, this.touchCount))
+        this.touches = grown
+      }
+      for (let t = start; t < end; t++) {
+        const id = ids[t]!
+        if (!(id >= 0 && id < this.names.length)) throw new AttributionError('BAD_PATH_TABLE', `channel id ${id} was not interned (${this.names.length} channels known)`)
+        this.touches[this.touchCount++] = id
+      }
+      this.offsets.push(this.touchCount)
+      this.conv.push(conversions)
+      this.val.push(value)
+      this.nul.push(nulls)
+    } else {
+      this.conv[row]! += conversions
+      this.val[row]! += value
+      this.nul[row]! += nulls
+    }
+    return this
+  }
+
+  build(): PathTable {
+    return new PathTable(
+      [...this.names], Int32Array.from(this.offsets), this.touches.slice(0, this.touchCount),
+      Float64Array.from(this.conv), Float64Array.from(this.val), Float64Array.from(this.nul),
+    )
+  }
+}
+
+/**
+ * The table with consecutive repeats collapsed (A > A > B becomes A > B); rows that become identical are
+ * merged. Channel ids are kept.
+ */
+export function dedupRepeats(table: PathTable): PathTable {
+  const b = new PathTableBuilder()
+  for (const name of table.channels) b.channelId(name)
+  const buf = new Uint16Array(Math.max(1, table.touches.length))
+  for (let i = 0; i < table.rows; i++) {
+    const p = table.path(i)
+    let n = 0
+    for (let t = 0; t < p.length; t++) if (n === 0 || buf[n - 1] !== p[t]) buf[n++] = p[t]!
+    b.addIds(buf, 0, n, table.conversions[i]!, table.value[i]!, table.nulls[i]!)
+  }
+  return b.build()
+}
