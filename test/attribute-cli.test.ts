@@ -1,0 +1,91 @@
+// `idr attribute` as a user runs it: the compiled CLI (npm run build:ts first) on a path-table fixture.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { builtFile, projectRoot } from '../src/paths.js'
+
+const FIXTURE = 'test/fixtures/attribution-paths.csv' // C1 > C2 > C3 converts (value 100); C1 and C2 > C3 do not
+
+function idr(...args: string[]): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [builtFile('src/cli/main.js'), 'attribute', ...args], { encoding: 'utf8', cwd: projectRoot })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const dirs: string[] = []
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'idr-attribute-'))
+  dirs.push(dir)
+  const file = join(dir, name)
+  writeFileSync(file, text)
+  return file
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+interface Out { model: string, channels: { channel: string, conversions: number, value: number, removalEffect?: number }[] }
+
+describe('idr attribute', () => {
+  it('prints one model as JSON: Markov credit 0.2 / 0.4 / 0.4 with removal effects and value', () => {
+    const r = idr('--input', FIXTURE, '--model', 'markov', '--json')
+    expect(r.status).toBe(0)
+    const out = JSON.parse(r.stdout) as Out
+    expect(Object.keys(out)).toEqual(['model', 'channels'])
+    expect(out.model).toBe('markov')
+    expect(out.channels.map((c) => c.channel)).toEqual(['C1', 'C2', 'C3'])
+    out.channels.forEach((c, i) => {
+      expect(c.conversions).toBeCloseTo([0.2, 0.4, 0.4][i]!, 9)
+      expect(c.value).toBeCloseTo([20, 40, 40][i]!, 9)
+      expect(c.removalEffect).toBeCloseTo([0.5, 1, 1][i]!, 9)
+    })
+  })
+
+  it('prints every model as one JSON object per line with --model all', () => {
+    const r = idr('--input', FIXTURE, '--model', 'all', '--json')
+    expect(r.status).toBe(0)
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Out)
+    expect(lines.map((l) => l.model)).toEqual(['first', 'last', 'linear', 'decay', 'position', 'markov', 'shapley'])
+    for (const l of lines) expect(l.channels.reduce((s, c) => s + c.conversions, 0)).toBeCloseTo(1, 9)
+    expect(lines.filter((l) => l.channels.some((c) => 'removalEffect' in c)).map((l) => l.model)).toEqual(['markov'])
+  })
+
+  it('prints an aligned table for people', () => {
+    const r = idr('--input', FIXTURE, '--model', 'markov')
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('removal effect')
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('C'))
+    expect(rows).toHaveLength(3)
+    expect(new Set(rows.map((l) => l.length)).size).toBe(1)
+  })
+
+  it('takes the order and half-life options', () => {
+    const order = JSON.parse(idr('--input', FIXTURE, '--model', 'markov', '--order', '2', '--json').stdout) as Out
+    expect(order.channels.reduce((s, c) => s + c.conversions, 0)).toBeCloseTo(1, 9)
+    const decay = JSON.parse(idr('--input', FIXTURE, '--model', 'decay', '--half-life', '1', '--json').stdout) as Out
+    expect(decay.channels.map((c) => c.conversions)).toEqual([expect.closeTo(1 / 7, 9), expect.closeTo(2 / 7, 9), expect.closeTo(4 / 7, 9)])
+  })
+
+  it('refuses the hybrid model until it is defined', () => {
+    const r = idr('--input', FIXTURE, '--model', 'hybrid')
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('(NOT_SUPPORTED)')
+  })
+
+  it('refuses NDJSON events as input in this version', () => {
+    const r = idr('--input', tempFile('events.ndjson', '{}\n'))
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('(NOT_SUPPORTED)')
+  })
+
+  it('names the line of a bad row, and refuses an order out of range', () => {
+    const bad = idr('--input', tempFile('paths.csv', 'path,total_conversions\na,1\nb,-1\n'))
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain('line 3')
+    expect(bad.stderr).toContain('(BAD_PATH_TABLE)')
+    const order = idr('--input', FIXTURE, '--order', '4')
+    expect(order.status).toBe(1)
+    expect(order.stderr).toContain('(BAD_OPTION)')
+  })
+})
