@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
 import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
+import { loadCommand } from './load.js'
 import { serveCommand } from './serve.js'
 
 const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
@@ -23,6 +24,8 @@ Usage:
       --json                     one JSON object instead of the table
   idr serve [options]           run the engine on NATS (core or JetStream) with a SQLite store
       --nats URL --db FILE --jetstream --partitions 0-3 --of 8 --http PORT   (idr serve --help: all settings)
+  idr load (--nats URL | --spawn-nats) [--rate R | --max] [--duration S] [--batch B] [--jetstream] [--households N] [--json]
+                                load and latency over NATS into idr serve, with the ceiling in the same run (idr load --help)
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
                                 names: kernels, refit, pool-crossover, simulator
 
@@ -54,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
       return gmmCommand(rest)
     case 'eval':
       return evalCommand(rest)
+    case 'load':
+      return loadCommand(rest)
     case 'serve':
       return serveCommand(rest)
     default:

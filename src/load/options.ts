@@ -80,7 +80,7 @@ const FLAGS = {
 } as const
 
 function bad(message: string): IdrError {
-  return new IdrError('BAD_OPTION', `idr load: ${message}`)
+  return new IdrError('BAD_OPTION', `${message}`)
 }
 
 /** A number flag: an integer (or a number, when `real`) in [min, max]. */
@@ -107,9 +107,9 @@ export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
       const name = m[1]!.replace(/^--?/, '')
       const near = Object.keys(FLAGS).map((f) => [f, editDistance(f, name)] as const).sort((a, b) => a[1] - b[1])[0]
       const hint = near && near[1] <= 2 ? ` (did you mean --${near[0]}?)` : ''
-      throw new IdrError('BAD_OPTION', `idr load: unknown option ${m[1]}${hint}; see idr load --help`, { cause })
+      throw new IdrError('BAD_OPTION', `unknown option ${m[1]}${hint}; see idr load --help`, { cause })
     }
-    throw new IdrError('BAD_OPTION', `idr load: ${(cause as Error).message}`, { cause })
+    throw new IdrError('BAD_OPTION', `${(cause as Error).message}`, { cause })
   }
   if (values.help) return { kind: 'help' }
   const str = (k: string): string | undefined => values[k] as string | undefined
