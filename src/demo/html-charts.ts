@@ -1,0 +1,224 @@
+// The five inline SVG charts of report.html, one function each, from DemoReport fields. Every data mark has
+// class "mark" and a <title> tooltip; a chart without data keeps its axes and says so instead of throwing.
+import type { ExampleHousehold, LatencySummary, QualitySummary } from './report.js'
+import { DASH, esc, fmtCompact, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num } from './html-format.js'
+import {
+  ACCENT, type Frame, PERSON_COLOURS, type Scale, type Tick, UNKNOWN_COLOUR, emptyNote, figure,
+  linear, logTicks, logarithmic, niceMax, niceTicks, plotFrame, r2, sigTicks, svgOpen, xAxis, yAxis,
+} from './html-svg.js'
+
+const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
+/** Ticks for axes over [0, 1] (accuracy, confidence). */
+const UNIT_TICKS: readonly Tick[] = sigTicks([0, 0.2, 0.4, 0.6, 0.8, 1])
+
+/** Person id → colour, in the order the engine's found persons are listed. */
+export function personColours(household: ExampleHousehold | undefined): Map<string, string> {
+  const found = list(household?.found)
+  return new Map(found.map((p, i) => [String(p.person), PERSON_COLOURS[i % PERSON_COLOURS.length]!]))
+}
+
+/** Reliability diagram (Guo et al. 2017, fig. 1): per confidence bin, accuracy against mean confidence. */
+export function reliabilityChart(q: QualitySummary | undefined): string {
+  const f = plotFrame()
+  const x = linear(0, 1, f.x0, f.x1)
+  const y = linear(0, 1, f.y1, f.y0)
+  const bins = list(q?.reliability).filter((b) => (num(b?.count) ?? 0) > 0 && num(b.accuracy) !== null)
+  const maxCount = Math.max(1, ...bins.map((b) => b.count))
+  const parts = [svgOpen('reliability', 'Reliability diagram'), xAxis(f, x, UNIT_TICKS, 'confidence of the top person'), yAxis(f, y, UNIT_TICKS, 'share correct')]
+  parts.push(`<line class="ref" x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}"><title>perfect calibration</title></line>`)
+  for (const b of bins) {
+    const lo = num(b.lo) ?? 0
+    const hi = num(b.hi) ?? lo
+    const acc = b.accuracy!
+    const shade = 0.2 + 0.7 * Math.sqrt(b.count / maxCount)
+    const tip = `confidence ${fmtP(lo)}–${fmtP(hi)}: ${fmtInt(b.count)} sessions, mean confidence ${fmtP(b.meanConfidence)}, share correct ${fmtP(acc)}`
+    const bx = x(lo) + 1
+    const bw = Math.max(1, x(hi) - x(lo) - 2)
+    parts.push(`<rect class="mark" x="${r2(bx)}" y="${r2(y(acc))}" width="${r2(bw)}" height="${r2(y(0) - y(acc))}" fill="${ACCENT}" fill-opacity="${r2(shade)}"><title>${esc(tip)}</title></rect>`)
+    const conf = num(b.meanConfidence)
+    if (conf !== null) parts.push(`<circle class="mark dot" cx="${r2(x(conf))}" cy="${r2(y(acc))}" r="3"><title>${esc(tip)}</title></circle>`)
+    parts.push(`<text class="count" x="${r2(bx + bw / 2)}" y="${r2(y(acc) - 5)}" text-anchor="middle">${esc(fmtCompact(b.count))}</text>`)
+  }
+  if (bins.length === 0) parts.push(emptyNote(f, 'No scored sessions'))
+  parts.push('</svg>')
+  return figure(parts.join(''), `Each bar is a confidence bin: its height is the share of sessions whose top person was right, its shade and the number above it how many sessions fell in it; dots sit at the bin's mean confidence. On the dashed diagonal confidence equals accuracy. ECE ${esc(fmtP(q?.ece))}, Brier ${esc(fmtP(q?.brier))}.`)
+}
+
+/** "0", "1–2", …, "50+" for the evaluator's bucket lower bounds (each bucket ends before the next one starts). */
+function bucketLabels(lows: readonly number[]): string[] {
+  return lows.map((lo, i) => {
+    const next = lows[i + 1]
+    if (next === undefined) return `${lo}+`
+    return next - 1 > lo ? `${lo}–${next - 1}` : String(lo)
+  })
+}
+
+/** A horizontal reference line across the plot with a label at its right end. */
+function refLine(f: Frame, y: Scale, value: number | null, cls: string, label: string, below: boolean): string {
+  if (value === null) return ''
+  const py = y(Math.min(1, Math.max(0, value)))
+  const ty = below ? py + 13 : py - 5
+  return `<line class="${cls}" x1="${f.x0}" x2="${f.x1}" y1="${r2(py)}" y2="${r2(py)}"><title>${esc(label)}</title></line>`
+    + `<text class="ref-label" x="${f.x1 - 4}" y="${r2(ty)}" text-anchor="end">${esc(label)}</text>`
+}
+
+/** Accuracy by how many sessions of the same person came before, against the oracle ceiling and the baseline. */
+export function accuracyVsSessionsChart(q: QualitySummary | undefined): string {
+  const f = plotFrame()
+  const y = linear(0, 1, f.y1, f.y0)
+  const raw = q?.accuracyAfterSessions && typeof q.accuracyAfterSessions === 'object' ? q.accuracyAfterSessions : {}
+  const buckets = Object.entries(raw)
+    .map(([k, v]) => ({ lo: Number(k), acc: num(v) }))
+    .filter((b) => Number.isFinite(b.lo))
+    .sort((a, b) => a.lo - b.lo)
+  const labels = bucketLabels(buckets.map((b) => b.lo))
+  const step = (f.x1 - f.x0) / Math.max(1, buckets.length)
+  const x = (i: number): number => f.x0 + (i + 0.5) * step
+  const ticks = labels.map((label, i) => ({ v: i, label }))
+  const parts = [svgOpen('accuracy-vs-sessions', 'Accuracy by earlier sessions of the same person'), xAxis(f, x, ticks, 'earlier sessions of the same person', false), yAxis(f, y, UNIT_TICKS, 'share correct')]
+  const ceiling = num(q?.ceiling)
+  const baseline = num(q?.baselineDominant)
+  const close = ceiling !== null && baseline !== null && Math.abs(ceiling - baseline) < 0.06
+  parts.push(refLine(f, y, ceiling, 'ref', `oracle ceiling ${fmtP(ceiling)}`, false))
+  parts.push(refLine(f, y, baseline, 'ref ref-dotted', `most active person ${fmtP(baseline)}`, !close || (baseline ?? 0) < (ceiling ?? 0)))
+  const segments: string[][] = [[]]
+  buckets.forEach((b, i) => {
+    if (b.acc === null) segments.push([])
+    else segments[segments.length - 1]!.push(`${r2(x(i))},${r2(y(b.acc))}`)
+  })
+  for (const seg of segments) if (seg.length > 1) parts.push(`<path class="line" d="M${seg.join('L')}"/>`)
+  buckets.forEach((b, i) => {
+    if (b.acc === null) return
+    parts.push(`<circle class="mark dot" cx="${r2(x(i))}" cy="${r2(y(b.acc))}" r="4.5" fill="${ACCENT}"><title>${esc(`${labels[i]} earlier sessions: share correct ${fmtP(b.acc)}`)}</title></circle>`)
+    parts.push(`<text class="count" x="${r2(x(i))}" y="${r2(y(b.acc) - 9)}" text-anchor="middle">${esc(fmtP(b.acc))}</text>`)
+  })
+  if (buckets.every((b) => b.acc === null)) parts.push(emptyNote(f, 'No sessions to bucket'))
+  parts.push('</svg>')
+  return figure(parts.join(''), `Share of sessions given to the right person, by how many sessions that person had before: the engine learns each person as their sessions arrive. Dashed: the Bayes oracle's ceiling (it knows the true distributions); dotted: always guessing the household's most active person.`)
+}
+
+/** Histogram of session latency on a log x axis, with p50, p99 and p99.9 marked. */
+export function latencyChart(l: LatencySummary | undefined): string {
+  const f = plotFrame()
+  const edges = list(l?.histogram?.edgesMs)
+  const counts = list(l?.histogram?.counts)
+  const bins: { lo: number, hi: number, n: number }[] = []
+  for (let i = 0; i < counts.length; i++) {
+    const lo = num(edges[i])
+    const hi = num(edges[i + 1])
+    const n = num(counts[i])
+    if (lo !== null && hi !== null && n !== null && lo > 0 && hi > lo) bins.push({ lo, hi, n })
+  }
+  const parts = [svgOpen('latency', 'Latency histogram')]
+  if (bins.length === 0) {
+    const x = linear(0, 1, f.x0, f.x1)
+    const y = linear(0, 1, f.y1, f.y0)
+    parts.push(xAxis(f, x, [], 'latency (ms, log scale)'), yAxis(f, y, [], 'sessions'), emptyNote(f, 'No latencies recorded'), '</svg>')
+  } else {
+    const lo = bins[0]!.lo
+    const hi = Math.max(...bins.map((b) => b.hi))
+    const x = logarithmic(lo, hi, f.x0, f.x1)
+    const top = niceMax(Math.max(...bins.map((b) => b.n)))
+    const y = linear(0, top, f.y1, f.y0)
+    const yTicks = niceTicks(0, top, 4).map((v) => ({ v, label: fmtCompact(v) }))
+    parts.push(xAxis(f, x, sigTicks(logTicks(lo, hi)), 'latency (ms, log scale)'), yAxis(f, y, yTicks, 'sessions'))
+    for (const b of bins) {
+      if (b.n <= 0) continue
+      const tip = `${fmtMs(b.lo)} – ${fmtMs(b.hi)}: ${fmtInt(b.n)} sessions`
+      parts.push(`<rect class="mark" x="${r2(x(b.lo))}" y="${r2(y(b.n))}" width="${r2(Math.max(0.5, x(b.hi) - x(b.lo) - 0.5))}" height="${r2(y(0) - y(b.n))}" fill="${ACCENT}" fill-opacity="0.75"><title>${esc(tip)}</title></rect>`)
+    }
+    const marks: [string, unknown][] = [['p50', l?.p50], ['p99', l?.p99], ['p99.9', l?.p999]]
+    marks.forEach(([name, value], i) => {
+      const v = num(value)
+      if (v === null || v <= 0) return
+      const px = x(Math.min(hi, Math.max(lo, v)))
+      const right = px > (f.x0 + f.x1) / 2
+      const label = `${name} ${fmtMs(v)}`
+      parts.push(`<line class="pct" x1="${r2(px)}" x2="${r2(px)}" y1="${f.y0}" y2="${f.y1}"><title>${esc(label)}</title></line>`)
+      parts.push(`<text class="pct-label" x="${r2(right ? px - 4 : px + 4)}" y="${f.y0 + 10 + 13 * i}" text-anchor="${right ? 'end' : 'start'}">${esc(label)}</text>`)
+    })
+    parts.push('</svg>')
+  }
+  return figure(parts.join(''), `Sessions by latency, ${esc(l?.definition ?? DASH)} (n = ${esc(fmtInt(l?.count))}). Bars span log-spaced latency bins; vertical lines mark the 50th, 99th and 99.9th percentiles.`)
+}
+
+/** White → Okabe–Ito blue for a share in [0, 1]. */
+function blueShade(share: number): string {
+  const t = Math.min(1, Math.max(0, share))
+  const mix = (a: number, b: number): number => Math.round(a + (b - a) * t)
+  return `rgb(${mix(247, 0)},${mix(251, 90)},${mix(255, 160)})`
+}
+
+/** Households by true size (rows) and found size (columns); shade is the share of the row. */
+export function sizeConfusionChart(q: QualitySummary | undefined): string {
+  const f = plotFrame()
+  const c = q?.sizeConfusion
+  const rows = list(c?.trueSizes)
+  const cols = list(c?.foundSizes)
+  const counts = list(c?.counts)
+  const parts = [svgOpen('size-confusion', 'Household size: true against found')]
+  const cw = (f.x1 - f.x0) / Math.max(1, cols.length)
+  const ch = (f.y1 - f.y0) / Math.max(1, rows.length)
+  const x = (j: number): number => f.x0 + (j + 0.5) * cw
+  const y = (i: number): number => f.y0 + (i + 0.5) * ch
+  parts.push(xAxis(f, x, cols.map((s, j) => ({ v: j, label: fmtInt(s) })), 'persons found by the engine', false))
+  parts.push(yAxis(f, y, rows.map((s, i) => ({ v: i, label: fmtInt(s) })), 'persons in the household', false))
+  rows.forEach((trueSize, i) => {
+    const row = list(counts[i]).map((n) => num(n) ?? 0)
+    const total = row.reduce((a, b) => a + b, 0)
+    cols.forEach((foundSize, j) => {
+      const n = row[j] ?? 0
+      const share = total > 0 ? n / total : 0
+      const exact = trueSize === foundSize
+      const tip = `${fmtInt(trueSize)} true, ${fmtInt(foundSize)} found: ${fmtInt(n)} households (${fmtPct(share)} of the row)`
+      parts.push(`<rect class="mark cell${exact ? ' exact' : ''}" x="${r2(f.x0 + j * cw + 1)}" y="${r2(f.y0 + i * ch + 1)}" width="${r2(cw - 2)}" height="${r2(ch - 2)}" fill="${blueShade(share)}"><title>${esc(tip)}</title></rect>`)
+      if (n > 0) parts.push(`<text class="cell-label${share > 0.5 ? ' on-dark' : ''}" x="${r2(x(j))}" y="${r2(y(i))}" dy="0.35em" text-anchor="middle">${esc(fmtInt(n))}</text>`)
+    })
+  })
+  if (rows.length === 0 || cols.length === 0) parts.push(emptyNote(f, 'No households'))
+  parts.push('</svg>')
+  return figure(parts.join(''), `Households by their true number of persons (rows) and the number the engine found (columns): cells give households, shade the share of the row, outlined cells are exact. Exact for ${esc(fmtPct(q?.sizeExact))} of households; mean absolute error ${esc(fmtP(q?.sizeMae))} persons.`)
+}
+
+/** One example household's sessions: day against hour of day (UTC), coloured by the top found person. */
+export function householdTimelineChart(h: ExampleHousehold | undefined): string {
+  const f = plotFrame()
+  const sessions = list(h?.sessions).filter((s) => num(s?.startMs) !== null)
+  const colours = personColours(h)
+  const t0 = sessions.length > 0 ? Math.floor(Math.min(...sessions.map((s) => s.startMs)) / DAY_MS) * DAY_MS : 0
+  const days = sessions.length > 0 ? Math.max(1, Math.ceil((Math.max(...sessions.map((s) => s.startMs)) - t0) / DAY_MS)) : 7
+  const x = linear(0, days, f.x0, f.x1)
+  const y = linear(0, 24, f.y0, f.y1)
+  const dayTicks = niceTicks(0, days, 8).map((v) => ({ v, label: String(v) }))
+  const hourTicks = [0, 6, 12, 18, 24].map((v) => ({ v, label: `${String(v).padStart(2, '0')}:00` }))
+  const parts = [svgOpen('household-timeline', 'Sessions of an example household over time')]
+  for (let d = 0; d < days; d++) {
+    const dow = new Date(t0 + d * DAY_MS).getUTCDay()
+    if (dow === 0 || dow === 6) parts.push(`<rect class="weekend" x="${r2(x(d))}" y="${f.y0}" width="${r2(x(d + 1) - x(d))}" height="${f.y1 - f.y0}"/>`)
+  }
+  parts.push(xAxis(f, x, dayTicks, 'days since the first session (shaded: weekends)'), yAxis(f, y, hourTicks, 'hour of day (UTC)'))
+  const dayWidth = x(1) - x(0)
+  const w = Math.min(14, Math.max(3, dayWidth * 0.7))
+  for (const s of sessions) {
+    const day = Math.floor((s.startMs - t0) / DAY_MS)
+    const hour = ((s.startMs - t0) % DAY_MS) / HOUR_MS
+    const hours = Math.min(24 - hour, Math.max(0, num(s.durationMin) ?? 0) / 60)
+    const top = list(s.persons)[0]
+    const colour = (top && colours.get(String(top.person))) ?? UNKNOWN_COLOUR
+    const height = Math.max(3, y(hour + hours) - y(hour))
+    const tip = `${fmtTime(s.startMs)} UTC · ${fmtSig(s.durationMin)} min · ${s.device ?? DASH} · ${s.genre ?? DASH}\n`
+      + `truth ${s.truth ?? DASH} · top ${top ? `${top.person} (${fmtP(top.p)})` : DASH} ${s.correct ? '✓' : '✗ wrong'}`
+    parts.push(`<rect class="mark session${s.correct ? '' : ' wrong'}" x="${r2(x(day + 0.5) - w / 2)}" y="${r2(y(hour))}" width="${r2(w)}" height="${r2(height)}" rx="1.5" fill="${colour}"><title>${esc(tip)}</title></rect>`)
+  }
+  if (sessions.length === 0) parts.push(emptyNote(f, 'No example household sessions'))
+  parts.push('</svg>')
+  const legend = list(h?.found).map((p) =>
+    `<li><span class="swatch" style="background:${colours.get(String(p.person)) ?? UNKNOWN_COLOUR}"></span><b>${esc(p.person)}</b> (${esc(fmtPct(p.share))}): ${esc(p.words)}</li>`)
+  legend.push(`<li><span class="swatch wrong"></span>outlined in black: the top person was wrong (hover a session for the truth)</li>`)
+  const caption = h
+    ? `Sessions of household <code>${esc(h.account)}</code>: one bar per session at its day and start hour, as long as it lasted, coloured by the engine's most probable person.`
+    : 'No example household in this report.'
+  return figure(parts.join(''), caption, `<ul class="legend">${legend.join('')}</ul>`)
+}
+
