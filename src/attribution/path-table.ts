@@ -90,7 +90,10 @@ function sum(a: Float64Array): number {
 export class PathTableBuilder {
   private readonly ids = new Map<string, number>()
   private readonly names: string[] = []
-  private readonly rowOf = new Map<string, number>()
+  /** Row index per slot, −1 when free; kept at most half full. */
+  private slots = new Int32Array(1024).fill(-1)
+  /** Each row's path hash. */
+  private hashes: number[] = []
   private touches = new Uint16Array(1024)
   private touchCount = 0
   private offsets: number[] = [0]
@@ -129,33 +132,60 @@ export class PathTableBuilder {
     if (end === start && (conversions > 0 || value > 0)) {
       throw new AttributionError('BAD_PATH_TABLE', 'a journey without touches cannot carry conversions or value')
     }
-    let key = ''
-    for (let t = start; t < end; t++) key += String.fromCharCode(ids[t]!)
-    let row = this.rowOf.get(key)
-    if (row === undefined) {
+    // open addressing over a power-of-two slot table: a 32-bit FNV-1a hash of the path, rows compared on a hit
+    const n = end - start
+    let h = 0x811c9dc5 ^ n
+    for (let t = start; t < end; t++) {
+      const x = ids[t]!
+      if (!(x >= 0 && x < this.names.length)) throw new AttributionError('BAD_PATH_TABLE', `channel id ${x} was not interned (${this.names.length} channels known)`)
+      h = Math.imul(h ^ x, 0x01000193)
+    }
+    h ^= h >>> 16
+    const mask = this.slots.length - 1
+    let slot = h & mask
+    let row = -1
+    for (let r = this.slots[slot]!; r >= 0; slot = (slot + 1) & mask, r = this.slots[slot]!) {
+      if (this.hashes[r] === h && this.samePath(r, ids, start, end)) { row = r; break }
+    }
+    if (row < 0) {
       row = this.conv.length
-      this.rowOf.set(key, row)
-      const n = end - start
+      this.slots[slot] = row
+      this.hashes.push(h)
       if (this.touchCount + n > this.touches.length) {
         const grown = new Uint16Array(Math.max(this.touches.length * 2, this.touchCount + n))
         grown.set(this.touches.subarray(0, this.touchCount))
         this.touches = grown
       }
-      for (let t = start; t < end; t++) {
-        const id = ids[t]!
-        if (!(id >= 0 && id < this.names.length)) throw new AttributionError('BAD_PATH_TABLE', `channel id ${id} was not interned (${this.names.length} channels known)`)
-        this.touches[this.touchCount++] = id
-      }
+      for (let t = start; t < end; t++) this.touches[this.touchCount++] = ids[t]!
       this.offsets.push(this.touchCount)
       this.conv.push(conversions)
       this.val.push(value)
       this.nul.push(nulls)
+      if (2 * this.conv.length > this.slots.length) this.rehash()
     } else {
       this.conv[row]! += conversions
       this.val[row]! += value
       this.nul[row]! += nulls
     }
     return this
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2).fill(-1)
+    const mask = slots.length - 1
+    for (let r = 0; r < this.hashes.length; r++) {
+      let slot = this.hashes[r]! & mask
+      while (slots[slot]! >= 0) slot = (slot + 1) & mask
+      slots[slot] = r
+    }
+    this.slots = slots
+  }
+
+  private samePath(row: number, ids: ArrayLike<number>, start: number, end: number): boolean {
+    const from = this.offsets[row]!
+    if (this.offsets[row + 1]! - from !== end - start) return false
+    for (let t = start; t < end; t++) if (this.touches[from + t - start] !== ids[t]) return false
+    return true
   }
 
   build(): PathTable {
