@@ -9,6 +9,11 @@ import {
 
 const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
+/** The timeline spans the page's full width, so it gets a wider viewBox. */
+const TIMELINE_WIDTH = 960
+const TIMELINE_HEIGHT = 320
+/** Left margin of the timeline, for "18:00" tick labels beside the axis title. */
+const TIMELINE_LEFT = 74
 /** Ticks for axes over [0, 1] (accuracy, confidence). */
 const UNIT_TICKS: readonly Tick[] = sigTicks([0, 0.2, 0.4, 0.6, 0.8, 1])
 
@@ -42,7 +47,7 @@ export function reliabilityChart(q: QualitySummary | undefined): string {
   }
   if (bins.length === 0) parts.push(emptyNote(f, 'No scored sessions'))
   parts.push('</svg>')
-  return figure(parts.join(''), `Each bar is a confidence bin: its height is the share of sessions whose top person was right, its shade and the number above it how many sessions fell in it; dots sit at the bin's mean confidence. On the dashed diagonal confidence equals accuracy. ECE ${esc(fmtP(q?.ece))}, Brier ${esc(fmtP(q?.brier))}.`)
+  return figure(parts.join(''), `Each bar is a confidence bin: its height is the share of sessions whose top person was right, its shade and the number above it how many sessions fell in it; dots sit at the bin's mean confidence. On the dashed diagonal confidence equals accuracy. ECE ${esc(fmtSig(q?.ece))}, Brier ${esc(fmtSig(q?.brier))}.`)
 }
 
 /** "0", "1–2", …, "50+" for the evaluator's bucket lower bounds (each bucket ends before the next one starts). */
@@ -54,13 +59,17 @@ function bucketLabels(lows: readonly number[]): string[] {
   })
 }
 
-/** A horizontal reference line across the plot with a label at its right end. */
-function refLine(f: Frame, y: Scale, value: number | null, cls: string, label: string, below: boolean): string {
+/**
+ * A horizontal reference line across the plot, labelled at its left end above the line or at its right end
+ * below it: accuracy rises with sessions, so the curve rarely passes there.
+ */
+function refLine(f: Frame, y: Scale, value: number | null, cls: string, label: string, at: 'left-above' | 'right-below'): string {
   if (value === null) return ''
   const py = y(Math.min(1, Math.max(0, value)))
-  const ty = below ? py + 13 : py - 5
-  return `<line class="${cls}" x1="${f.x0}" x2="${f.x1}" y1="${r2(py)}" y2="${r2(py)}"><title>${esc(label)}</title></line>`
-    + `<text class="ref-label" x="${f.x1 - 4}" y="${r2(ty)}" text-anchor="end">${esc(label)}</text>`
+  const text = at === 'left-above'
+    ? `<text class="ref-label" x="${f.x0 + 6}" y="${r2(py - 6)}" text-anchor="start">${esc(label)}</text>`
+    : `<text class="ref-label" x="${f.x1 - 4}" y="${r2(py + 15)}" text-anchor="end">${esc(label)}</text>`
+  return `<line class="${cls}" x1="${f.x0}" x2="${f.x1}" y1="${r2(py)}" y2="${r2(py)}"><title>${esc(label)}</title></line>${text}`
 }
 
 /** Accuracy by how many sessions of the same person came before, against the oracle ceiling and the baseline. */
@@ -79,9 +88,8 @@ export function accuracyVsSessionsChart(q: QualitySummary | undefined): string {
   const parts = [svgOpen('accuracy-vs-sessions', 'Accuracy by earlier sessions of the same person'), xAxis(f, x, ticks, 'earlier sessions of the same person', false), yAxis(f, y, UNIT_TICKS, 'share correct')]
   const ceiling = num(q?.ceiling)
   const baseline = num(q?.baselineDominant)
-  const close = ceiling !== null && baseline !== null && Math.abs(ceiling - baseline) < 0.06
-  parts.push(refLine(f, y, ceiling, 'ref', `oracle ceiling ${fmtP(ceiling)}`, false))
-  parts.push(refLine(f, y, baseline, 'ref ref-dotted', `most active person ${fmtP(baseline)}`, !close || (baseline ?? 0) < (ceiling ?? 0)))
+  parts.push(refLine(f, y, ceiling, 'ref', `oracle ceiling ${fmtP(ceiling)}`, 'left-above'))
+  parts.push(refLine(f, y, baseline, 'ref ref-dotted', `most active person ${fmtP(baseline)}`, 'right-below'))
   const segments: string[][] = [[]]
   buckets.forEach((b, i) => {
     if (b.acc === null) segments.push([])
@@ -136,7 +144,7 @@ export function latencyChart(l: LatencySummary | undefined): string {
       const right = px > (f.x0 + f.x1) / 2
       const label = `${name} ${fmtMs(v)}`
       parts.push(`<line class="pct" x1="${r2(px)}" x2="${r2(px)}" y1="${f.y0}" y2="${f.y1}"><title>${esc(label)}</title></line>`)
-      parts.push(`<text class="pct-label" x="${r2(right ? px - 4 : px + 4)}" y="${f.y0 + 10 + 13 * i}" text-anchor="${right ? 'end' : 'start'}">${esc(label)}</text>`)
+      parts.push(`<text class="pct-label" x="${r2(right ? px - 4 : px + 4)}" y="${f.y0 + 12 + 15 * i}" text-anchor="${right ? 'end' : 'start'}">${esc(label)}</text>`)
     })
     parts.push('</svg>')
   }
@@ -183,7 +191,7 @@ export function sizeConfusionChart(q: QualitySummary | undefined): string {
 
 /** One example household's sessions: day against hour of day (UTC), coloured by the top found person. */
 export function householdTimelineChart(h: ExampleHousehold | undefined): string {
-  const f = plotFrame()
+  const f = plotFrame(TIMELINE_WIDTH, TIMELINE_HEIGHT, TIMELINE_LEFT)
   const sessions = list(h?.sessions).filter((s) => num(s?.startMs) !== null)
   const colours = personColours(h)
   const t0 = sessions.length > 0 ? Math.floor(Math.min(...sessions.map((s) => s.startMs)) / DAY_MS) * DAY_MS : 0
@@ -192,7 +200,7 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
   const y = linear(0, 24, f.y0, f.y1)
   const dayTicks = niceTicks(0, days, 8).map((v) => ({ v, label: String(v) }))
   const hourTicks = [0, 6, 12, 18, 24].map((v) => ({ v, label: `${String(v).padStart(2, '0')}:00` }))
-  const parts = [svgOpen('household-timeline', 'Sessions of an example household over time')]
+  const parts = [svgOpen('household-timeline', 'Sessions of an example household over time', TIMELINE_WIDTH, TIMELINE_HEIGHT)]
   for (let d = 0; d < days; d++) {
     const dow = new Date(t0 + d * DAY_MS).getUTCDay()
     if (dow === 0 || dow === 6) parts.push(`<rect class="weekend" x="${r2(x(d))}" y="${f.y0}" width="${r2(x(d + 1) - x(d))}" height="${f.y1 - f.y0}"/>`)
@@ -207,7 +215,7 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
     const top = list(s.persons)[0]
     const colour = (top && colours.get(String(top.person))) ?? UNKNOWN_COLOUR
     const height = Math.max(3, y(hour + hours) - y(hour))
-    const tip = `${fmtTime(s.startMs)} UTC · ${fmtSig(s.durationMin)} min · ${s.device ?? DASH} · ${s.genre ?? DASH}\n`
+    const tip = `${fmtTime(s.startMs)} UTC · ${fmtInt(s.durationMin)} min · ${s.device ?? DASH} · ${s.genre ?? DASH}\n`
       + `truth ${s.truth ?? DASH} · top ${top ? `${top.person} (${fmtP(top.p)})` : DASH} ${s.correct ? '✓' : '✗ wrong'}`
     parts.push(`<rect class="mark session${s.correct ? '' : ' wrong'}" x="${r2(x(day + 0.5) - w / 2)}" y="${r2(y(hour))}" width="${r2(w)}" height="${r2(height)}" rx="1.5" fill="${colour}"><title>${esc(tip)}</title></rect>`)
   }

@@ -1,6 +1,6 @@
 // SVG primitives for report.html's charts: scales, ticks, axes, the chart frame. Pure string building; every
 // caller-supplied text goes through esc(). Sizes are viewBox units (the SVG scales to the page width).
-import { esc, fmtSig } from './html-format.js'
+import { esc, fmtInt } from './html-format.js'
 
 /** Chart size in viewBox units; the SVG is drawn at 100% of its container's width. */
 export const CHART_WIDTH = 640
@@ -22,9 +22,9 @@ export type Scale = (v: number) => number
 
 export interface Tick { readonly v: number, readonly label: string }
 
-/** The standard plot area for a CHART_WIDTH × height chart. */
-export function plotFrame(height = CHART_HEIGHT): Frame {
-  return { x0: MARGIN.left, x1: CHART_WIDTH - MARGIN.right, y0: MARGIN.top, y1: height - MARGIN.bottom }
+/** The plot area of a width × height chart; `left` leaves room for wide y tick labels. */
+export function plotFrame(width = CHART_WIDTH, height = CHART_HEIGHT, left: number = MARGIN.left): Frame {
+  return { x0: left, x1: width - MARGIN.right, y0: MARGIN.top, y1: height - MARGIN.bottom }
 }
 
 /** Linear map [d0, d1] → [r0, r1]; a degenerate domain maps to the middle of the range. */
@@ -73,8 +73,8 @@ export function logTicks(lo: number, hi: number): number[] {
 }
 
 /** Opens a chart's SVG; `label` is its accessible name. */
-export function svgOpen(name: string, label: string, height = CHART_HEIGHT): string {
-  return `<svg class="chart" data-chart="${esc(name)}" viewBox="0 0 ${CHART_WIDTH} ${height}" role="img" aria-label="${esc(label)}" preserveAspectRatio="xMidYMid meet">`
+export function svgOpen(name: string, label: string, width = CHART_WIDTH, height = CHART_HEIGHT): string {
+  return `<svg class="chart" data-chart="${esc(name)}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(label)}" preserveAspectRatio="xMidYMid meet">`
 }
 
 /** A round number for an SVG attribute (two decimals are plenty at viewBox scale). */
@@ -109,9 +109,9 @@ export function yAxis(f: Frame, y: Scale, ticks: readonly Tick[], title: string,
   return parts.join('')
 }
 
-/** Ticks labelled with 2–3 significant digits. */
+/** Ticks labelled with at most 3 significant digits and no trailing zeros: 0.2, 1, 10, 1,000. */
 export function sigTicks(values: readonly number[]): Tick[] {
-  return values.map((v) => ({ v, label: fmtSig(v) }))
+  return values.map((v) => ({ v, label: Math.abs(v) >= 1000 ? fmtInt(v) : String(Number(v.toPrecision(3))) }))
 }
 
 /** A centred note inside an empty plot area. */

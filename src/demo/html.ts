@@ -7,8 +7,8 @@ import {
 import { DASH, esc, fmtBytes, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, str } from './html-format.js'
 import { UNKNOWN_COLOUR } from './html-svg.js'
 
-/** Probabilities shown per session in the example tables (the rest are small by construction). */
-const SESSION_TABLE_PERSONS = 3
+/** Persons named per session in the example tables (the bar shows them all). */
+const SESSION_TABLE_PERSONS = 2
 
 /** The whole report.html for a report; never throws on missing or null fields (they render as "—"). */
 export function renderReportHtml(report: DemoReport): string {
@@ -102,7 +102,7 @@ function numbers(r: Partial<DemoReport>): string {
     table('Quality', [
       ['accuracy', fmtP(q?.accuracy)], ['oracle ceiling', fmtP(q?.ceiling)], ['accuracy / ceiling', fmtPct(q?.accuracyToCeiling)],
       ['accuracy at open', fmtP(q?.accuracyAtOpen)], ['baseline (most active person)', fmtP(q?.baselineDominant)],
-      ['size exact', fmtPct(q?.sizeExact)], ['size mean abs. error', fmtP(q?.sizeMae)], ['ECE', fmtP(q?.ece)], ['Brier', fmtP(q?.brier)],
+      ['size exact', fmtPct(q?.sizeExact)], ['size mean abs. error', fmtP(q?.sizeMae)], ['ECE', fmtSig(q?.ece)], ['Brier', fmtSig(q?.brier)],
     ]),
     table('Configuration', [
       ['households', fmtInt(c?.households)], ['days', fmtInt(c?.days)], ['seed', str(c?.seed)], ['difficulty', str(c?.difficulty)],
@@ -127,20 +127,22 @@ function truePerson(p: PersonDescription): string {
   return `<li><b>${esc(p.person)}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${esc(p.archetype ?? DASH)}<div class="words">${esc(p.words)}</div></li>`
 }
 
-/** The top probabilities of a session as small horizontal bars in the persons' colours. */
+/** A session's probabilities as one stacked bar in the persons' colours, with the top ones named. */
 function probabilities(s: ExampleSession, colours: ReadonlyMap<string, string>): string {
-  const persons = list(s.persons).slice(0, SESSION_TABLE_PERSONS)
+  const persons = list(s.persons)
   if (persons.length === 0) return DASH
-  return persons.map((q) => {
+  const segments = persons.map((q) => {
     const p = Math.min(1, Math.max(0, num(q?.p) ?? 0))
     const colour = colours.get(String(q?.person)) ?? UNKNOWN_COLOUR
-    return `<div class="prob"><span class="track"><span class="fill" style="width:${(p * 100).toFixed(1)}%;background:${colour}"></span></span>${esc(q?.person)} ${esc(fmtP(q?.p))}</div>`
-  }).join('')
+    return `<span style="width:${(p * 100).toFixed(1)}%;background:${colour}" title="${esc(q?.person)} ${esc(fmtP(q?.p))}"></span>`
+  })
+  const named = persons.slice(0, SESSION_TABLE_PERSONS).map((q) => `${esc(q?.person)} ${esc(fmtP(q?.p))}`)
+  return `<div class="prob"><span class="track">${segments.join('')}</span><span>${named.join(' · ')}</span></div>`
 }
 
 function sessionRow(s: ExampleSession, colours: ReadonlyMap<string, string>): string {
   const mark = s.correct ? '<td class="ok" title="top person correct">✓</td>' : '<td class="bad" title="top person wrong">✗</td>'
-  return `<tr><td class="time">${esc(fmtTime(s.startMs))}</td><td class="num">${esc(fmtSig(s.durationMin))}</td><td>${esc(s.device)}</td><td>${esc(s.genre)}</td><td>${esc(s.truth)}</td><td>${probabilities(s, colours)}</td>${mark}</tr>`
+  return `<tr><td class="time">${esc(fmtTime(s.startMs))}</td><td class="num">${esc(fmtInt(s.durationMin))}</td><td>${esc(s.device)}</td><td>${esc(s.genre)}</td><td>${esc(s.truth)}</td><td>${probabilities(s, colours)}</td>${mark}</tr>`
 }
 
 function example(h: ExampleHousehold, open: boolean): string {
@@ -186,27 +188,27 @@ code { font: 0.92em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; ba
 .wide { margin-top: 20px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 12px; break-inside: avoid; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
-svg.chart { display: block; width: 100%; height: auto; font-size: 11px; }
+svg.chart { display: block; width: 100%; height: auto; font-size: 13px; }
 svg.chart text { fill: var(--muted); }
 svg.chart .axis line { stroke: #9aa0a8; stroke-width: 1; }
 svg.chart .axis line.grid { stroke: #eceef1; }
-svg.chart .axis-title { fill: var(--ink); font-size: 12px; }
+svg.chart .axis-title { fill: var(--ink); font-size: 14px; }
 svg.chart .ref { stroke: var(--ink); stroke-width: 1.2; stroke-dasharray: 5 4; fill: none; }
 svg.chart .ref-dotted { stroke-dasharray: 1.5 3; stroke-width: 1.6; }
-svg.chart .ref-label { fill: var(--ink); font-size: 11px; }
+svg.chart .ref-label { fill: var(--ink); font-size: 13px; }
 svg.chart .line { stroke: var(--accent); stroke-width: 2; fill: none; }
 svg.chart .dot { fill: var(--accent); stroke: #fff; stroke-width: 1.2; }
-svg.chart .count { font-size: 9.5px; }
+svg.chart .count { font-size: 11px; }
 svg.chart .pct { stroke: var(--bad); stroke-width: 1.4; }
 svg.chart .pct-label { fill: var(--bad); font-weight: 600; }
 svg.chart .cell { stroke: #fff; }
 svg.chart .cell.exact { stroke: var(--ink); stroke-width: 1.5; }
-svg.chart .cell-label { fill: var(--ink); font-size: 12px; font-variant-numeric: tabular-nums; }
+svg.chart .cell-label { fill: var(--ink); font-size: 14px; font-variant-numeric: tabular-nums; }
 svg.chart .cell-label.on-dark { fill: #fff; }
 svg.chart .weekend { fill: var(--faint); }
 svg.chart .session { stroke: #fff; stroke-width: 0.6; }
 svg.chart .session.wrong { stroke: #000; stroke-width: 1.6; }
-svg.chart .empty { fill: var(--muted); font-size: 14px; font-style: italic; }
+svg.chart .empty { fill: var(--muted); font-size: 16px; font-style: italic; }
 .legend { list-style: none; padding: 0; margin: 8px 0 0; font-size: 13px; display: grid; gap: 2px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
 .swatch.wrong { background: #fff; border: 2px solid #000; }
@@ -232,8 +234,9 @@ td.num { text-align: right; }
 td.ok { color: #009E73; font-weight: 700; }
 td.bad { color: var(--bad); font-weight: 700; }
 .prob { display: flex; align-items: center; gap: 6px; font-size: 12px; white-space: nowrap; }
-.prob .track { display: inline-block; width: 60px; height: 7px; background: var(--faint); border-radius: 2px; overflow: hidden; }
-.prob .fill { display: block; height: 100%; }
+.prob .track { display: inline-flex; width: 72px; height: 8px; background: var(--faint); border-radius: 2px; overflow: hidden; flex: none; }
+.prob .track span { display: block; height: 100%; }
+.prob .track span + span { box-shadow: inset 1px 0 #fff; }
 .empty-state { color: var(--muted); font-style: italic; }
 footer { margin-top: 40px; font-size: 13px; }
 @media (max-width: 520px) { .grid { grid-template-columns: 1fr; } main { padding: 16px 10px; } }
