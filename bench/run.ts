@@ -1,4 +1,5 @@
 // Runs the benchmarks by name (all by default), prints their tables and writes bench/results/*.json.
+import { benchAttribution } from './attribution.js'
 import { benchEngine } from './engine.js'
 import { benchHousehold } from './household.js'
 import { benchKernels } from './kernels.js'
@@ -14,6 +15,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   household: { question: 'the household model per event (scoring vs refits, refits on the pool) and its resident bytes', run: benchHousehold },
   engine: { question: 'the engine in one process (in-process bus, ingress, actors, checkpoints) against a direct household replay', run: benchEngine },
   simulator: { question: 'events generated per second, and the Bayes oracle per session', run: benchSimulator },
+  attribution: { question: '1,000,000 journeys over 12 channels: aggregation, Markov of order 1..3 with exact removal effects, Shapley, heuristics', run: benchAttribution },
 }
 
 export async function runBenchmarks(names: readonly string[], ctx: BenchContext): Promise<void> {
