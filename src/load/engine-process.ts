@@ -14,6 +14,8 @@ import { builtFile } from '../paths.js'
 const START_TIMEOUT_MS = 30_000
 /** How long a stop may take (the engine drains its mailboxes first) before SIGKILL, ms. */
 const STOP_TIMEOUT_MS = 30_000
+/** Engine warnings and errors kept for the report. */
+const MAX_LOGGED = 20
 /** A stats request that takes longer than this is skipped (the engine is busy), ms. */
 export const STATS_TIMEOUT_MS = 3_000
 
@@ -33,6 +35,8 @@ export interface EngineSpawnOptions {
 export interface EngineHandle {
   /** The process id, when known (spawned, or --engine-pid). */
   readonly pid: number | undefined
+  /** Warnings and errors the engine logged (pino level ≥ 40), the first MAX_LOGGED of them. */
+  readonly problems: string[]
   stop(): Promise<void>
 }
 
@@ -48,6 +52,7 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
   ]
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IDR_PSEUDONYM_KEY: '' } })
   const stderr: string[] = []
+  const problems: string[] = []
   createInterface({ input: child.stderr! }).on('line', (l) => { if (stderr.length < 200) stderr.push(l) })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const serving = new Promise<void>((resolve, reject) => {
@@ -57,6 +62,8 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
         clearTimeout(timer)
         resolve()
       }
+      const level = Number(/"level":(\d+)/.exec(l)?.[1] ?? 0)
+      if (level >= 40 && problems.length < MAX_LOGGED && !l.includes('"msg":"devKey')) problems.push(l.slice(0, 300))
     })
     void exited.then(() => {
       clearTimeout(timer)
@@ -73,6 +80,7 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
   let stopping: Promise<void> | undefined
   return {
     pid: child.pid,
+    problems,
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -90,7 +98,7 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
 
 /** An engine someone else runs: nothing to start or stop. */
 export function attachedEngine(pid: number | undefined): EngineHandle {
-  return { pid, stop: async () => {} }
+  return { pid, problems: [], stop: async () => {} }
 }
 
 /** The engine's idr.api.stats reply, or undefined when it does not answer in time. */

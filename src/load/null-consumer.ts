@@ -24,8 +24,9 @@ async function main(c: NullConfig): Promise<void> {
     const sub = nc.subscribe(`${c.prefix}.evp.>`, { callback: (err, msg) => { if (!err) count(msg.data) } })
     stop = () => sub.unsubscribe()
   } else {
-    // as the engine reads JetStream: an ordered consumer, pulled in batches (the engine's prefetch is 1,000)
-    const consumer = await nc.jetstream().consumers.get(c.stream, { filterSubjects: `${c.prefix}.evp.>`, deliver_policy: DeliverPolicy.All })
+    // as the engine reads JetStream: an ordered consumer from sequence 1, pulled in batches (the engine's
+    // prefetch is 1,000); nats.js 2.29's consume() never resolved with DeliverPolicy.All against 2.9.10
+    const consumer = await nc.jetstream().consumers.get(c.stream, { filterSubjects: `${c.prefix}.evp.>`, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 })
     const messagesIter = await consumer.consume({ max_messages: 1_000 })
     void (async () => { for await (const m of messagesIter) count(m.data) })()
     stop = () => messagesIter.stop()

@@ -69,6 +69,8 @@ export interface LoadResult {
     bytesPerResidentHousehold: number | null
     /** Time from the end of publishing until the engine had applied what it was going to, s. */
     catchUpSec: number
+    /** Warnings and errors the engine logged during the run (first few). */
+    problems: string[]
   }
   natsServerCpuPct: number | null
   versions: { node: string, natsServer: string }
@@ -95,5 +97,6 @@ export function renderLoad(r: LoadResult): string {
       `${f0(r.engine.residentActors)} resident of ${f0(r.engine.households)} households, ~${r.engine.bytesPerResidentHousehold === null ? '?' : f0(r.engine.bytesPerResidentHousehold)} B each`,
     `  nats-server CPU: ${r.natsServerCpuPct ?? '?'} %, publishers CPU ${r.publish.cpuPct} %, load average ${r.loadAvg.before} → ${r.loadAvg.after}`,
   ]
+  for (const p of r.engine.problems) lines.push(`  engine logged:   ${p}`)
   return lines.join('\n')
 }

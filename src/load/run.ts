@@ -16,7 +16,7 @@ import type { LoadResult } from './report.js'
 import { ProcSampler, SAMPLE_MS, mb } from './resources.js'
 
 /** A consumer that gained nothing for this long after publishing ended has finished (core: drops are final), ms. */
-const STALL_MS = { core: 2_000, jetstream: 5_000 } as const
+const STALL_MS = { core: 2_000, jetstream: 15_000 } as const
 /** The longest wait for a consumer to catch up after publishing, ms. */
 const CATCH_UP_MAX_MS = 180_000
 const READY_TIMEOUT_MS = 30_000
@@ -246,6 +246,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
     const latency = summarise(mergeHistograms(results.map((r) => r.latency)))
     const refitLatency = summarise(mergeHistograms(results.map((r) => r.refitLatency)))
     const eventsPerSec = round(rate)
+    const problems = [...engine.problems]
     await engine.stop()
     engine = undefined
     const result: LoadResult = {
@@ -290,6 +291,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
         rssMbPeak: usage?.rssMbPeak ?? null,
         bytesPerResidentHousehold: rssBefore !== undefined && rssAfter !== undefined && resident > 0 ? round((rssAfter - rssBefore) / resident) : null,
         catchUpSec: round(Math.max(0, endAt - pub.endedAt) / 1000, 2),
+        problems,
       },
       natsServerCpuPct: natsUsage?.cpuPct ?? null,
       versions: { node: process.version, natsServer: server?.version ?? 'external' },
