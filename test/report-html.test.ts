@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import fc from 'fast-check'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderReportHtml } from '../src/demo/html.js'
@@ -50,6 +51,24 @@ function hollowReport(): DemoReport {
   })
 }
 
+/** Every path (object keys and array indices) in a JSON-like value, parents before children. */
+function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (value === null || typeof value !== 'object') return []
+  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value)
+  return entries.flatMap(([k, v]) => [[...prefix, k], ...paths(v, [...prefix, k])])
+}
+
+/** A deep copy of `report` with the value at each path replaced (paths through a replaced value are no-ops). */
+function damaged(report: DemoReport, replacements: readonly { path: (string | number)[], value: unknown }[]): DemoReport {
+  const copy = structuredClone(report) as unknown as Record<string | number, unknown>
+  for (const { path, value } of replacements) {
+    let node: unknown = copy
+    for (const key of path.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined
+    if (node !== null && typeof node === 'object') (node as Record<string | number, unknown>)[path[path.length - 1]!] = value
+  }
+  return copy as unknown as DemoReport
+}
+
 describe('renderReportHtml', () => {
   it('escapes every string that comes from the report', () => {
     const html = renderReportHtml(hostileReport())
@@ -69,6 +88,19 @@ describe('renderReportHtml', () => {
     expect(html).toContain('No households')
     expect(html).toContain('No sessions to bucket')
     expect(html).toMatch(/<div class="value">—<\/div><div class="label">events\/s/)
+  })
+
+  it('renders a report.json damaged anywhere (nulls, NaN, wrong types) without throwing or printing NaN/undefined', () => {
+    const report = sampleReport()
+    const all = paths(report)
+    const junk = fc.constantFrom<unknown>(null, undefined, Number.NaN, Infinity, -1, 0, '', 'x', [], {}, true)
+    const replacement = fc.record({ path: fc.constantFrom(...all), value: junk })
+    fc.assert(fc.property(fc.array(replacement, { minLength: 1, maxLength: 12 }), (replacements) => {
+      const html = renderReportHtml(damaged(report, replacements))
+      expect(html).not.toMatch(/NaN|undefined|Infinity|\[object Object\]/)
+    }), { numRuns: 150, seed: 7 })
+    expect(() => renderReportHtml({} as DemoReport)).not.toThrow()
+    expect(renderReportHtml(null as unknown as DemoReport)).toContain('No example household sessions')
   })
 
   it('renders a report without example households', () => {

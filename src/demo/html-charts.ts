@@ -1,7 +1,7 @@
 // The five inline SVG charts of report.html, one function each, from DemoReport fields. Every data mark has
 // class "mark" and a <title> tooltip; a chart without data keeps its axes and says so instead of throwing.
 import type { ExampleHousehold, LatencySummary, QualitySummary } from './report.js'
-import { DASH, esc, fmtCompact, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num } from './html-format.js'
+import { DASH, esc, fmtCompact, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, str } from './html-format.js'
 import {
   ACCENT, type Frame, PERSON_COLOURS, type Scale, type Tick, UNKNOWN_COLOUR, emptyNote, figure,
   linear, logTicks, logarithmic, niceMax, niceTicks, plotFrame, r2, sigTicks, svgOpen, xAxis, yAxis,
@@ -12,6 +12,8 @@ const HOUR_MS = 3_600_000
 /** The timeline spans the page's full width, so it gets a wider viewBox. */
 const TIMELINE_WIDTH = 960
 const TIMELINE_HEIGHT = 320
+/** Weekends are shaded only up to this many days (beyond, the shading would be a grey blur). */
+const MAX_SHADED_DAYS = 366
 /** Left margin of the timeline, for "18:00" tick labels beside the axis title. */
 const TIMELINE_LEFT = 74
 /** Ticks for axes over [0, 1] (accuracy, confidence). */
@@ -35,7 +37,7 @@ export function reliabilityChart(q: QualitySummary | undefined): string {
   for (const b of bins) {
     const lo = num(b.lo) ?? 0
     const hi = num(b.hi) ?? lo
-    const acc = b.accuracy!
+    const acc = Math.min(1, Math.max(0, b.accuracy!))
     const shade = 0.2 + 0.7 * Math.sqrt(b.count / maxCount)
     const tip = `confidence ${fmtP(lo)}–${fmtP(hi)}: ${fmtInt(b.count)} sessions, mean confidence ${fmtP(b.meanConfidence)}, share correct ${fmtP(acc)}`
     const bx = x(lo) + 1
@@ -124,8 +126,8 @@ export function latencyChart(l: LatencySummary | undefined): string {
     const y = linear(0, 1, f.y1, f.y0)
     parts.push(xAxis(f, x, [], 'latency (ms, log scale)'), yAxis(f, y, [], 'sessions'), emptyNote(f, 'No latencies recorded'), '</svg>')
   } else {
-    const lo = bins[0]!.lo
-    const hi = Math.max(...bins.map((b) => b.hi))
+    const lo = bins.reduce((m, b) => Math.min(m, b.lo), Infinity)
+    const hi = bins.reduce((m, b) => Math.max(m, b.hi), 0)
     const x = logarithmic(lo, hi, f.x0, f.x1)
     const top = niceMax(Math.max(...bins.map((b) => b.n)))
     const y = linear(0, top, f.y1, f.y0)
@@ -194,14 +196,16 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
   const f = plotFrame(TIMELINE_WIDTH, TIMELINE_HEIGHT, TIMELINE_LEFT)
   const sessions = list(h?.sessions).filter((s) => num(s?.startMs) !== null)
   const colours = personColours(h)
-  const t0 = sessions.length > 0 ? Math.floor(Math.min(...sessions.map((s) => s.startMs)) / DAY_MS) * DAY_MS : 0
-  const days = sessions.length > 0 ? Math.max(1, Math.ceil((Math.max(...sessions.map((s) => s.startMs)) - t0) / DAY_MS)) : 7
+  const first = sessions.reduce((m, s) => Math.min(m, s.startMs), Infinity)
+  const last = sessions.reduce((m, s) => Math.max(m, s.startMs), -Infinity)
+  const t0 = sessions.length > 0 ? Math.floor(first / DAY_MS) * DAY_MS : 0
+  const days = sessions.length > 0 ? Math.max(1, Math.ceil((last - t0) / DAY_MS)) : 7
   const x = linear(0, days, f.x0, f.x1)
   const y = linear(0, 24, f.y0, f.y1)
   const dayTicks = niceTicks(0, days, 8).map((v) => ({ v, label: String(v) }))
   const hourTicks = [0, 6, 12, 18, 24].map((v) => ({ v, label: `${String(v).padStart(2, '0')}:00` }))
   const parts = [svgOpen('household-timeline', 'Sessions of an example household over time', TIMELINE_WIDTH, TIMELINE_HEIGHT)]
-  for (let d = 0; d < days; d++) {
+  for (let d = 0; d < days && days <= MAX_SHADED_DAYS; d++) {
     const dow = new Date(t0 + d * DAY_MS).getUTCDay()
     if (dow === 0 || dow === 6) parts.push(`<rect class="weekend" x="${r2(x(d))}" y="${f.y0}" width="${r2(x(d + 1) - x(d))}" height="${f.y1 - f.y0}"/>`)
   }
@@ -213,10 +217,10 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
     const hour = ((s.startMs - t0) % DAY_MS) / HOUR_MS
     const hours = Math.min(24 - hour, Math.max(0, num(s.durationMin) ?? 0) / 60)
     const top = list(s.persons)[0]
-    const colour = (top && colours.get(String(top.person))) ?? UNKNOWN_COLOUR
+    const colour = (top ? colours.get(String(top.person)) : undefined) ?? UNKNOWN_COLOUR
     const height = Math.max(3, y(hour + hours) - y(hour))
-    const tip = `${fmtTime(s.startMs)} UTC · ${fmtInt(s.durationMin)} min · ${s.device ?? DASH} · ${s.genre ?? DASH}\n`
-      + `truth ${s.truth ?? DASH} · top ${top ? `${top.person} (${fmtP(top.p)})` : DASH} ${s.correct ? '✓' : '✗ wrong'}`
+    const tip = `${fmtTime(s.startMs)} UTC · ${fmtInt(s.durationMin)} min · ${str(s.device)} · ${str(s.genre)}\n`
+      + `truth ${str(s.truth)} · top ${top ? `${str(top.person)} (${fmtP(top.p)})` : DASH} ${s.correct ? '✓' : '✗ wrong'}`
     parts.push(`<rect class="mark session${s.correct ? '' : ' wrong'}" x="${r2(x(day + 0.5) - w / 2)}" y="${r2(y(hour))}" width="${r2(w)}" height="${r2(height)}" rx="1.5" fill="${colour}"><title>${esc(tip)}</title></rect>`)
   }
   if (sessions.length === 0) parts.push(emptyNote(f, 'No example household sessions'))

@@ -25,9 +25,9 @@ export function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null
 }
 
-/** The value if it is an array, else an empty one (a report field that went missing). */
+/** The array's non-null items, or an empty array when the field is missing or not an array. */
 export function list<T>(value: readonly T[] | null | undefined): readonly T[] {
-  return Array.isArray(value) ? value : []
+  return Array.isArray(value) ? value.filter((v) => v !== null && v !== undefined) : []
 }
 
 const INTEGER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
