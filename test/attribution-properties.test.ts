@@ -87,6 +87,26 @@ describe('attribution properties', () => {
     }), { numRuns: 40 })
   })
 
+  it('on a chain too large for the dense default, Gauss–Seidel matches LU to 1e-10', () => {
+    // 8 channels, order 3: several hundred live states, so 'auto' takes the iterative path
+    let seed = 7
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    const js: Journey[] = Array.from({ length: 4000 }, () => {
+      const path = Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'abcdefgh'[Math.floor(rand() * 8)]!)
+      const converted = rand() < 0.2 ? 1 : 0
+      return { path, conversions: converted, nulls: 1 - converted, value: converted * 10 * rand() }
+    })
+    const t = PathTable.from(js)
+    const auto = markov(t, { order: 3 })
+    expect(auto.states).toBeGreaterThan(300)
+    const dense = markov(t, { order: 3, solver: 'dense' })
+    expect(Math.abs(auto.conversionProbability - dense.conversionProbability)).toBeLessThan(1e-10)
+    auto.channels.forEach((c, i) => {
+      expect(Math.abs(c.removalEffect! - dense.channels[i]!.removalEffect!)).toBeLessThan(1e-10)
+      expect(Math.abs(auto.valueRemovalEffects[i]! - dense.valueRemovalEffects[i]!)).toBeLessThan(1e-10)
+    })
+  })
+
   it('exact Shapley of the ⊆-worth equals the simplified formula, and ordered Shapley sums to it', () => {
     fc.assert(fc.property(journeys, (js) => {
       const t = PathTable.from(js)

@@ -123,10 +123,14 @@ export interface OrderedShapley {
  */
 export function orderedShapley(table: PathTable): OrderedShapley {
   const nc = table.channels.length
+  let longest = 0
+  for (let i = 0; i < table.rows; i++) longest = Math.max(longest, table.offsets[i + 1]! - table.offsets[i]!)
+  const bound = Math.min(nc, longest) // no path has more distinct channels than this
+  const conversions = table.channels.map(() => new Float64Array(bound))
+  const value = table.channels.map(() => new Float64Array(bound))
   let positions = 0
   const seen = new Int32Array(nc).fill(-1)
   const distinct: number[] = []
-  const credit: { ch: number, pos: number, c: number, v: number }[] = []
   for (let i = 0; i < table.rows; i++) {
     const c = table.conversions[i]!
     const v = table.value[i]!
@@ -137,13 +141,10 @@ export function orderedShapley(table: PathTable): OrderedShapley {
     }
     const k = distinct.length
     positions = Math.max(positions, k)
-    distinct.forEach((ch, pos) => credit.push({ ch, pos, c: c / k, v: v / k }))
+    for (let pos = 0; pos < k; pos++) {
+      conversions[distinct[pos]!]![pos]! += c / k
+      value[distinct[pos]!]![pos]! += v / k
+    }
   }
-  const conversions = table.channels.map(() => new Float64Array(positions))
-  const value = table.channels.map(() => new Float64Array(positions))
-  for (const { ch, pos, c, v } of credit) {
-    conversions[ch]![pos]! += c
-    value[ch]![pos]! += v
-  }
-  return { channels: table.channels, conversions, value, positions }
+  return { channels: table.channels, conversions: conversions.map((a) => a.slice(0, positions)), value: value.map((a) => a.slice(0, positions)), positions }
 }
