@@ -2,6 +2,8 @@
 // The `idr` command. Subcommands grow with the project; each validates its own flags.
 import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
+import { attributeCommand } from './attribute.js'
+import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
 import { loadCommand } from './load.js'
@@ -12,6 +14,9 @@ const HELP = `idr ${version} — who is watching: identity resolution for shared
 Usage:
   idr --version                 print the version
   idr --help                    this text
+  idr demo [options]            simulated households through the real engine; progress, summary, report.html
+      --households 2000 --days 30 --seed 1 --difficulty easy|default|hard --out DIR
+      --nats URL | --spawn-nats  over a real nats-server instead of the in-process bus (idr demo --help: all)
   idr gmm FILE.csv [options]     Gaussian-mixture model selection (BIC) on a CSV's numeric columns
       --columns a,b,...          columns by header name or index (default: all)
       --k 1-6                    range of components tried
@@ -26,6 +31,9 @@ Usage:
       --nats URL --db FILE --jetstream --partitions 0-3 --of 8 --http PORT   (idr serve --help: all settings)
   idr load (--nats URL | --spawn-nats) [--rate R | --max] [--duration S] [--batch B] [--jetstream] [--households N] [--json]
                                 load and latency over NATS into idr serve, with the ceiling in the same run (idr load --help)
+  idr attribute [options]       channel attribution of a path-table CSV (ChannelAttribution's format)
+      --input FILE.csv --model first|last|linear|decay|position|markov|shapley|all (default all)
+      --order 1..3 --half-life 1 --dedup-repeats --json   (docs/attribution.md)
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
                                 names: kernels, refit, pool-crossover, simulator
 
@@ -51,8 +59,12 @@ export async function main(argv: string[]): Promise<number> {
     case '-v':
       console.log(version)
       return 0
+    case 'attribute':
+      return attributeCommand(rest)
     case 'bench':
       return bench(rest)
+    case 'demo':
+      return demoCommand(rest)
     case 'gmm':
       return gmmCommand(rest)
     case 'eval':

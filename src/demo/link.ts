@@ -15,6 +15,8 @@ export interface DemoLink {
   request(subject: string, data: Uint8Array): Promise<Uint8Array>
   /** Resolves when everything sent has reached the server (NATS) or the engine (in-process). */
   flush(): Promise<void>
+  /** Resolves when every output the engine has published so far has reached the demo's subscriptions. */
+  settle(): Promise<void>
   close(): Promise<void>
 }
 
@@ -29,6 +31,7 @@ export function inProcessLink(): DemoLink {
     subscribe: (pattern, fn) => { bus.subscribe(pattern, fn) },
     request: (subject, data) => bus.request(subject, data),
     flush: () => bus.whenDelivered(),
+    settle: async () => {}, // local subscribers are called synchronously
     close: async () => {},
   }
 }
@@ -45,6 +48,8 @@ export async function natsLink(url: string, onError: (err: unknown) => void): Pr
     },
     request: async (subject, data) => (await nc.request(subject, data, { timeout: 10_000 })).data,
     flush: () => nc.flush(),
+    // the engine's PING is answered after the server took its publishes; ours after it delivered them to us
+    settle: async () => { await bus.nc.flush(); await nc.flush() },
     close: async () => { await nc.drain() },
   }
 }

@@ -50,11 +50,14 @@ export interface DemoProgress {
 
 export const DEMO_DEFAULTS = { households: 2_000, days: 30, seed: 1, difficulty: 'default', batch: 100, examples: 3 } as const
 /** A fixed, public key: the demo's data is simulated. A deployment's key comes from its configuration. */
-const DEMO_KEY = 'idr-demo-pseudonym-key-not-for-production'
+export const DEMO_PSEUDONYM_KEY = 'idr-demo-pseudonym-key-not-for-production'
 /** Events the engine may hold queued: small, so the latency reported is processing, not a deep backlog. */
 const DEMO_MAX_QUEUED = 1_000
-/** NATS mode: events published but not yet taken in by the engine before the demo waits (no slow-consumer drops). */
-const NATS_WINDOW = 20_000
+/**
+ * NATS mode: events in transit plus queued in the engine before the publisher waits. NATS core cannot push
+ * back, and the engine sheds whole messages (OVERLOADED) beyond its queue bound, so the demo stays below it.
+ */
+const NATS_WINDOW = DEMO_MAX_QUEUED / 2
 
 interface Assignment {
   account: string
@@ -71,7 +74,7 @@ interface HouseholdTrack {
 }
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
-  const o = { ...DEMO_DEFAULTS, ...options }
+  const o = { ...DEMO_DEFAULTS, ...definedOnly(options) }
   const poolThreads = options.poolThreads ?? Math.min(4, cpus().length)
   const progress = options.onProgress ?? (() => {})
   progress({ phase: 'simulate', events: 0, totalEvents: 0, seconds: 0, eventsPerSec: 0 })
@@ -82,7 +85,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const pool = poolThreads > 0 ? new RefitPool({ threads: poolThreads }) : undefined
   const errors: unknown[] = []
   const link = o.nats === undefined ? inProcessLink() : await natsLink(o.nats, (err) => errors.push(err))
-  const engine = new Engine({ bus: link.bus, store, pseudonymKey: DEMO_KEY, refits: pool, maxQueued: DEMO_MAX_QUEUED })
+  const engine = new Engine({ bus: link.bus, store, pseudonymKey: DEMO_PSEUDONYM_KEY, refits: pool, maxQueued: DEMO_MAX_QUEUED })
   serveApi(engine, link.bus)
   try {
     await engine.start()
@@ -93,8 +96,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       progress({ phase: 'stream', events, totalEvents: sim.eventCount, seconds, eventsPerSec: events / Math.max(seconds, 1e-9) })
     })
     await link.flush()
-    while (engine.stats().eventsIn < sent.events) await sleep(5)
+    while (engine.stats().messagesIn < sent.messages) await sleep(5)
     await engine.runtime.whenIdle()
+    await link.settle()
     const seconds = (performance.now() - t0) / 1000
     progress({ phase: 'finish', events: sent.events, totalEvents: sent.events, seconds, eventsPerSec: sent.events / seconds })
     if (errors.length > 0) throw errors[0]
@@ -220,7 +224,7 @@ async function stream(link: DemoLink, engine: Engine, sim: Simulation, batch: nu
     for (const id of plays) ob.plays.get(id)!.sentAt = now
     plays.length = 0
     if (link.bus.kind !== 'in-process') {
-      while (events - engine.stats().eventsIn > NATS_WINDOW) await sleep(1)
+      for (let st = engine.stats(); (messages - st.messagesIn) * batch + st.queued > NATS_WINDOW; st = engine.stats()) await sleep(1)
     }
     await link.send(subject, data)
     if (now - last >= 250) {
@@ -256,6 +260,11 @@ function snapshotBytes(store: SqliteStore, sim: Simulation): number {
   let bytes = 0
   for (const h of sim.households) bytes += store.load(h.account)?.snapshot.length ?? 0
   return bytes
+}
+
+/** The options given a value (an explicit undefined means "the default"). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 function sleep(ms: number): Promise<void> {

@@ -64,9 +64,17 @@ interface HouseholdRun {
   perPerson: Map<string, number>
 }
 
+export interface EvaluateOptions {
+  household?: HouseholdOptions
+  ceiling?: number | null
+  trueSizes?: ReadonlyMap<string, number>
+  /** Close every household's open sessions at the end of the events and score them too. Default true. */
+  flush?: boolean
+}
+
 /** Runs the model over events (any order the sessionizer accepts) and scores it. */
-export function evaluateEvents(events: Iterable<IdrEvent>, options: { household?: HouseholdOptions, ceiling?: number | null, trueSizes?: ReadonlyMap<string, number> } = {}): EvalReport {
-  const { runs, count, seconds } = runModel(events, options.household)
+export function evaluateEvents(events: Iterable<IdrEvent>, options: EvaluateOptions = {}): EvalReport {
+  const { runs, count, seconds } = runModel(events, options.household, options.flush ?? true)
   return scoreHouseholds(runs.map(scoredOf), count, seconds, options.ceiling ?? null, options.trueSizes)
 }
 
@@ -96,7 +104,7 @@ export function fitTemperature(events: Iterable<IdrEvent>, household: HouseholdO
   return best
 }
 
-function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | undefined): { runs: HouseholdRun[], count: number, seconds: number } {
+function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | undefined, flush = true): { runs: HouseholdRun[], count: number, seconds: number } {
   const runs = new Map<string, HouseholdRun>()
   let count = 0
   const t0 = performance.now()
@@ -121,7 +129,7 @@ function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | unde
     }
     collect(run, run.model.push(e))
   }
-  for (const run of runs.values()) collect(run, run.model.flush())
+  if (flush) for (const run of runs.values()) collect(run, run.model.flush())
   return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000 }
 }
 
