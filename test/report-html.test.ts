@@ -103,6 +103,14 @@ describe('renderReportHtml', () => {
     expect(renderReportHtml(null as unknown as DemoReport)).toContain('No example household sessions')
   })
 
+  it("keeps histogram bins on their own edges when another bin's count is missing", () => {
+    const base = sampleReport()
+    const histogram = { edgesMs: [1, 2, 4, 8], counts: [null as unknown as number, 5, 7] }
+    const html = renderReportHtml(sampleReport({ latencyMs: { ...base.latencyMs, histogram } }))
+    expect(html).toContain('<title>2.00 ms – 4.00 ms: 5 sessions</title>')
+    expect(html).toContain('<title>4.00 ms – 8.00 ms: 7 sessions</title>')
+  })
+
   it('renders a report without example households', () => {
     const html = renderReportHtml(sampleReport({ examples: [] }))
     expect(html).toContain('This report has no example households.')

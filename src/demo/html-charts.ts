@@ -1,7 +1,7 @@
 // The five inline SVG charts of report.html, one function each, from DemoReport fields. Every data mark has
 // class "mark" and a <title> tooltip; a chart without data keeps its axes and says so instead of throwing.
 import type { ExampleHousehold, LatencySummary, QualitySummary } from './report.js'
-import { DASH, esc, fmtCompact, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, str } from './html-format.js'
+import { DASH, esc, fmtCompact, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, records, str } from './html-format.js'
 import {
   ACCENT, type Frame, PERSON_COLOURS, type Scale, type Tick, UNKNOWN_COLOUR, emptyNote, figure,
   linear, logTicks, logarithmic, niceMax, niceTicks, plotFrame, r2, sigTicks, svgOpen, xAxis, yAxis,
@@ -21,7 +21,7 @@ const UNIT_TICKS: readonly Tick[] = sigTicks([0, 0.2, 0.4, 0.6, 0.8, 1])
 
 /** Person id → colour, in the order the engine's found persons are listed. */
 export function personColours(household: ExampleHousehold | undefined): Map<string, string> {
-  const found = list(household?.found)
+  const found = records(household?.found)
   return new Map(found.map((p, i) => [String(p.person), PERSON_COLOURS[i % PERSON_COLOURS.length]!]))
 }
 
@@ -30,14 +30,14 @@ export function reliabilityChart(q: QualitySummary | undefined): string {
   const f = plotFrame()
   const x = linear(0, 1, f.x0, f.x1)
   const y = linear(0, 1, f.y1, f.y0)
-  const bins = list(q?.reliability).filter((b) => (num(b?.count) ?? 0) > 0 && num(b.accuracy) !== null)
+  const bins = records(q?.reliability).filter((b) => (num(b.count) ?? 0) > 0 && num(b.accuracy) !== null)
   const maxCount = Math.max(1, ...bins.map((b) => b.count))
   const parts = [svgOpen('reliability', 'Reliability diagram'), xAxis(f, x, UNIT_TICKS, 'confidence of the top person'), yAxis(f, y, UNIT_TICKS, 'share correct')]
   parts.push(`<line class="ref" x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}"><title>perfect calibration</title></line>`)
   for (const b of bins) {
     const lo = num(b.lo) ?? 0
     const hi = num(b.hi) ?? lo
-    const acc = Math.min(1, Math.max(0, b.accuracy!))
+    const acc = clamp01(b.accuracy)!
     const shade = 0.2 + 0.7 * Math.sqrt(b.count / maxCount)
     const tip = `confidence ${fmtP(lo)}–${fmtP(hi)}: ${fmtInt(b.count)} sessions, mean confidence ${fmtP(b.meanConfidence)}, share correct ${fmtP(acc)}`
     const bx = x(lo) + 1
@@ -50,6 +50,11 @@ export function reliabilityChart(q: QualitySummary | undefined): string {
   if (bins.length === 0) parts.push(emptyNote(f, 'No scored sessions'))
   parts.push('</svg>')
   return figure(parts.join(''), `Each bar is a confidence bin: its height is the share of sessions whose top person was right, its shade and the number above it how many sessions fell in it; dots sit at the bin's mean confidence. On the dashed diagonal confidence equals accuracy. ECE ${esc(fmtSig(q?.ece))}, Brier ${esc(fmtSig(q?.brier))}.`)
+}
+
+/** A share clamped into [0, 1] (so bad data stays inside the plot), null kept. */
+function clamp01(v: number | null): number | null {
+  return v === null ? null : Math.min(1, Math.max(0, v))
 }
 
 /** "0", "1–2", …, "50+" for the evaluator's bucket lower bounds (each bucket ends before the next one starts). */
@@ -80,7 +85,7 @@ export function accuracyVsSessionsChart(q: QualitySummary | undefined): string {
   const y = linear(0, 1, f.y1, f.y0)
   const raw = q?.accuracyAfterSessions && typeof q.accuracyAfterSessions === 'object' ? q.accuracyAfterSessions : {}
   const buckets = Object.entries(raw)
-    .map(([k, v]) => ({ lo: Number(k), acc: num(v) }))
+    .map(([k, v]) => ({ lo: Number(k), acc: clamp01(num(v)) }))
     .filter((b) => Number.isFinite(b.lo))
     .sort((a, b) => a.lo - b.lo)
   const labels = bucketLabels(buckets.map((b) => b.lo))
@@ -194,7 +199,7 @@ export function sizeConfusionChart(q: QualitySummary | undefined): string {
 /** One example household's sessions: day against hour of day (UTC), coloured by the top found person. */
 export function householdTimelineChart(h: ExampleHousehold | undefined): string {
   const f = plotFrame(TIMELINE_WIDTH, TIMELINE_HEIGHT, TIMELINE_LEFT)
-  const sessions = list(h?.sessions).filter((s) => num(s?.startMs) !== null)
+  const sessions = records(h?.sessions).filter((s) => num(s.startMs) !== null)
   const colours = personColours(h)
   const first = sessions.reduce((m, s) => Math.min(m, s.startMs), Infinity)
   const last = sessions.reduce((m, s) => Math.max(m, s.startMs), -Infinity)
@@ -225,7 +230,7 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
   }
   if (sessions.length === 0) parts.push(emptyNote(f, 'No example household sessions'))
   parts.push('</svg>')
-  const legend = list(h?.found).map((p) =>
+  const legend = records(h?.found).map((p) =>
     `<li><span class="swatch" style="background:${colours.get(String(p.person)) ?? UNKNOWN_COLOUR}"></span><b>${esc(p.person)}</b> (${esc(fmtPct(p.share))}): ${esc(p.words)}</li>`)
   legend.push(`<li><span class="swatch wrong"></span>outlined in black: the top person was wrong (hover a session for the truth)</li>`)
   const caption = h

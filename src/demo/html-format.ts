@@ -25,9 +25,14 @@ export function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null
 }
 
-/** The array's non-null items, or an empty array when the field is missing or not an array. */
+/** The array, or an empty one when the field is missing or not an array; positions kept (for parallel arrays). */
 export function list<T>(value: readonly T[] | null | undefined): readonly T[] {
-  return Array.isArray(value) ? value.filter((v) => v !== null && v !== undefined) : []
+  return Array.isArray(value) ? value : []
+}
+
+/** The array's items that are objects (null and stray values dropped), for lists of records. */
+export function records<T extends object>(value: readonly T[] | null | undefined): readonly T[] {
+  return list(value).filter((v) => v !== null && typeof v === 'object')
 }
 
 const INTEGER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })

@@ -4,7 +4,7 @@ import type { DemoReport, ExampleHousehold, ExampleSession, PersonDescription } 
 import {
   accuracyVsSessionsChart, householdTimelineChart, latencyChart, personColours, reliabilityChart, sizeConfusionChart,
 } from './html-charts.js'
-import { DASH, esc, fmtBytes, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, str } from './html-format.js'
+import { DASH, esc, fmtBytes, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, records, str } from './html-format.js'
 import { UNKNOWN_COLOUR } from './html-svg.js'
 
 /** Persons named per session in the example tables (the bar shows them all). */
@@ -13,7 +13,7 @@ const SESSION_TABLE_PERSONS = 2
 /** The whole report.html for a report; never throws on missing or null fields (they render as "—"). */
 export function renderReportHtml(report: DemoReport): string {
   const r = report ?? ({} as Partial<DemoReport>)
-  const examples = list(r.examples)
+  const examples = records(r.examples)
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -147,9 +147,9 @@ function sessionRow(s: ExampleSession, colours: ReadonlyMap<string, string>): st
 
 function example(h: ExampleHousehold, open: boolean): string {
   const colours = personColours(h)
-  const sessions = list(h.sessions)
-  const found = list(h.found)
-  const truth = list(h.truth)
+  const sessions = records(h.sessions)
+  const found = records(h.found)
+  const truth = records(h.truth)
   const wrong = sessions.filter((s) => !s.correct).length
   const sessionTable = sessions.length === 0
     ? '<p class="empty-state">No sessions recorded for this household.</p>'
