@@ -123,7 +123,7 @@ export function latencyChart(l: LatencySummary | undefined): string {
     const lo = num(edges[i])
     const hi = num(edges[i + 1])
     const n = num(counts[i])
-    if (lo !== null && hi !== null && n !== null && lo > 0 && hi > lo) bins.push({ lo, hi, n })
+    if (lo !== null && hi !== null && n !== null && n > 0 && lo > 0 && hi > lo) bins.push({ lo, hi, n })
   }
   const parts = [svgOpen('latency', 'Latency histogram')]
   if (bins.length === 0) {
@@ -131,15 +131,18 @@ export function latencyChart(l: LatencySummary | undefined): string {
     const y = linear(0, 1, f.y1, f.y0)
     parts.push(xAxis(f, x, [], 'latency (ms, log scale)'), yAxis(f, y, [], 'sessions'), emptyNote(f, 'No latencies recorded'), '</svg>')
   } else {
-    const lo = bins.reduce((m, b) => Math.min(m, b.lo), Infinity)
-    const hi = bins.reduce((m, b) => Math.max(m, b.hi), 0)
+    // The axis spans the occupied bins and the marked percentiles, a bin's width of margin on each side.
+    const first = bins.reduce((m, b) => (b.lo < m.lo ? b : m))
+    const last = bins.reduce((m, b) => (b.hi > m.hi ? b : m))
+    const percentiles = [l?.p50, l?.p999].map(num).filter((v): v is number => v !== null && v > 0)
+    const lo = Math.min(first.lo, ...percentiles) / (first.hi / first.lo)
+    const hi = Math.max(last.hi, ...percentiles) * (last.hi / last.lo)
     const x = logarithmic(lo, hi, f.x0, f.x1)
     const top = niceMax(Math.max(...bins.map((b) => b.n)))
     const y = linear(0, top, f.y1, f.y0)
     const yTicks = niceTicks(0, top, 4).map((v) => ({ v, label: fmtCompact(v) }))
     parts.push(xAxis(f, x, sigTicks(logTicks(lo, hi)), 'latency (ms, log scale)'), yAxis(f, y, yTicks, 'sessions'))
     for (const b of bins) {
-      if (b.n <= 0) continue
       const tip = `${fmtMs(b.lo)} – ${fmtMs(b.hi)}: ${fmtInt(b.n)} sessions`
       parts.push(`<rect class="mark" x="${r2(x(b.lo))}" y="${r2(y(b.n))}" width="${r2(Math.max(0.5, x(b.hi) - x(b.lo) - 0.5))}" height="${r2(y(0) - y(b.n))}" fill="${ACCENT}" fill-opacity="0.75"><title>${esc(tip)}</title></rect>`)
     }
