@@ -123,8 +123,27 @@ function foundPerson(p: PersonDescription, colours: ReadonlyMap<string, string>)
   return `<li><span class="swatch" style="background:${colour}"></span><b>${esc(p.person)}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${match}<div class="words">${esc(p.words)}</div></li>`
 }
 
-function truePerson(p: PersonDescription): string {
-  return `<li><b>${esc(p.person)}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${esc(p.archetype ?? DASH)}<div class="words">${esc(p.words)}</div></li>`
+/** True person id → the found person mapped to it (under the best mapping), from the found persons' `matches`. */
+function foundFor(found: readonly PersonDescription[]): Map<string, string> {
+  const map = new Map<string, string>()
+  for (const p of found) if (typeof p.matches === 'string') map.set(p.matches, String(p.person))
+  return map
+}
+
+function truePerson(p: PersonDescription, foundAs: ReadonlyMap<string, string>, colours: ReadonlyMap<string, string>): string {
+  const as = foundAs.get(String(p.person))
+  const found = as === undefined ? 'not found' : `found as <span class="swatch" style="background:${colours.get(as) ?? UNKNOWN_COLOUR}"></span><b>${esc(as)}</b>`
+  return `<li><b>${esc(p.person)}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${esc(p.archetype ?? DASH)} · ${found}<div class="words">${esc(p.words)}</div></li>`
+}
+
+/** The true person(s) of a session, each with the swatch of the found person it maps to (grey: none). */
+function truthCell(truth: unknown, foundAs: ReadonlyMap<string, string>, colours: ReadonlyMap<string, string>): string {
+  if (typeof truth !== 'string' || truth === '') return DASH
+  return truth.split('+').map((t) => {
+    const as = foundAs.get(t)
+    const colour = (as === undefined ? undefined : colours.get(as)) ?? UNKNOWN_COLOUR
+    return `<span class="swatch" style="background:${colour}" title="${as === undefined ? 'no found person' : `found as ${esc(as)}`}"></span>${esc(t)}`
+  }).join(' + ')
 }
 
 /** A session's probabilities as one stacked bar in the persons' colours, with the top ones named. */
@@ -140,9 +159,10 @@ function probabilities(s: ExampleSession, colours: ReadonlyMap<string, string>):
   return `<div class="prob"><span class="track">${segments.join('')}</span><span>${named.join(' · ')}</span></div>`
 }
 
-function sessionRow(s: ExampleSession, colours: ReadonlyMap<string, string>): string {
+function sessionRow(s: ExampleSession, foundAs: ReadonlyMap<string, string>, colours: ReadonlyMap<string, string>): string {
   const mark = s.correct ? '<td class="ok" title="top person correct">✓</td>' : '<td class="bad" title="top person wrong">✗</td>'
-  return `<tr><td class="time">${esc(fmtTime(s.startMs))}</td><td class="num">${esc(fmtInt(s.durationMin))}</td><td>${esc(s.device)}</td><td>${esc(s.genre)}</td><td>${esc(s.truth)}</td><td>${probabilities(s, colours)}</td>${mark}</tr>`
+  return `<tr><td class="time">${esc(fmtTime(s.startMs))}</td><td class="num">${esc(fmtInt(s.durationMin))}</td><td>${esc(s.device)}</td><td>${esc(s.genre)}</td>`
+    + `<td class="truth">${truthCell(s.truth, foundAs, colours)}</td><td>${probabilities(s, colours)}</td>${mark}</tr>`
 }
 
 function example(h: ExampleHousehold, open: boolean): string {
@@ -150,18 +170,19 @@ function example(h: ExampleHousehold, open: boolean): string {
   const sessions = records(h.sessions)
   const found = records(h.found)
   const truth = records(h.truth)
+  const foundAs = foundFor(found)
   const wrong = sessions.filter((s) => !s.correct).length
   const sessionTable = sessions.length === 0
     ? '<p class="empty-state">No sessions recorded for this household.</p>'
     : `<details${open ? ' open' : ''}><summary>${esc(fmtInt(sessions.length))} sessions, ${esc(fmtInt(wrong))} with the wrong top person</summary>`
-      + `<table class="sessions"><thead><tr><th>start (UTC)</th><th>min</th><th>device</th><th>genre</th><th>truth</th><th>probabilities</th><th>ok</th></tr></thead>`
-      + `<tbody>${sessions.map((s) => sessionRow(s, colours)).join('')}</tbody></table></details>`
+      + `<table class="sessions"><thead><tr><th>start (UTC)</th><th>min</th><th>device</th><th>genre</th><th>true person</th><th>probabilities</th><th>ok</th></tr></thead>`
+      + `<tbody>${sessions.map((s) => sessionRow(s, foundAs, colours)).join('')}</tbody></table></details>`
   return `<article class="example">
 <h3>Household <code>${esc(h.account)}</code></h3>
 <p class="meta">${esc(fmtInt(h.trueSize))} true persons · ${esc(fmtInt(h.foundSize))} found · accuracy ${esc(fmtP(h.accuracy))}</p>
 <div class="persons">
 <div><h4>Found by the engine</h4>${found.length === 0 ? '<p class="empty-state">No persons found.</p>' : `<ul>${found.map((p) => foundPerson(p, colours)).join('')}</ul>`}</div>
-<div><h4>True, in the simulation</h4>${truth.length === 0 ? '<p class="empty-state">No true persons listed.</p>' : `<ul>${truth.map(truePerson).join('')}</ul>`}</div>
+<div><h4>True, in the simulation</h4>${truth.length === 0 ? '<p class="empty-state">No true persons listed.</p>' : `<ul>${truth.map((p) => truePerson(p, foundAs, colours)).join('')}</ul>`}</div>
 </div>
 ${sessionTable}
 </article>`
@@ -229,7 +250,7 @@ details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
 table.sessions { width: 100%; }
 table.sessions th { text-align: left; font-weight: 600; border-bottom: 1px solid var(--line); padding: 4px 8px 4px 0; }
 table.sessions td { padding: 3px 8px 3px 0; border-bottom: 1px solid var(--faint); vertical-align: top; }
-table.sessions td.time { white-space: nowrap; }
+table.sessions td.time, table.sessions td.truth { white-space: nowrap; }
 td.num { text-align: right; }
 td.ok { color: #009E73; font-weight: 700; }
 td.bad { color: var(--bad); font-weight: 700; }
