@@ -175,8 +175,8 @@ function example(h: ExampleHousehold, open: boolean): string {
   const sessionTable = sessions.length === 0
     ? '<p class="empty-state">No sessions recorded for this household.</p>'
     : `<details${open ? ' open' : ''}><summary>${esc(fmtInt(sessions.length))} sessions, ${esc(fmtInt(wrong))} with the wrong top person</summary>`
-      + `<table class="sessions"><thead><tr><th>start (UTC)</th><th>min</th><th>device</th><th>genre</th><th>true person</th><th>probabilities</th><th>ok</th></tr></thead>`
-      + `<tbody>${sessions.map((s) => sessionRow(s, foundAs, colours)).join('')}</tbody></table></details>`
+      + `<div class="scroll"><table class="sessions"><thead><tr><th>start (UTC)</th><th>min</th><th>device</th><th>genre</th><th>true person</th><th>probabilities</th><th>ok</th></tr></thead>`
+      + `<tbody>${sessions.map((s) => sessionRow(s, foundAs, colours)).join('')}</tbody></table></div></details>`
   return `<article class="example">
 <h3>Household <code>${esc(h.account)}</code></h3>
 <p class="meta">${esc(fmtInt(h.trueSize))} true persons · ${esc(fmtInt(h.foundSize))} found · accuracy ${esc(fmtP(h.accuracy))}</p>
@@ -200,12 +200,12 @@ h4 { font-size: 13px; margin: 0 0 6px; text-transform: uppercase; letter-spacing
 code { font: 0.92em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--faint); padding: 0 3px; border-radius: 3px; overflow-wrap: anywhere; }
 .sub, .meta, .note, footer { color: var(--muted); }
 .sub { margin: 4px 0 0; }
-.headline { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; margin-top: 20px; }
+.headline { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(200px, 100%), 1fr)); gap: 12px; margin-top: 20px; }
 .tile { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
 .tile .value { font-size: 30px; font-weight: 650; font-variant-numeric: tabular-nums; line-height: 1.2; }
 .tile .label { font-weight: 600; }
 .tile .detail { color: var(--muted); font-size: 13px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 20px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(440px, 100%), 1fr)); gap: 20px; }
 .wide { margin-top: 20px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 12px; break-inside: avoid; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
@@ -233,7 +233,7 @@ svg.chart .empty { fill: var(--muted); font-size: 16px; font-style: italic; }
 .legend { list-style: none; padding: 0; margin: 8px 0 0; font-size: 13px; display: grid; gap: 2px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
 .swatch.wrong { background: #fff; border: 2px solid #000; }
-.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 16px 24px; align-items: start; }
+.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(300px, 100%), 1fr)); gap: 16px 24px; align-items: start; }
 table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 650; padding-bottom: 4px; }
 table.kv { width: 100%; }
@@ -242,12 +242,13 @@ table.kv td { text-align: right; padding: 3px 0; overflow-wrap: anywhere; }
 table.kv tr + tr { border-top: 1px solid var(--faint); }
 .example { border-top: 1px solid var(--line); padding: 16px 0 8px; }
 .example:first-of-type { border-top: 0; }
-.persons { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px 32px; margin: 10px 0; }
+.persons { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(320px, 100%), 1fr)); gap: 16px 32px; margin: 10px 0; }
 .persons ul { list-style: none; padding: 0; margin: 0; display: grid; gap: 8px; }
 .share { color: var(--muted); font-variant-numeric: tabular-nums; }
 .words { font-size: 13.5px; }
 details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
 table.sessions { width: 100%; }
+.scroll { overflow-x: auto; }
 table.sessions th { text-align: left; font-weight: 600; border-bottom: 1px solid var(--line); padding: 4px 8px 4px 0; }
 table.sessions td { padding: 3px 8px 3px 0; border-bottom: 1px solid var(--faint); vertical-align: top; }
 table.sessions td.time, table.sessions td.truth { white-space: nowrap; }
@@ -260,7 +261,7 @@ td.bad { color: var(--bad); font-weight: 700; }
 .prob .track span + span { box-shadow: inset 1px 0 #fff; }
 .empty-state { color: var(--muted); font-style: italic; }
 footer { margin-top: 40px; font-size: 13px; }
-@media (max-width: 520px) { .grid { grid-template-columns: 1fr; } main { padding: 16px 10px; } }
+@media (max-width: 520px) { main { padding: 16px 10px; } }
 @media print {
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
