@@ -190,6 +190,17 @@ describe('report.html in Chromium', () => {
     }
   })
 
+  it('fits a 390 px wide phone screen without sideways scrolling', async () => {
+    const phone = await browser!.newPage({ viewport: { width: 390, height: 800 } })
+    try {
+      await phone.goto(fileUrl, { waitUntil: 'load' })
+      // A string expression: the test's tsconfig has no DOM types.
+      expect(await phone.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
+    } finally {
+      await phone.close()
+    }
+  })
+
   it('shows the events/s number in the headline', async () => {
     const tile = page.locator('[data-headline="events-per-sec"]')
     await expect(tile.textContent()).resolves.toContain('29,965')
