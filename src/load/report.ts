@@ -73,7 +73,7 @@ export interface LoadResult {
     problems: string[]
   }
   natsServerCpuPct: number | null
-  versions: { node: string, natsServer: string }
+  versions: { node: string, natsServer: string, commit: string }
   /** 1-minute load average before and after (2 cores: above ~0.5 means other work shared the machine). */
   loadAvg: { before: number, after: number }
   at: string

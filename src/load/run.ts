@@ -3,7 +3,9 @@
 // publishers and the engine's CPU and RSS sampled from /proc. Both phases on the same server, one after the
 // other, so they do not share the CPU with each other; their subjects differ by prefix, so neither sees
 // the other's messages.
+import { execFileSync } from 'node:child_process'
 import { loadavg } from 'node:os'
+import { projectRoot } from '../paths.js'
 import { connect, StorageType, type NatsConnection } from 'nats'
 import type { EngineStats } from '../engine/engine.js'
 import { Child } from './children.js'
@@ -27,29 +29,29 @@ type PublisherChild = Child<ToPublisher, FromPublisher>
 
 interface Sample { at: number, n: number }
 
+/** The count at time t, interpolated between samples (samples ascend in time). */
+function countAt(samples: readonly Sample[], t: number): number {
+  if (t <= samples[0]!.at) return samples[0]!.n
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1]!
+    const b = samples[i]!
+    if (b.at >= t) return b.at === a.at ? b.n : a.n + ((t - a.at) / (b.at - a.at)) * (b.n - a.n)
+  }
+  return samples[samples.length - 1]!.n
+}
+
 /**
- * Events/s over the measured window: from the moment the count passed `warm` (what the publishers sent
- * during the warm-up) to the moment it reached its final value (interpolated between samples).
+ * A consumer's events/s over the measured window: from the end of the publishers' warm-up (`from`, epoch
+ * ms) to the moment the count reached its final value. A consumer that keeps up gets the publishers' rate; one
+ * that falls behind gets what it processed while busy (it is busy for the whole window), so a fixed-rate run
+ * it only survives by catching up afterwards does not report more than it sustained.
  */
-export function windowRate(samples: readonly Sample[], warm: number): { rate: number, endAt: number } {
+export function windowRate(samples: readonly Sample[], from: number): { rate: number, endAt: number } {
   if (samples.length < 2) return { rate: 0, endAt: samples[0]?.at ?? 0 }
   const final = samples[samples.length - 1]!.n
   const endAt = samples.find((s) => s.n >= final)!.at
-  let startAt = samples[0]!.at
-  let startN = samples[0]!.n
-  if (final > warm) {
-    for (let i = 1; i < samples.length; i++) {
-      const a = samples[i - 1]!
-      const b = samples[i]!
-      if (b.n >= warm) {
-        startAt = b.n === a.n ? b.at : a.at + ((warm - a.n) / (b.n - a.n)) * (b.at - a.at)
-        startN = warm
-        break
-      }
-    }
-  }
-  const sec = (endAt - startAt) / 1000
-  return { rate: sec > 0 ? (final - startN) / sec : 0, endAt }
+  const sec = (endAt - from) / 1000
+  return { rate: sec > 0 ? (final - countAt(samples, from)) / sec : 0, endAt }
 }
 
 /**
@@ -132,13 +134,12 @@ async function ceilingPhase(o: LoadOptions, url: string, nc: NatsConnection, tag
     pubs = await startPublishers(publisherConfigs(o, url, prefix, false, `${tag}n`))
     const pub = await publish(pubs, o)
     const results = await finishPublishers(pubs)
-    const warm = results.reduce((s, r) => s + r.warmupEvents, 0)
     await settle(() => samples[samples.length - 1]?.n ?? 0, pub.events, STALL_MS[o.jetstream ? 'jetstream' : 'core'])
     await new Promise((r) => setTimeout(r, 2 * SAMPLE_MS))
     nul.send({ type: 'finish' })
     const end = await nul.waitFor('result', 10_000)
     samples.push({ at: Date.now(), n: end.events })
-    const { rate, endAt } = windowRate(samples, warm)
+    const { rate, endAt } = windowRate(samples, warmupEnd(results, o))
     const pubRate = publishRate(results)
     return {
       eventsPerSec: round(rate),
@@ -153,6 +154,21 @@ async function ceilingPhase(o: LoadOptions, url: string, nc: NatsConnection, tag
     nul.kill()
     if (jsm && stream) await jsm.streams.delete(stream).catch(() => false)
   }
+}
+
+/** The commit the engine was built from, with "+dirty" when src/ had uncommitted changes (or "unknown"). */
+function gitCommit(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--', 'src') === '' ? '' : '+dirty')
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** When the publishers' warm-up ended, epoch ms. */
+function warmupEnd(results: readonly PublisherResult[], o: LoadOptions): number {
+  return Math.min(...results.map((r) => r.startedAt)) + o.warmupSec * 1000
 }
 
 /** The publishers' rate: all events over the span from the first start to the last end, events/s. */
@@ -234,8 +250,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
       latest = final
       samples.push({ at: Date.now(), n: final.eventsApplied - base })
     }
-    const warm = results.reduce((s, r) => s + r.warmupEvents, 0)
-    const { rate, endAt } = windowRate(samples, warm)
+    const { rate, endAt } = windowRate(samples, warmupEnd(results, o))
     const usage = engineSampler?.usage()
     const natsUsage = natsSampler?.usage()
     const applied = (latest?.eventsApplied ?? base) - base
@@ -294,7 +309,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
         problems,
       },
       natsServerCpuPct: natsUsage?.cpuPct ?? null,
-      versions: { node: process.version, natsServer: server?.version ?? 'external' },
+      versions: { node: process.version, natsServer: server?.version ?? 'external', commit: gitCommit() },
       loadAvg: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },
       at: new Date().toISOString(),
     }
