@@ -49,7 +49,7 @@ export function reliabilityChart(q: QualitySummary | undefined): string {
   }
   if (bins.length === 0) parts.push(emptyNote(f, 'No scored sessions'))
   parts.push('</svg>')
-  return figure(parts.join(''), `Each bar is a confidence bin: its height is the share of sessions whose top person was right, its shade and the number above it how many sessions fell in it; dots sit at the bin's mean confidence. On the dashed diagonal confidence equals accuracy. ECE ${esc(fmtSig(q?.ece))}, Brier ${esc(fmtSig(q?.brier))}.`)
+  return figure(parts.join(''), `<b>Calibration.</b> Share of sessions whose top person was right, per confidence bin (shade and number: sessions in the bin; dot: their mean confidence); on the dashed diagonal confidence equals accuracy. ECE ${esc(fmtSig(q?.ece))}, Brier ${esc(fmtSig(q?.brier))}.`)
 }
 
 /** A share clamped into [0, 1] (so bad data stays inside the plot), null kept. */
@@ -110,7 +110,7 @@ export function accuracyVsSessionsChart(q: QualitySummary | undefined): string {
   })
   if (buckets.every((b) => b.acc === null)) parts.push(emptyNote(f, 'No sessions to bucket'))
   parts.push('</svg>')
-  return figure(parts.join(''), `Share of sessions given to the right person, by how many sessions that person had before: the engine learns each person as their sessions arrive. Dashed: the Bayes oracle's ceiling (it knows the true distributions); dotted: always guessing the household's most active person.`)
+  return figure(parts.join(''), `<b>Learning.</b> Share of sessions given to the right person, by how many sessions that person had before; dashed: the Bayes oracle's ceiling (it knows the true distributions), dotted: always guessing the household's most active person.`)
 }
 
 /** Histogram of session latency on a log x axis, with p50, p99 and p99.9 marked. */
@@ -158,7 +158,7 @@ export function latencyChart(l: LatencySummary | undefined): string {
     })
     parts.push('</svg>')
   }
-  return figure(parts.join(''), `Sessions by latency, ${esc(l?.definition ?? DASH)} (n = ${esc(fmtInt(l?.count))}). Bars span log-spaced latency bins; vertical lines mark the 50th, 99th and 99.9th percentiles.`)
+  return figure(parts.join(''), `<b>Latency.</b> Sessions by latency on a log scale, ${esc(l?.definition ?? DASH)}; lines mark p50, p99 and p99.9 (n = ${esc(fmtInt(l?.count))}).`)
 }
 
 /** White → Okabe–Ito blue for a share in [0, 1]. */
@@ -196,7 +196,7 @@ export function sizeConfusionChart(q: QualitySummary | undefined): string {
   })
   if (rows.length === 0 || cols.length === 0) parts.push(emptyNote(f, 'No households'))
   parts.push('</svg>')
-  return figure(parts.join(''), `Households by their true number of persons (rows) and the number the engine found (columns): cells give households, shade the share of the row, outlined cells are exact. Exact for ${esc(fmtPct(q?.sizeExact))} of households; mean absolute error ${esc(fmtP(q?.sizeMae))} persons.`)
+  return figure(parts.join(''), `<b>Household size.</b> Households by true (rows) and found (columns) number of persons, shaded by share of the row; outlined cells are exact: ${esc(fmtPct(q?.sizeExact))} of households, mean absolute error ${esc(fmtP(q?.sizeMae))} persons.`)
 }
 
 /** One example household's sessions: day against hour of day (UTC), coloured by the top found person. */
@@ -237,8 +237,8 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
     `<li><span class="swatch" style="background:${colours.get(String(p.person)) ?? UNKNOWN_COLOUR}"></span><b>${esc(p.person)}</b> (${esc(fmtPct(p.share))}): ${esc(p.words)}</li>`)
   legend.push(`<li><span class="swatch wrong"></span>outlined in black: the top person was wrong (hover a session for the truth)</li>`)
   const caption = h
-    ? `Sessions of household <code>${esc(h.account)}</code>: one bar per session at its day and start hour, as long as it lasted, coloured by the engine's most probable person.`
-    : 'No example household in this report.'
+    ? `<b>One household over time.</b> Sessions of <code>${esc(h.account)}</code>, one bar each at its day and start hour, as tall as it lasted, coloured by the engine's most probable person.`
+    : '<b>One household over time.</b> No example household in this report.'
   return figure(parts.join(''), caption, `<ul class="legend">${legend.join('')}</ul>`)
 }
 

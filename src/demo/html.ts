@@ -209,6 +209,7 @@ code { font: 0.92em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; ba
 .wide { margin-top: 20px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 12px; break-inside: avoid; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
+figcaption b { color: var(--ink); }
 svg.chart { display: block; width: 100%; height: auto; font-size: 13px; }
 svg.chart text { fill: var(--muted); }
 svg.chart .axis line { stroke: #9aa0a8; stroke-width: 1; }
