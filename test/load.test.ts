@@ -48,6 +48,15 @@ describe('idr load', () => {
     expect(decode(encodeEvents(events))).toEqual(events)
   })
 
+  it('touches only the active households at a time, each getting its turn', () => {
+    const gen = new LoadGenerator({ households: 100, active: 10, seed: 2, partitionsOf: 8, idPrefix: 'a-', scenario: 'steady', now: () => Date.UTC(2026, 5, 1) })
+    const first = new Set(Array.from({ length: 50 }, () => gen.nextEvent().account))
+    expect(first.size).toBeLessThanOrEqual(10)
+    const all = new Set<string>()
+    for (let i = 0; i < 100_000; i++) all.add(gen.nextEvent().account)
+    expect(all.size).toBe(100)
+  })
+
   it('plays storm households in lockstep, so their refit points coincide', () => {
     const gen = new LoadGenerator({ households: 50, seed: 1, partitionsOf: 8, idPrefix: 's-', scenario: 'storm', now: () => Date.UTC(2026, 5, 1) })
     const closedAtPlay: number[] = []

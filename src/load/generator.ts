@@ -90,6 +90,12 @@ export interface GeneratorOptions {
    * their refits (at 3, 5, 8, 12, 18… closed sessions) fall together (docs/benchmarks.md, "Refit storm").
    */
   scenario: 'steady' | 'storm'
+  /**
+   * Households watching at once (steady only; default all). The generator cycles over these; a household
+   * that ends a session hands its place to the next idle one, so every household gets its turn but only
+   * `active` are touched at a time: the locality that lets the engine passivate the idle ones.
+   */
+  active?: number
   /** Wall clock, epoch ms (injectable for tests). */
   now?: () => number
 }
@@ -117,6 +123,11 @@ export class LoadGenerator {
   private readonly o: GeneratorOptions
   private next = 0
   private seq = 0
+  /** Indices of the households in a session or about to start one (steady: a window over all). */
+  private readonly act: number[]
+  private readonly isActive: Uint8Array
+  /** Where the search for the next idle household continues. */
+  private cursor: number
   /** Storm: heartbeats of every session in the current round. */
   private roundBeats = 5
   /** Accounts started (first generations plus rollovers). */
@@ -135,6 +146,11 @@ export class LoadGenerator {
     const start = this.now() - HISTORY_MS
     this.hh = Array.from({ length: o.households }, (_, i) => this.household(`L${first + i}`, start))
     this.accounts = o.households
+    const active = this.storm ? o.households : Math.max(1, Math.min(o.households, o.active ?? o.households))
+    this.act = Array.from({ length: active }, (_, i) => i)
+    this.isActive = new Uint8Array(o.households)
+    this.isActive.fill(1, 0, active)
+    this.cursor = active % o.households
   }
 
   private household(base: string, start: number): Household {
@@ -165,8 +181,9 @@ export class LoadGenerator {
 
   /** The next event, households in round-robin order; `partition` is then its account's partition. */
   nextEvent(): LoadEvent {
-    const i = this.next
-    this.next = i + 1 === this.hh.length ? 0 : i + 1
+    const slot = this.next
+    this.next = slot + 1 === this.act.length ? 0 : slot + 1
+    const i = this.act[slot]!
     const h = this.hh[i]!
     if (this.storm && i === 0 && h.person === -1) {
       // every household closed the last round's session: this round's length, the same for all
@@ -175,7 +192,17 @@ export class LoadGenerator {
     const e = this.step(h)
     this.partition = h.partition
     this.closed = h.sessions
+    if (e.kind === 'stop' && this.act.length < this.hh.length) this.handOver(slot, i)
     return e
+  }
+
+  /** The household in `slot` ended a session: the next idle household takes its place. */
+  private handOver(slot: number, i: number): void {
+    while (this.isActive[this.cursor] === 1) this.cursor = this.cursor + 1 === this.hh.length ? 0 : this.cursor + 1
+    const j = this.cursor
+    this.isActive[i] = 0
+    this.isActive[j] = 1
+    this.act[slot] = j
   }
 
   private step(h: Household): LoadEvent {
@@ -217,7 +244,8 @@ export class LoadGenerator {
     }
     h.t = start
     h.person = k
-    h.beatsLeft = this.storm ? this.roundBeats : Math.max(1, Math.round(p.meanBeats * (0.5 + r())))
+    // a first session of random length (0..2× the mean) spreads the households' later plays over time
+    h.beatsLeft = this.storm ? this.roundBeats : h.sessions === 0 && h.gen === 0 ? Math.floor(r() * 2 * p.meanBeats) : Math.max(1, Math.round(p.meanBeats * (0.5 + r())))
     h.content = `c${p.genres[0]}${Math.floor(r() * 40)}`
     return this.event(h, h.devices[p.device]!, p, 'play', 0)
   }

@@ -29,6 +29,8 @@ export interface LoadOptions {
   publishers: number
   partitionsOf: number
   scenario: 'steady' | 'storm'
+  /** Households in a session at once (steady); undefined = all. */
+  active?: number
   maxResident: number
   /** Refit worker threads of the spawned engine; undefined = the serve default. */
   poolThreads?: number
@@ -60,6 +62,7 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
   --publishers P        publisher processes (default ${DEFAULT_PUBLISHERS})
   --partitions N        partitions of the deployment (engine --of; default ${DEFAULT_PARTITIONS})
   --scenario steady|storm   storm: households in lockstep, so their refits fall together
+  --active N            households watching at once (steady; default all): the rest idle, so they can be passivated
   --max-resident N      the engine's resident actors (passivation beyond; default ${DEFAULT_MAX_RESIDENT})
   --pool-threads N      the engine's refit threads (default: the serve default)
   --no-ceiling          skip the null consumer
@@ -74,7 +77,7 @@ const FLAGS = {
   nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' }, rate: { type: 'string' }, max: { type: 'boolean' },
   duration: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, jetstream: { type: 'boolean' },
   households: { type: 'string' }, publishers: { type: 'string' }, partitions: { type: 'string' }, scenario: { type: 'string' },
-  'max-resident': { type: 'string' }, 'pool-threads': { type: 'string' }, 'no-ceiling': { type: 'boolean' },
+  'max-resident': { type: 'string' }, active: { type: 'string' }, 'pool-threads': { type: 'string' }, 'no-ceiling': { type: 'boolean' },
   attach: { type: 'boolean' }, 'engine-pid': { type: 'string' }, prefix: { type: 'string' }, profile: { type: 'string' },
   seed: { type: 'string' }, json: { type: 'boolean' }, sweep: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const
@@ -142,6 +145,7 @@ export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
     publishers,
     partitionsOf: num('partitions', str('partitions'), DEFAULT_PARTITIONS, 1, 1024),
     scenario,
+    active: values.active === undefined ? undefined : num('active', str('active'), 1, 1, households),
     maxResident: num('max-resident', str('max-resident'), DEFAULT_MAX_RESIDENT, 1),
     poolThreads: values['pool-threads'] === undefined ? undefined : num('pool-threads', str('pool-threads'), 0, 0, 256),
     noCeiling: values['no-ceiling'] === true,

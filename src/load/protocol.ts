@@ -21,6 +21,8 @@ export interface PublisherConfig {
   /** Plays published before this (ms after start) are not measured (warm-up). */
   warmupMs: number
   scenario: 'steady' | 'storm'
+  /** Households of this publisher in a session at once; undefined = all. */
+  active?: number
   /** Subscribe to assignments and measure event → assignment latency. */
   latency: boolean
   /** Unique per run and publisher; prefixes every event id. */

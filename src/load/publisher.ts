@@ -39,7 +39,7 @@ class Publisher {
   messages = 0
 
   constructor(private readonly nc: NatsConnection, private readonly c: PublisherConfig) {
-    this.gen = new LoadGenerator({ households: c.households, first: c.firstHousehold, seed: c.seed, partitionsOf: c.partitionsOf, idPrefix: c.idPrefix, scenario: c.scenario })
+    this.gen = new LoadGenerator({ households: c.households, first: c.firstHousehold, seed: c.seed, partitionsOf: c.partitionsOf, idPrefix: c.idPrefix, scenario: c.scenario, active: c.active })
     this.buffers = Array.from({ length: c.partitionsOf }, () => [])
     this.bufferPlays = Array.from({ length: c.partitionsOf }, () => [])
     if (c.latency) {

@@ -14,6 +14,8 @@ export interface LoadResult {
   /** Excluded from throughput and latency at the start of each phase, s. */
   warmupSec: number
   households: number
+  /** Households in a session at once (the rest idle). */
+  active: number
   publishers: number
   partitions: number
   maxResident: number
@@ -84,7 +86,7 @@ const f0 = (n: number): string => Math.round(n).toLocaleString('en-US')
 /** A short human-readable summary. */
 export function renderLoad(r: LoadResult): string {
   const lines = [
-    `idr load: ${r.mode}, ${r.scenario}, rate ${r.rate === 'max' ? 'max' : f0(r.rate) + '/s'}, ${f0(r.households)} households, ${r.durationSec} s (warm-up ${r.warmupSec} s excluded)`,
+    `idr load: ${r.mode}, ${r.scenario}, rate ${r.rate === 'max' ? 'max' : f0(r.rate) + '/s'}, ${f0(r.households)} households (${f0(r.active)} active), ${r.durationSec} s (warm-up ${r.warmupSec} s excluded)`,
     `  publishers:      ${f0(r.publish.eventsPerSec)} events/s${r.publish.limited ? '  (SHORT OF THE TARGET RATE: publisher-limited)' : ''}`,
     r.ceiling
       ? `  null consumer:   ${f0(r.ceiling.eventsPerSec)} events/s${r.ceiling.publisherBound ? ' (kept up with the publishers: a lower bound)' : ''}`

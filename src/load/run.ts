@@ -85,6 +85,7 @@ function publisherConfigs(o: LoadOptions, url: string, prefix: string, latency: 
     durationMs: o.durationSec * 1000,
     warmupMs: o.warmupSec * 1000,
     scenario: o.scenario,
+    active: o.active === undefined ? undefined : Math.max(1, Math.round(o.active / o.publishers)),
     latency,
     idPrefix: `${tag}${i}-`,
   }))
@@ -269,6 +270,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
       transport: o.jetstream ? 'jetstream' : 'core',
       batch: o.batch,
       scenario: o.scenario,
+      active: o.active ?? o.households,
       rate: o.rate === 0 ? 'max' : o.rate,
       durationSec: o.durationSec,
       warmupSec: o.warmupSec,
