@@ -12,7 +12,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     return 0
   }
   if (parsed.kind === 'sweep') {
-    await runSweep({ quick: parsed.quick, url: parsed.url, log: (line) => console.log(line) })
+    await runSweep({ quick: parsed.quick, repeats: parsed.repeats, url: parsed.url, log: (line) => console.log(line) })
     return 0
   }
   const o = parsed.options

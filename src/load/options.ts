@@ -71,7 +71,8 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
   --profile DIR         write a V8 CPU profile of the spawned engine to DIR (node --cpu-prof)
   --seed N              habits of the households (default ${DEFAULT_SEED})
   --json                one JSON object (mode, eventsPerSec, ceilingEventsPerSec, ratioToCeiling, latencyMs, rssMb, households, …)
-  --sweep [--quick]     the benchmark sweep: writes bench/results/load.json and load-scaling.json`
+  --sweep [--quick] [--repeats N]   the benchmark sweep (each full-speed mode N times, the median reported;
+                        default 3, 1 with --quick): writes bench/results/load.json and load-scaling.json`
 
 const FLAGS = {
   nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' }, rate: { type: 'string' }, max: { type: 'boolean' },
@@ -79,7 +80,7 @@ const FLAGS = {
   households: { type: 'string' }, publishers: { type: 'string' }, partitions: { type: 'string' }, scenario: { type: 'string' },
   'max-resident': { type: 'string' }, active: { type: 'string' }, 'pool-threads': { type: 'string' }, 'no-ceiling': { type: 'boolean' },
   attach: { type: 'boolean' }, 'engine-pid': { type: 'string' }, prefix: { type: 'string' }, profile: { type: 'string' },
-  seed: { type: 'string' }, json: { type: 'boolean' }, sweep: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  seed: { type: 'string' }, json: { type: 'boolean' }, sweep: { type: 'boolean' }, quick: { type: 'boolean' }, repeats: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const
 
 function bad(message: string): IdrError {
@@ -97,7 +98,7 @@ function num(flag: string, raw: string | undefined, def: number, min: number, ma
   return v
 }
 
-export type ParsedLoad = { kind: 'help' } | { kind: 'run', options: LoadOptions } | { kind: 'sweep', quick: boolean, url?: string }
+export type ParsedLoad = { kind: 'help' } | { kind: 'run', options: LoadOptions } | { kind: 'sweep', quick: boolean, repeats?: number, url?: string }
 
 /** Parses `idr load` arguments; throws IdrError BAD_OPTION on a bad, unknown or conflicting flag. */
 export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
@@ -116,7 +117,11 @@ export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
   }
   if (values.help) return { kind: 'help' }
   const str = (k: string): string | undefined => values[k] as string | undefined
-  if (values.sweep) return { kind: 'sweep', quick: values.quick === true, url: str('nats') }
+  if (values.sweep) {
+    const repeats = values.repeats === undefined ? undefined : num('repeats', str('repeats'), 1, 1, 20)
+    return { kind: 'sweep', quick: values.quick === true, repeats, url: str('nats') }
+  }
+  if (values.repeats !== undefined) throw bad('--repeats goes with --sweep')
   if (values.quick) throw bad('--quick goes with --sweep')
   if (str('nats') !== undefined && values['spawn-nats']) throw bad('give --nats URL or --spawn-nats, not both')
   if (str('nats') === undefined && !values['spawn-nats']) throw bad('give --nats URL (a running nats-server) or --spawn-nats')

@@ -12,6 +12,8 @@ export const REFERENCE = { eventsPerSec: 12_000_000 / 3600, p99Ms: 104 } as cons
 
 export interface SweepOptions {
   quick: boolean
+  /** Runs of each full-speed mode (the median is reported). Default 3, 1 when quick. */
+  repeats?: number
   /** A running server; default: spawn one per run. */
   url?: string
   log: (line: string) => void
@@ -31,7 +33,7 @@ const ms = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed
 
 export async function runSweep(s: SweepOptions): Promise<void> {
   const b = base(s)
-  const repeats = s.quick ? 1 : 3
+  const repeats = s.repeats ?? (s.quick ? 1 : 3)
   const run = async (name: string, o: Partial<LoadOptions>): Promise<LoadResult> => {
     s.log(`· ${name}`)
     const r = await runLoad({ ...b, ...o })
