@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
-import { runRefit } from '../src/model/refit.js'
+import { runRefit, type RefitTask } from '../src/model/refit.js'
 import { RefitPool } from '../src/model/refit-pool.js'
 import { simulate } from '../src/sim/simulator.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'
@@ -23,50 +23,46 @@ function replayInline(events: readonly IdrEvent[]): Run {
   let refitSeconds = 0
   let refits = 0
   const t0 = performance.now()
-  const settle = (h: Household) => {
-    while (h.pendingRefit) {
-      const t = performance.now()
-      const r = runRefit(h.pendingRefit)
-      refitSeconds += (performance.now() - t) / 1000
-      refits++
-      h.completeRefit(r)
-    }
+  const settle = (h: Household, task: RefitTask | undefined) => {
+    if (!task) return
+    const t = performance.now()
+    const r = runRefit(task)
+    refitSeconds += (performance.now() - t) / 1000
+    refits++
+    h.completeRefit(r)
   }
   for (const e of events) {
     let h = hs.get(e.account)
     if (!h) hs.set(e.account, (h = new Household(e.account, { refits: 'deferred' })))
-    h.push(e)
-    settle(h)
+    settle(h, h.push(e).refit)
   }
-  for (const h of hs.values()) {
-    h.flush()
-    settle(h)
-  }
+  for (const h of hs.values()) settle(h, h.flush().refit)
   return { seconds: (performance.now() - t0) / 1000, refitSeconds, refits }
 }
 
-/** The same with refits on the pool: a household waiting for its refit queues its events; the others go on. */
+/** The same with refits on the pool: a household blocked on its refit (at its next close) queues its events; the others go on. */
 async function replayPooled(events: readonly IdrEvent[], pool: RefitPool): Promise<Run> {
   const hs = new Map<string, { h: Household, queue: IdrEvent[], busy: Promise<void> | undefined }>()
   let refits = 0
   let n = 0
   const t0 = performance.now()
+  const send = (a: { h: Household, queue: IdrEvent[], busy: Promise<void> | undefined }, task: RefitTask | undefined): void => {
+    if (!task) return
+    refits++
+    a.busy = pool.run(task).then((r) => {
+      a.busy = undefined
+      send(a, a.h.completeRefit(r).refit)
+      drain(a)
+    })
+  }
   const drain = (a: { h: Household, queue: IdrEvent[], busy: Promise<void> | undefined }): void => {
-    while (!a.h.pendingRefit && a.queue.length > 0) a.h.push(a.queue.shift()!)
-    if (a.h.pendingRefit && !a.busy) {
-      refits++
-      a.busy = pool.run(a.h.pendingRefit).then((r) => {
-        a.busy = undefined
-        a.h.completeRefit(r)
-        drain(a)
-      })
-    }
+    while (!a.h.awaitedRefit && a.queue.length > 0) send(a, a.h.push(a.queue.shift()!).refit)
   }
   for (const e of events) {
     let a = hs.get(e.account)
     if (!a) hs.set(e.account, (a = { h: new Household(e.account, { refits: 'deferred' }), queue: [], busy: undefined }))
     a.queue.push(e)
-    if (!a.busy) drain(a)
+    drain(a)
     // let finished refits come back now and then (a real transport yields between messages)
     if (++n % 256 === 0) await new Promise<void>((resolve) => setImmediate(resolve))
   }
@@ -76,8 +72,8 @@ async function replayPooled(events: readonly IdrEvent[], pool: RefitPool): Promi
     await Promise.all(busy)
   }
   for (const a of hs.values()) {
-    a.h.flush()
-    while (a.h.pendingRefit) a.h.completeRefit(await pool.run(a.h.pendingRefit))
+    let task = a.h.flush().refit ?? a.h.awaitedRefit
+    while (task) task = a.h.completeRefit(await pool.run(task)).refit
   }
   return { seconds: (performance.now() - t0) / 1000, refitSeconds: NaN, refits }
 }

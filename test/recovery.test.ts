@@ -93,7 +93,7 @@ describe('recovery in JetStream mode', () => {
       expect(st.duplicates, row.account).toBe(0)
     }
     expectSameAsReference(storedRows(db))
-  })
+  }, 240_000) // five engine starts, two full catch-ups of ~207k events: ~60 s on a quiet 2-core machine
 
   it('drains on SIGTERM under load and resumes with nothing lost', async () => {
     expect(reference.length).toBeGreaterThan(0)

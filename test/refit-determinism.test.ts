@@ -1,11 +1,12 @@
 // Determinism of refits: the same events give the same assignments and byte-identical snapshots whether
-// refits run inline, on the worker pool, or come back after random delays. Deferred refits hold the
-// household's input back until their result is applied, at the same point an inline refit would be.
+// refits run inline, on the worker pool, or come back after random delays. A refit is applied at the close
+// after the one that triggered it; a deferred refit holds the household's input back only if that close
+// comes before its result.
 import { afterAll, describe, expect, it } from 'vitest'
 import { errorCode } from './helpers/errors.js'
 import type { IdrEvent } from '../src/model/events.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../src/model/household.js'
-import { runRefit } from '../src/model/refit.js'
+import { runRefit, type RefitResult, type RefitTask } from '../src/model/refit.js'
 import { RefitPool } from '../src/model/refit-pool.js'
 import { rng } from '../src/sim/random.js'
 import { simulate } from '../src/sim/simulator.js'
@@ -24,19 +25,26 @@ function record(trace: Trace, out: HouseholdOutput): void {
   for (const x of [...out.assignments, ...out.changes, ...out.rejected]) trace.outputs.push(JSON.stringify(x))
 }
 
-async function replay(options: HouseholdOptions, complete?: (h: Household) => Promise<HouseholdOutput>): Promise<Trace> {
+/**
+ * Replays every event; `run` computes a deferred refit's result and `eager` says whether to hand it back at
+ * once (when the refit is triggered) or only when the household blocks on it (its next close).
+ */
+async function replay(options: HouseholdOptions, run?: (task: RefitTask) => Promise<RefitResult>, eager: () => boolean = () => true, restoreEvery = 0): Promise<Trace> {
   const households = new Map<string, Household>()
   const trace: Trace = { outputs: [], snapshots: new Map(), refits: 0 }
   const settle = async (h: Household, out: HouseholdOutput) => {
     record(trace, out)
-    while (h.pendingRefit) {
+    if (out.refit) {
       trace.refits++
-      record(trace, await complete!(h))
+      if (eager()) record(trace, h.completeRefit(await run!(out.refit)))
     }
+    while (h.awaitedRefit) record(trace, h.completeRefit(await run!(h.awaitedRefit)))
   }
+  let n = 0
   for (const e of events) {
     let h = households.get(e.account)
     if (!h) households.set(e.account, (h = new Household(e.account, options)))
+    else if (restoreEvery > 0 && ++n % restoreEvery === 0) households.set(e.account, (h = Household.fromSnapshot(e.account, h.toSnapshot(), options)))
     await settle(h, h.push(e))
   }
   for (const h of households.values()) {
@@ -46,43 +54,72 @@ async function replay(options: HouseholdOptions, complete?: (h: Household) => Pr
   return trace
 }
 
+function expectSame(a: Trace, b: Trace): void {
+  expect(a.outputs).toEqual(b.outputs)
+  for (const [account, bytes] of b.snapshots) expect(Buffer.from(a.snapshots.get(account)!).equals(Buffer.from(bytes)), account).toBe(true)
+}
+
 describe('refits inline, on the pool and delayed', () => {
   const pool = new RefitPool({ threads: 2 })
   afterAll(() => pool.close())
+  const onPool = (task: RefitTask) => pool.run(task)
 
-  it('give identical outputs and byte-identical snapshots', async () => {
+  it('give identical outputs and byte-identical snapshots, whenever the result comes back', async () => {
     const inline = await replay({})
-    const pooled = await replay({ refits: 'deferred' }, async (h) => h.completeRefit(await pool.run(h.pendingRefit!)))
+    const eager = await replay({ refits: 'deferred' }, onPool)
+    const whenBlocked = await replay({ refits: 'deferred' }, onPool, () => false)
     const r = rng(5)
-    const delayed = await replay({ refits: 'deferred' }, async (h) => {
-      const task = h.pendingRefit!
+    const delayed = await replay({ refits: 'deferred' }, async (task) => {
       const result = runRefit(task)
       await new Promise((resolve) => setTimeout(resolve, Math.floor(r.uniform() * 4)))
-      return h.completeRefit(result)
-    })
-    expect(pooled.refits).toBeGreaterThan(20)
-    expect(pooled.outputs).toEqual(inline.outputs)
-    expect(delayed.outputs).toEqual(inline.outputs)
-    for (const [account, bytes] of inline.snapshots) {
-      expect(Buffer.from(pooled.snapshots.get(account)!).equals(Buffer.from(bytes)), account).toBe(true)
-      expect(Buffer.from(delayed.snapshots.get(account)!).equals(Buffer.from(bytes)), account).toBe(true)
-    }
+      return result
+    }, () => r.uniform() < 0.5)
+    expect(eager.refits).toBeGreaterThan(20)
+    expect(whenBlocked.refits).toBe(eager.refits)
+    expectSame(eager, inline)
+    expectSame(whenBlocked, inline)
+    expectSame(delayed, inline)
   })
 
-  it('refuse input, snapshots and foreign results while a refit is pending', () => {
-    const h = new Household(events[0]!.account, { refits: 'deferred' })
+  it('survive snapshots taken while a refit is due (the restored household recomputes it)', async () => {
+    const inline = await replay({})
+    const restoredInline = await replay({}, undefined, undefined, 37)
+    const restoredDeferred = await replay({ refits: 'deferred' }, onPool, () => false, 37)
+    expectSame(restoredInline, inline)
+    expectSame(restoredDeferred, inline)
+  })
+
+  it('apply a refit at the next close: input goes on until a close needs the result', () => {
+    // the first household whose refit is not needed by a close of the very input that triggered it
+    let h: Household | undefined
+    let task: RefitTask | undefined
     let i = 0
-    while (!h.pendingRefit) {
-      const e = events[i++]!
-      if (e.account === h.account) h.push(e)
+    let between = 0
+    for (const account of sim.households.map((x) => x.account)) {
+      h = new Household(account, { refits: 'deferred' })
+      task = undefined
+      for (i = 0; !task; i++) if (events[i]!.account === account) task = h.push(events[i]!).refit
+      if (!h.awaitedRefit) break
     }
-    const next = events.slice(i).find((e) => e.account === h.account)!
-    expect(errorCode(() => h.push(next))).toBe('REFIT_PENDING')
-    expect(errorCode(() => h.toSnapshot())).toBe('REFIT_PENDING')
-    const result = runRefit(h.pendingRefit)
-    expect(errorCode(() => h.completeRefit({ ...result, seq: result.seq + 1 }))).toBe('REFIT_MISMATCH')
-    h.completeRefit(result)
-    expect(h.pendingRefit).toBeUndefined()
-    expect(() => h.push(next)).not.toThrow()
+    expect(h!.dueRefit).toBe(task)
+    expect(h!.awaitedRefit).toBeUndefined()
+    while (!h!.awaitedRefit) {
+      const e = events[i++]!
+      if (e.account !== h!.account) continue
+      expect(h!.push(e).refit).toBeUndefined()
+      between++
+    }
+    expect(between).toBeGreaterThan(0)
+    const hh = h!
+    const next = events.slice(i).find((e) => e.account === hh.account)!
+    expect(errorCode(() => hh.push(next))).toBe('REFIT_PENDING')
+    expect(errorCode(() => hh.toSnapshot())).toBe('REFIT_PENDING')
+    const result = runRefit(task!)
+    expect(errorCode(() => hh.completeRefit({ ...result, seq: result.seq + 1 }))).toBe('REFIT_MISMATCH')
+    const resumed = hh.completeRefit(result)
+    expect(resumed.assignments.some((a) => a.stage === 'close')).toBe(true)
+    expect(hh.dueRefit).toBeUndefined()
+    expect(errorCode(() => hh.completeRefit(result))).toBe('REFIT_MISMATCH')
+    expect(() => hh.push(next)).not.toThrow()
   })
 })

@@ -90,7 +90,7 @@ export interface HouseholdOutput {
   readonly rejected: { readonly eventId: string, readonly reason: string }[]
   /** Sessions closed by this input (live views; for evaluation, with their truth). */
   readonly closed: Session[]
-  /** A refit to run before the next input ('deferred' refits only). */
+  /** A refit to run elsewhere and hand back with completeRefit ('deferred' refits only). */
   refit?: RefitTask
 }
 
@@ -107,8 +107,14 @@ export class Household {
   private published = new Map<string, readonly PersonProbability[]>()
   private readonly obs = emptyObservation()
   private readonly one = allocEncoded(1)
-  /** A deferred refit awaiting its result, and the updates that came after its trigger. */
-  private pending: { task: RefitTask, backlog: SessionUpdate[] } | undefined
+  /**
+   * A refit triggered at a close and not yet applied: it is applied at the next close (before that session's
+   * final assignment), so the sessions in between are assigned by the persons before it. `result` is a
+   * deferred refit's result handed back early; `sent` whether its task went out in an output.
+   */
+  private due: { task: RefitTask, result?: RefitResult, sent: boolean } | undefined
+  /** Updates held back at a close whose due (deferred) refit has not come back yet; input is refused meanwhile. */
+  private held: SessionUpdate[] | undefined
   private readonly kernels: Kernels
 
   constructor(readonly account: string, options: HouseholdOptions = {}, kernels: Kernels = defaultKernels()) {
@@ -149,25 +155,44 @@ export class Household {
     return this.handle(this.sessionizer.flush())
   }
 
-  /** The deferred refit this household waits for, if any. */
-  get pendingRefit(): RefitTask | undefined {
-    return this.pending?.task
+  /** The triggered refit not yet applied (its result may already be here), if any. */
+  get dueRefit(): RefitTask | undefined {
+    return this.due?.task
   }
 
-  /** Applies a deferred refit's result, then the updates held back since its trigger. */
+  /** The refit this household is blocked on: its next close needs the result (deferred refits only). */
+  get awaitedRefit(): RefitTask | undefined {
+    return this.held ? this.due?.task : undefined
+  }
+
+  /**
+   * Hands back a deferred refit's result. If the household is blocked on it, the refit is applied and the
+   * held-back updates run; otherwise it is kept until the next close applies it.
+   */
   completeRefit(result: RefitResult): HouseholdOutput {
-    const p = this.pending
-    if (!p || p.task.seq !== result.seq || result.account !== this.account) {
-      throw new IdrError('REFIT_MISMATCH', `household ${this.account} awaits ${p ? `refit ${p.task.seq}` : 'no refit'}, got refit ${result.seq} of ${result.account}`)
+    const d = this.due
+    if (!d || d.task.seq !== result.seq || result.account !== this.account || d.result) {
+      throw new IdrError('REFIT_MISMATCH', `household ${this.account} awaits ${d && !d.result ? `refit ${d.task.seq}` : 'no refit'}, got refit ${result.seq} of ${result.account}`)
     }
-    this.pending = undefined
-    const out = emptyOutput()
-    out.changes.push(...this.applyRefit(result))
-    return this.handle(p.backlog, out)
+    d.result = result
+    const held = this.held
+    if (!held) return emptyOutput()
+    this.held = undefined
+    return this.handle(held)
   }
 
   private ready(): void {
-    if (this.pending) throw new IdrError('REFIT_PENDING', `household ${this.account} takes no input until refit ${this.pending.task.seq} completes`)
+    if (this.held) throw new IdrError('REFIT_PENDING', `household ${this.account} takes no input until refit ${this.due!.task.seq} completes`)
+  }
+
+  /** Applies the due refit if its result is at hand (inline: computed now); false when a deferred one is still out. */
+  private applyDue(out: HouseholdOutput): boolean {
+    const d = this.due!
+    const result = d.result ?? (this.o.refits === 'inline' ? runRefit(d.task, this.kernels) : undefined)
+    if (!result) return false
+    this.due = undefined
+    out.changes.push(...this.applyRefit(result))
+    return true
   }
 
   /** Closed sessions learned from so far. */
@@ -192,15 +217,18 @@ export class Household {
           }
           break
         case 'close':
+          if (this.due && !this.applyDue(out)) {
+            // the refit due here is still out: hold this close and what follows until it is back
+            this.held = updates.slice(at)
+            if (!this.due.sent) {
+              this.due.sent = true
+              out.refit = this.due.task
+            }
+            return out
+          }
           out.assignments.push(this.assign(u.session, 'close', u.session.firstEventId))
           out.closed.push(u.session)
           this.learn(u.session, out)
-          if (this.pending) {
-            // what follows must see the refit's persons, exactly as an inline refit's
-            this.pending.backlog = updates.slice(at + 1)
-            out.refit = this.pending.task
-            return out
-          }
           break
       }
     }
@@ -300,8 +328,9 @@ export class Household {
     if (this.closedSessions >= this.nextRefitAt) {
       this.nextRefitAt = Math.max(this.closedSessions + this.o.refitMinStep, Math.ceil(this.closedSessions * this.o.refitGrowth))
       const task = this.refitTask()
-      if (this.o.refits === 'inline') out.changes.push(...this.applyRefit(runRefit(task, this.kernels)))
-      else this.pending = { task, backlog: [] }
+      const deferred = this.o.refits === 'deferred'
+      this.due = { task, sent: deferred }
+      if (deferred) out.refit = task
     }
   }
 
@@ -325,7 +354,7 @@ export class Household {
     return this.persons.applyRefit(resultMixture(r, this.persons.options), r.overlap)
   }
 
-  /** The whole state as msgpack bytes (format version 2); the same inputs give the same bytes. */
+  /** The whole state as msgpack bytes (format version 3); the same inputs give the same bytes. */
   toSnapshot(): Uint8Array {
     this.ready()
     return encode(this.toState(), { ignoreUndefined: true })
@@ -339,8 +368,9 @@ export class Household {
     } catch (cause) {
       throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} cannot be decoded`, { cause })
     }
-    if (typeof state !== 'object' || state === null || state.v !== SNAPSHOT_VERSION) {
-      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected ${SNAPSHOT_VERSION}`)
+    // format 2 differs only in having no due refit (it refused snapshots while one was out)
+    if (typeof state !== 'object' || state === null || !READABLE_SNAPSHOT_VERSIONS.includes((state as { v: number }).v)) {
+      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected ${READABLE_SNAPSHOT_VERSIONS.join(' or ')}`)
     }
     return Household.fromState(account, state, options, kernels)
   }
@@ -355,6 +385,8 @@ export class Household {
     h.closedSessions = s.closedSessions
     h.nextRefitAt = s.nextRefitAt
     h.published = new Map(s.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
+    // nothing a refit task reads changes between its trigger and the next close: it is recomputed exactly
+    if (s.refitDue) h.due = { task: h.refitTask(), sent: false }
     return h
   }
 
@@ -369,6 +401,7 @@ export class Household {
       closedSessions: this.closedSessions,
       nextRefitAt: this.nextRefitAt,
       published: [...this.published].map(([s, ps]) => [s, ps.map((q) => [q.person, q.p] as const)] as const),
+      refitDue: this.due ? true : undefined,
     }
   }
 }
@@ -377,10 +410,11 @@ function emptyOutput(): HouseholdOutput {
   return { assignments: [], changes: [], rejected: [], closed: [] }
 }
 
-/** Format version of toSnapshot(); 1 was the Gaussian model of the first release. */
-export const SNAPSHOT_VERSION = 2
+/** Format version of toSnapshot(); 1 was the Gaussian model of the first release, 2 applied refits at their trigger. */
+export const SNAPSHOT_VERSION = 3
+const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [2, 3]
 
-/** Serializable household state (snapshot format version 2). */
+/** Serializable household state (snapshot format version 3). */
 export interface HouseholdState {
   readonly v: typeof SNAPSHOT_VERSION
   readonly sessionizer: SessionizerState
@@ -393,4 +427,6 @@ export interface HouseholdState {
   readonly closedSessions: number
   readonly nextRefitAt: number
   readonly published: readonly (readonly [string, readonly (readonly [string, number])[]])[]
+  /** A refit was triggered and is applied at the next close (absent: none). */
+  readonly refitDue?: true
 }

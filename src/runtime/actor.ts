@@ -72,6 +72,11 @@ export class Actor {
 
   constructor(readonly account: string, readonly partition: number) {}
 
+  /** Its household is blocked until the refit under way comes back: no turns until then. */
+  get held(): boolean {
+    return this.refit.phase === 'running' && this.household?.awaitedRefit !== undefined
+  }
+
   /** No queued input, no refit under way: the actor may be snapshotted and evicted. */
   get idle(): boolean {
     return this.mailbox.length === 0 && this.refit.phase === 'none'

@@ -232,7 +232,7 @@ export class ActorRuntime {
   }
 
   private schedule(a: Actor): void {
-    if (a.queued || a.refit.phase === 'running') return
+    if (a.queued || a.held) return
     a.queued = true
     this.ready.push(a)
     if (!this.pumping) {
@@ -277,7 +277,11 @@ export class ActorRuntime {
     }
   }
 
-  /** One turn: a finished refit first, then up to turnEvents events, stopping at a refit. */
+  /**
+   * One turn: a refit that came back first, then up to turnEvents events. A refit triggered on the way goes
+   * to the pool while the turn goes on; the turn stops only when the household blocks on one (its next close
+   * needs the result).
+   */
   private turn(a: Actor): void {
     const h = this.load(a)
     if (a.refit.phase === 'done' || a.refit.phase === 'failed') {
@@ -287,12 +291,13 @@ export class ActorRuntime {
         result = r.result
       } else {
         this.sink.refitFailed?.(a.account, r.error)
-        result = runRefit(h.pendingRefit!)
+        result = runRefit(h.dueRefit!)
       }
       a.refit = { phase: 'none' }
       const out = h.completeRefit(result)
       this.sink.output(a.account, out, undefined)
-      if (out.refit) return this.startRefit(a, out.refit)
+      if (out.refit) this.startRefit(a, out.refit)
+      if (a.held) return
     }
     for (let n = 0; n < this.turnEvents; n++) {
       const env = a.mailbox.shift()
@@ -311,11 +316,12 @@ export class ActorRuntime {
       }
       a.changed = true
       this.sink.output(a.account, out, env)
-      if (out.refit) return this.startRefit(a, out.refit)
+      if (out.refit) this.startRefit(a, out.refit)
+      if (a.held) return
     }
   }
 
-  /** Sends a deferred refit to the pool; its result comes back as the actor's next message. */
+  /** Sends a deferred refit to the pool; its result comes back as a message to the actor. */
   private startRefit(a: Actor, task: RefitTask): void {
     this.stats.refitsRun++
     if (!this.refits) throw new IdrError('REFIT_PENDING', 'a deferred refit without a refit runner')
