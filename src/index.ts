@@ -39,3 +39,12 @@ export { Ingress, IngressError } from './ingress/ingress.js'
 export type { DlqRecord, IngressOptions } from './ingress/ingress.js'
 export { Pseudonymiser } from './privacy/pseudonymise.js'
 export { serveApi } from './api/service.js'
+
+// Attribution (docs/attribution.md)
+export * from './attribution/index.js'
+
+// The demo (docs/demo.md)
+export { runDemo } from './demo/run.js'
+export type { DemoOptions, DemoProgress } from './demo/run.js'
+export type { DemoReport } from './demo/report.js'
+export { renderReportHtml } from './demo/html.js'
