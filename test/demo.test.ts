@@ -5,7 +5,9 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { chromium } from 'playwright-core'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDemo, DEMO_PSEUDONYM_KEY } from '../src/demo/run.js'
@@ -129,7 +131,21 @@ describe('idr demo command', () => {
     expect(json.version).toBe(1)
     expect(json.config.households).toBe(12)
     expect(existsSync(join(out, 'report.html'))).toBe(true)
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg')
+    // the real report, not only the renderer's fixture, loads cleanly in Chromium with every chart drawn
+    const browser = await chromium.launch({ executablePath: process.env.IDR_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'], headless: true })
+    try {
+      const page = await browser.newPage()
+      const errors: string[] = []
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+      page.on('pageerror', (e) => errors.push(e.message))
+      await page.goto(pathToFileURL(join(out, 'report.html')).href, { waitUntil: 'load' })
+      expect(errors).toEqual([])
+      for (const chart of ['reliability', 'accuracy-vs-sessions', 'latency', 'size-confusion', 'household-timeline']) {
+        expect(await page.locator(`svg[data-chart="${chart}"] .mark`).count(), chart).toBeGreaterThan(0)
+      }
+    } finally {
+      await browser.close()
+    }
   }, 90_000)
 
   it('refuses bad options with a clear message', async () => {
