@@ -1,7 +1,7 @@
 // The engine: bus → ingress → actor runtime → outputs, periodic checkpoints, graceful drain. Transport- and
 // storage-agnostic: it is given a Bus and a SnapshotStore (src/transport/, src/store/ implement them).
 import { performance } from 'node:perf_hooks'
-import { encode } from '@msgpack/msgpack'
+import { Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { EngineMetrics } from '../api/metrics.js'
 import { positiveInt } from '../kernels/validate.js'
@@ -83,6 +83,8 @@ export class Engine {
   private readonly metrics: EngineMetrics | undefined
   private readonly log: EngineLog
   private readonly snapshotIntervalMs: number
+  /** One encoder for every output (a fresh one per message costs its buffer each time); encode() copies out. */
+  private readonly encoder = new Encoder({ ignoreUndefined: true })
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
   private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, dlqRecords: 0, assignmentsOut: 0 }
@@ -212,12 +214,12 @@ export class Engine {
   private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
     const now = performance.now()
     for (const a of out.assignments) {
-      this.bus.publish(`${this.prefix}.out.assign.${account}`, encode(a, { ignoreUndefined: true }))
+      this.bus.publish(`${this.prefix}.out.assign.${account}`, this.encoder.encode(a))
       this.counts.assignmentsOut++
       this.metrics?.assignments(a.stage === 'update' ? 'change' : a.stage)
     }
     if (out.assignments.length > 0 && cause) this.metrics?.observeLatency((now - cause.receivedAt) / 1000)
-    if (out.changes.length > 0) this.bus.publish(`${this.prefix}.out.persons.${account}`, encode({ account, changes: out.changes }))
+    if (out.changes.length > 0) this.bus.publish(`${this.prefix}.out.persons.${account}`, this.encoder.encode({ account, changes: out.changes }))
     for (const r of out.rejected) {
       if (r.reason !== 'not-playback') this.counts.householdDropped++
       if (r.reason === 'duplicate') {
@@ -237,6 +239,6 @@ export class Engine {
     this.counts.eventsRejected++
     this.metrics?.rejected(r.code)
     this.metrics?.dlq()
-    this.bus.publish(`${this.prefix}.dlq`, encode(r, { ignoreUndefined: true }))
+    this.bus.publish(`${this.prefix}.dlq`, this.encoder.encode(r))
   }
 }
