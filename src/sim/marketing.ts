@@ -7,7 +7,7 @@ import type { HouseholdPlan } from './household.js'
 import { DAY_MS, type ResolvedSimOptions } from './options.js'
 import type { Rng } from './random.js'
 import { drawTimeOfDayMs, regimeIndexOn } from './person-model.js'
-import { bernoulli, cumulative, exponential, lognormal, pickCumulative, poisson } from './sampling.js'
+import { cumulative, exponential, lognormal, pickCumulative, poisson } from './sampling.js'
 import type { SimMarketingEvent } from './types.js'
 
 /** Campaigns per channel: `<channel>-1` … `<channel>-3`. */
@@ -33,13 +33,22 @@ export const ORGANIC_PER_DAY = 0.003
 export const VALUE_MEDIAN = 12
 export const VALUE_SIGMA = 0.6
 
+const NO_CHANNELS: ReadonlySet<Channel> = new Set()
+
 /** Probability that a touch converts. */
 export function conversionProbability(channel: Channel, recentTouches: number, propensity: number): number {
   return Math.min(CONVERSION_CAP, CONVERSION_SCALE * propensity * CHANNEL_LIFT[channel] * -Math.expm1(-recentTouches / RECENT_SATURATION))
 }
 
-/** The household's touches and conversions over the run, in time order (conversions after the run are dropped). */
-export function drawMarketing(r: Rng, plan: HouseholdPlan, o: ResolvedSimOptions): SimMarketingEvent[] {
+/**
+ * The household's touches and conversions over the run, in time order (conversions after the run are dropped).
+ * `off` switches channels off for counterfactual runs (src/sim/ground-truth.ts): their touches are drawn and
+ * then removed, and every draw is made exactly as in the factual run (a touch's uniform is compared with its
+ * factual probability to decide whether its delay, device and value are drawn), so the runs stay aligned.
+ * A remaining touch converts iff its uniform is below its probability given the remaining touches; since
+ * that probability never exceeds the factual one, every counterfactual conversion reuses factual draws.
+ */
+export function drawMarketing(r: Rng, plan: HouseholdPlan, o: ResolvedSimOptions, off: ReadonlySet<Channel> = NO_CHANNELS): SimMarketingEvent[] {
   const endMs = o.startMs + o.days * DAY_MS
   const dayOf = (ts: number) => Math.min(o.days - 1, Math.floor((ts - o.startMs) / DAY_MS))
   const samplerOn = (p: number, day: number) => plan.samplers[regimeIndexOn(plan.regimes, day)]![p]!
@@ -56,26 +65,29 @@ export function drawMarketing(r: Rng, plan: HouseholdPlan, o: ResolvedSimOptions
         const channel = CHANNELS[pickCumulative(r, channelCum)]!
         const campaign = `${channel}-${1 + Math.floor(r.uniform() * CAMPAIGNS_PER_CHANNEL)}`
         touches.push({ ts, channel })
-        out.push({ kind: 'touch', ts, person, device, channel, campaign })
+        if (!off.has(channel)) out.push({ kind: 'touch', ts, person, device, channel, campaign })
       }
     }
     touches.sort((a, b) => a.ts - b.ts)
-    const recentAt = (ts: number) => touches.reduce((k, t) => k + (t.ts <= ts && t.ts > ts - RECENT_WINDOW_MS ? 1 : 0), 0)
-    const convert = (ts: number, recentTouches: number) => {
+    const recentAt = (ts: number, all: boolean) => touches.reduce((k, t) => k + (t.ts <= ts && t.ts > ts - RECENT_WINDOW_MS && (all || !off.has(t.channel)) ? 1 : 0), 0)
+    const convert = (ts: number, recentTouches: number, happens: boolean) => {
       if (ts >= endMs) return
       const device = plan.devices[pickCumulative(r, samplerOn(p, dayOf(ts)).deviceCum)]!.id
       const value = Math.round(lognormal(r, Math.log(VALUE_MEDIAN), VALUE_SIGMA) * 100) / 100
-      out.push({ kind: 'convert', ts, person, device, value, recentTouches })
+      if (happens) out.push({ kind: 'convert', ts, person, device, value, recentTouches })
     }
     for (const t of touches) {
-      const recent = recentAt(t.ts)
-      if (bernoulli(r, conversionProbability(t.channel, recent, base.conversionPropensity))) {
-        convert(t.ts + Math.round(exponential(r, CONVERSION_DELAY_MEAN_MS)), recent)
+      const recent = recentAt(t.ts, true)
+      const u = r.uniform() // bernoulli(r, p) draws exactly this one uniform
+      if (u < conversionProbability(t.channel, recent, base.conversionPropensity)) {
+        const kept = off.size === 0 ? recent : recentAt(t.ts, false)
+        const happens = !off.has(t.channel) && u < conversionProbability(t.channel, kept, base.conversionPropensity)
+        convert(t.ts + Math.round(exponential(r, CONVERSION_DELAY_MEAN_MS)), kept, happens)
       }
     }
     for (let i = poisson(r, ORGANIC_PER_DAY * o.days); i > 0; i--) {
       const ts = o.startMs + Math.floor(r.uniform() * (endMs - o.startMs))
-      convert(ts, recentAt(ts))
+      convert(ts, recentAt(ts, off.size === 0), true)
     }
   })
   return out.sort((a, b) => a.ts - b.ts)

@@ -29,7 +29,7 @@ export { NdjsonError, readEventsNdjson, writeEventsNdjson } from './ndjson.js'
 export type { NdjsonErrorCode, NdjsonEventReader } from './ndjson.js'
 
 /** Labels of the independent random streams derived from the seed (the disorder stage uses 4). */
-const STREAM = { catalogue: 0, household: 1, sessions: 2, marketing: 3 } as const
+export const STREAM = { catalogue: 0, household: 1, sessions: 2, marketing: 3 } as const
 
 export interface Simulation {
   /** The options in effect, defaults filled in. */
