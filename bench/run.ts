@@ -1,5 +1,6 @@
 // Runs the benchmarks by name (all by default), prints their tables and writes bench/results/*.json.
 import { benchAttribution } from './attribution.js'
+import { benchAttributionTruth } from './attribution-truth.js'
 import { benchEngine } from './engine.js'
 import { benchHousehold } from './household.js'
 import { benchKernels } from './kernels.js'
@@ -16,6 +17,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   engine: { question: 'the engine in one process (in-process bus, ingress, actors, checkpoints) against a direct household replay', run: benchEngine },
   simulator: { question: 'events generated per second, and the Bayes oracle per session', run: benchSimulator },
   attribution: { question: '1,000,000 journeys over 12 channels: aggregation, Markov of order 1..3 with exact removal effects, Shapley, heuristics', run: benchAttribution },
+  'attribution-truth': { question: 'person-level against account-level attribution, against the simulator\'s counterfactual ground truth, per model, household size and difficulty', run: benchAttributionTruth },
 }
 
 export async function runBenchmarks(names: readonly string[], ctx: BenchContext): Promise<void> {

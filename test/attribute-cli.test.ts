@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { builtFile, projectRoot } from '../src/paths.js'
 
 const FIXTURE = 'test/fixtures/attribution-paths.csv' // C1 > C2 > C3 converts (value 100); C1 and C2 > C3 do not
+// the issue's example as events: p1 touches email (A) and converts (value 10), p2 touches search (B) in between
+const EVENTS = 'test/fixtures/attribution-events.ndjson'
 
 function idr(...args: string[]): { status: number | null, stdout: string, stderr: string } {
   const r = spawnSync(process.execPath, [builtFile('src/cli/main.js'), 'attribute', ...args], { encoding: 'utf8', cwd: projectRoot })
@@ -46,7 +48,7 @@ describe('idr attribute', () => {
     const r = idr('--input', FIXTURE, '--model', 'all', '--json')
     expect(r.status).toBe(0)
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Out)
-    expect(lines.map((l) => l.model)).toEqual(['first', 'last', 'linear', 'decay', 'position', 'markov', 'shapley'])
+    expect(lines.map((l) => l.model)).toEqual(['first', 'last', 'linear', 'decay', 'position', 'markov', 'shapley', 'hybrid'])
     for (const l of lines) expect(l.channels.reduce((s, c) => s + c.conversions, 0)).toBeCloseTo(1, 9)
     expect(lines.filter((l) => l.channels.some((c) => 'removalEffect' in c)).map((l) => l.model)).toEqual(['markov'])
   })
@@ -67,16 +69,49 @@ describe('idr attribute', () => {
     expect(decay.channels.map((c) => c.conversions)).toEqual([expect.closeTo(1 / 7, 9), expect.closeTo(2 / 7, 9), expect.closeTo(4 / 7, 9)])
   })
 
-  it('refuses the hybrid model until it is defined', () => {
-    const r = idr('--input', FIXTURE, '--model', 'hybrid')
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain('(NOT_SUPPORTED)')
+  it('runs the hybrid: the weighted mean of Markov (0.2 / 0.4 / 0.4) and Shapley (1/3 each)', () => {
+    const r = idr('--input', FIXTURE, '--model', 'hybrid', '--markov-weight', '0.25', '--json')
+    expect(r.status).toBe(0)
+    const out = JSON.parse(r.stdout) as Out
+    expect(out.model).toBe('hybrid')
+    // 0.25 · Markov + 0.75 · Shapley; Shapley gives the one converting path's conversion 1/3 to each channel
+    out.channels.forEach((c, i) => expect(c.conversions).toBeCloseTo(0.25 * [0.2, 0.4, 0.4][i]! + 0.75 / 3, 9))
+    expect(idr('--input', FIXTURE, '--model', 'hybrid', '--markov-weight', '2').stderr).toContain('(BAD_OPTION)')
   })
 
-  it('refuses NDJSON events as input in this version', () => {
-    const r = idr('--input', tempFile('events.ndjson', '{}\n'))
+  it('builds journeys from NDJSON events: the true persons give email 1, search 0; the account\'s merged journey 0.5 / 0.5', () => {
+    const linear = (level: string) => {
+      const r = idr('--input', EVENTS, '--level', level, '--model', 'linear', '--json')
+      expect(r.status).toBe(0)
+      return Object.fromEntries((JSON.parse(r.stdout) as Out).channels.map((c) => [c.channel, c.conversions]))
+    }
+    expect(linear('oracle')).toEqual({ email: 1, search: 0 })
+    expect(linear('account')).toEqual({ email: 0.5, search: 0.5 })
+    // the household model has seen no viewing here, so it knows no persons: everything goes to "unknown"
+    expect(linear('person')).toEqual({ email: 0.5, search: 0.5 })
+  })
+
+  it('attributes NDJSON events at person level by default, with a journey summary for people', () => {
+    const r = idr('--input', EVENTS, '--model', 'last')
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('journeys (person level, lookback 30 days): 1 distinct paths, 1.000 conversions')
+    const value = JSON.parse(idr('--input', EVENTS, '--model', 'first', '--json').stdout) as Out
+    expect(value.channels.find((c) => c.channel === 'email')!.value).toBeCloseTo(10, 9)
+  })
+
+  it('applies the lookback window to events, and refuses event options on a path table', () => {
+    // the conversion is 2 h after the email touch: a 1-hour window leaves only search on the path
+    const r = JSON.parse(idr('--input', EVENTS, '--level', 'account', '--lookback-days', String(1.5 / 24), '--model', 'first', '--json').stdout) as Out
+    expect(Object.fromEntries(r.channels.map((c) => [c.channel, c.conversions]))).toEqual({ email: 0, search: 1 })
+    expect(idr('--input', FIXTURE, '--level', 'person').stderr).toContain('(BAD_OPTION)')
+    expect(idr('--input', EVENTS, '--level', 'household').stderr).toContain('(BAD_OPTION)')
+  })
+
+  it('refuses the oracle level when events carry no truth', () => {
+    const file = tempFile('events.ndjson', '{"v":1,"id":"x.1","ts":1767600000000,"account":"x","device":"d","kind":"touch","channel":"email"}\n')
+    const r = idr('--input', file, '--level', 'oracle')
     expect(r.status).toBe(1)
-    expect(r.stderr).toContain('(NOT_SUPPORTED)')
+    expect(r.stderr).toContain('(BAD_OPTION)')
   })
 
   it('names the line of a bad row, and refuses an order out of range', () => {

@@ -1,6 +1,6 @@
 // Exact expected values from issue 6, each derived by hand in a comment (tolerance 1e-9 throughout).
 import { describe, expect, it } from 'vitest'
-import { attribute, heuristic, markov, orderedShapley, PathTable, shapleyExact, shapleySimplified, type Attribution, type Journey } from '../src/attribution/index.js'
+import { attribute, heuristic, hybrid, markov, orderedShapley, PathTable, shapleyExact, shapleySimplified, type Attribution, type Journey } from '../src/attribution/index.js'
 
 const TOL = 9 // toBeCloseTo digits: |x − y| < 0.5e-9
 
@@ -77,6 +77,17 @@ describe('golden: Shapley (issue 6)', () => {
     expectCredit(shapleySimplified(table), { a: 7, b: 3 })
     // Markov: a→conv 4/10, a→b 6/10, b→conv 1; RE_a = 1, RE_b = 1 − 0.4 = 0.6; 10 · (1, 0.6)/1.6
     expectCredit(markov(table), { a: 6.25, b: 3.75 })
+  })
+
+  // hybrid = w · Markov + (1 − w) · Shapley per channel: w = ½ → a = (6.25 + 7)/2 = 6.625, b = (3.75 + 3)/2 = 3.375;
+  // w = ¼ → a = 6.25/4 + 7·¾ = 6.8125, b = 3.75/4 + 3·¾ = 3.1875
+  it('a: 4, a > b: 6 → hybrid a = 6.625, b = 3.375 at weight ½; a = 6.8125, b = 3.1875 at weight ¼', () => {
+    const table = PathTable.from([p('a', 4), p('a > b', 6)])
+    expectCredit(hybrid(table, { markovWeight: 0.5 }), { a: 6.625, b: 3.375 })
+    expectCredit(attribute(table, 'hybrid', { markovWeight: 0.25 }), { a: 6.8125, b: 3.1875 })
+    expectCredit(hybrid(table, { markovWeight: 1 }), { a: 6.25, b: 3.75 })
+    expectCredit(hybrid(table, { markovWeight: 0 }), { a: 7, b: 3 })
+    expect(() => hybrid(table, { markovWeight: 1.5 })).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }))
   })
 
   it('a > b > c > d: 10 → Shapley 2.5 each', () => {

@@ -1,7 +1,8 @@
 // The attribution library: path tables, heuristic, Markov and Shapley models (docs/attribution.md).
 import { AttributionError } from './errors.js'
 import { heuristic, type HeuristicOptions } from './heuristics.js'
-import { markov, type MarkovOptions } from './markov.js'
+import { hybrid, type HybridOptions } from './hybrid.js'
+import { markov } from './markov.js'
 import type { PathTable } from './path-table.js'
 import type { Attribution, ModelName } from './result.js'
 import { shapley } from './shapley.js'
@@ -18,11 +19,18 @@ export type { MarkovAttribution, MarkovChain, MarkovOptions } from './markov.js'
 export { shapley, shapleyExact, shapleySimplified, orderedShapley, shapleyFromWorth, coalitionWorth, MAX_EXACT_SHAPLEY_CHANNELS } from './shapley.js'
 export type { OrderedShapley } from './shapley.js'
 export type { Attribution, ChannelCredit, ModelName } from './result.js'
+export { hybrid, DEFAULT_HYBRID_MARKOV_WEIGHT } from './hybrid.js'
+export type { HybridOptions } from './hybrid.js'
+export { JourneyBuilder, buildJourneys, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS } from './journeys.js'
+export type { JourneyLevel, JourneyOptions, JourneyStats, PersonSplit } from './journeys.js'
+export { PersonAssigner, DEFAULT_ASSIGN_TEMPERATURE } from './assign.js'
+export type { AssignSource } from './assign.js'
+export { nmae, shareError, spearman, ranks, creditByChannel } from './compare.js'
 
 /** Every model `attribute` runs, in the order `--model all` prints them. */
-export const MODELS: readonly ModelName[] = ['first', 'last', 'linear', 'decay', 'position', 'markov', 'shapley']
+export const MODELS: readonly ModelName[] = ['first', 'last', 'linear', 'decay', 'position', 'markov', 'shapley', 'hybrid']
 
-export interface AttributeOptions extends HeuristicOptions, MarkovOptions {}
+export interface AttributeOptions extends HeuristicOptions, HybridOptions {}
 
 /** Runs one named model over a table. */
 export function attribute(table: PathTable, model: ModelName, options: AttributeOptions = {}): Attribution {
@@ -35,14 +43,17 @@ export function attribute(table: PathTable, model: ModelName, options: Attribute
     case 'decay':
       return heuristic(table, model, options.halfLife === undefined ? {} : { halfLife: options.halfLife })
     case 'markov': {
-      const { halfLife: _h, ...markovOptions } = options
+      const { halfLife: _h, markovWeight: _w, ...markovOptions } = options
       return markov(table, markovOptions)
+    }
+    case 'hybrid': {
+      const { halfLife: _h, ...hybridOptions } = options
+      return hybrid(table, hybridOptions)
     }
     case 'shapley':
       return shapley(table)
     default: {
       const name: string = model
-      if (name === 'hybrid') throw new AttributionError('NOT_SUPPORTED', 'the hybrid model is not defined yet: its combination rule waits for the ground-truth measurements (issue 6, later part)')
       throw new AttributionError('BAD_OPTION', `unknown model "${name}"; known: ${MODELS.join(', ')}`)
     }
   }

@@ -2,7 +2,7 @@
 import type { PathTable } from './path-table.js'
 
 /** The models `attribute()` knows by name. */
-export type ModelName = 'first' | 'last' | 'linear' | 'decay' | 'position' | 'markov' | 'shapley'
+export type ModelName = 'first' | 'last' | 'linear' | 'decay' | 'position' | 'markov' | 'shapley' | 'hybrid'
 
 /** Credit of one channel under one model. */
 export interface ChannelCredit {

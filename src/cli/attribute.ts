@@ -1,25 +1,27 @@
-// `idr attribute`: channel attribution of a ChannelAttribution path-table CSV under one model or all of them
-// (docs/attribution.md). NDJSON events as input (journeys built from persons) come with the engine integration.
+// `idr attribute`: channel attribution under one model or all of them, of a ChannelAttribution path-table CSV
+// or of NDJSON events whose journeys are built per account, per person or per true person (docs/attribution.md).
 import { extname } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
-  attribute, AttributionError, MAX_MARKOV_ORDER, MODELS, readPathTable,
-  type AttributeOptions, type Attribution, type ModelName,
+  attribute, AttributionError, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS, JourneyBuilder, MAX_MARKOV_ORDER, MODELS, readPathTable,
+  type AttributeOptions, type Attribution, type JourneyLevel, type ModelName, type PathTable,
 } from '../attribution/index.js'
+import type { IdrEvent } from '../model/events.js'
+import { readEventsNdjson } from '../sim/ndjson.js'
 
-export const ATTRIBUTE_USAGE = 'idr attribute --input FILE.csv [--model first|last|linear|decay|position|markov|shapley|all] [--order 1..3] [--half-life N] [--dedup-repeats] [--json]'
+export const ATTRIBUTE_USAGE = 'idr attribute --input FILE.csv|FILE.ndjson [--model first|last|linear|decay|position|markov|shapley|hybrid|all] [--order 1..3] [--half-life N] [--dedup-repeats] [--markov-weight W] [--level account|person|oracle] [--lookback-days D] [--json]'
+const DAY_MS = 86_400_000
 /** Extensions taken for event streams rather than path tables. */
 const EVENT_EXTENSIONS = new Set(['.ndjson', '.jsonl'])
 
 function parseModel(v: string | undefined): readonly ModelName[] {
   const name = v ?? 'all'
   if (name === 'all') return MODELS
-  if (name === 'hybrid') throw new AttributionError('NOT_SUPPORTED', '--model hybrid is not defined yet: its combination rule of Markov and Shapley waits for the ground-truth measurements (issue 6, later part)')
-  if (!(MODELS as readonly string[]).includes(name)) throw new AttributionError('BAD_OPTION', `--model must be one of ${MODELS.join(', ')}, all (hybrid: not yet), got "${name}"`)
+  if (!(MODELS as readonly string[]).includes(name)) throw new AttributionError('BAD_OPTION', `--model must be one of ${MODELS.join(', ')}, all, got "${name}"`)
   return [name as ModelName]
 }
 
-function parseOptions(values: { order?: string | undefined, 'half-life'?: string | undefined, 'dedup-repeats'?: boolean | undefined }): AttributeOptions {
+function parseOptions(values: { order?: string | undefined, 'half-life'?: string | undefined, 'dedup-repeats'?: boolean | undefined, 'markov-weight'?: string | undefined }): AttributeOptions {
   const options: AttributeOptions = {}
   if (values.order !== undefined) {
     const order = Number(values.order)
@@ -32,7 +34,50 @@ function parseOptions(values: { order?: string | undefined, 'half-life'?: string
     options.halfLife = h
   }
   if (values['dedup-repeats']) options.dedupRepeats = true
+  if (values['markov-weight'] !== undefined) {
+    const w = Number(values['markov-weight'])
+    if (!(w >= 0 && w <= 1) || values['markov-weight'].trim() === '') throw new AttributionError('BAD_OPTION', `--markov-weight must be a number in [0, 1], got "${values['markov-weight']}"`)
+    options.markovWeight = w
+  }
   return options
+}
+
+function parseLevel(v: string | undefined): JourneyLevel {
+  const level = v ?? 'person'
+  if (!(JOURNEY_LEVELS as readonly string[]).includes(level)) throw new AttributionError('BAD_OPTION', `--level must be one of ${JOURNEY_LEVELS.join(', ')}, got "${level}"`)
+  return level as JourneyLevel
+}
+
+function parseLookback(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_LOOKBACK_MS
+  const days = Number(v)
+  const ms = Math.round(days * DAY_MS)
+  if (!(days > 0 && days <= 3650) || v.trim() === '') throw new AttributionError('BAD_OPTION', `--lookback-days must be a number of days in (0, 3650], got "${v}"`)
+  return ms
+}
+
+/**
+ * Journeys of one level from an NDJSON event file, in event-time order (a stable sort by ts: the file is a
+ * finished batch). Bad lines are skipped and counted on stderr, as `idr eval --input` does.
+ */
+async function eventTable(file: string, level: JourneyLevel, lookbackMs: number): Promise<{ table: PathTable, summary: string }> {
+  const reader = readEventsNdjson(file)
+  const events: IdrEvent[] = []
+  for await (const e of reader) events.push(e)
+  if (reader.errors.length > 0) {
+    const first = reader.errors[0]!
+    console.error(`idr attribute: ${file}: skipped ${reader.errors.length} bad line(s); first: line ${first.line}: ${first.message}`)
+  }
+  events.sort((a, b) => a.ts - b.ts)
+  const b = new JourneyBuilder({ lookbackMs, levels: [level] })
+  for (const e of events) b.push(e)
+  const table = b.table(level)
+  if (!table) throw new AttributionError('BAD_OPTION', `${file}: --level oracle needs the true person (truth) on every touch and convert event`)
+  if (b.stats.touches === 0) throw new AttributionError('NOT_SUPPORTED', `${file}: no touch events, so no journeys to attribute`)
+  const st = b.stats
+  const summary = `journeys (${level} level, lookback ${lookbackMs / DAY_MS} days): ${table.rows} distinct paths, ${num(table.totalConversions())} conversions, ${num(table.totalNulls())} null; ` +
+    `${st.touches} touches, ${st.conversions} conversions in the file, ${st.unattributed[level]} without a touch in the window`
+  return { table, summary }
 }
 
 /** The JSON shape of one model's result (extra fields of the library result, like the chain's size, left out). */
@@ -78,9 +123,9 @@ function humanAll(results: readonly Attribution[]): string {
 }
 
 /** Runs the command; refusals print their stable code (`idr attribute: … (BAD_PATH_TABLE)`) and exit 1. */
-export function attributeCommand(args: string[]): number {
+export async function attributeCommand(args: string[]): Promise<number> {
   try {
-    return run(args)
+    return await run(args)
   } catch (err) {
     if (!(err instanceof AttributionError)) throw err
     console.error(`idr attribute: ${err.message} (${err.code})`)
@@ -88,11 +133,12 @@ export function attributeCommand(args: string[]): number {
   }
 }
 
-function run(args: string[]): number {
+async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       input: { type: 'string' }, model: { type: 'string' }, order: { type: 'string' }, 'half-life': { type: 'string' },
+      'markov-weight': { type: 'string' }, level: { type: 'string' }, 'lookback-days': { type: 'string' },
       'dedup-repeats': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -104,12 +150,18 @@ function run(args: string[]): number {
   if (!values.input) throw new AttributionError('BAD_OPTION', `--input FILE is required\nusage: ${ATTRIBUTE_USAGE}`)
   const models = parseModel(values.model)
   const options = parseOptions(values)
+  let table: PathTable
+  let summary: string | undefined
   if (EVENT_EXTENSIONS.has(extname(values.input).toLowerCase())) {
-    throw new AttributionError('NOT_SUPPORTED', `${values.input}: NDJSON event input is not yet supported in this version (journeys from events come with the engine integration); give a path-table CSV with columns path,total_conversions,total_conversion_value,total_null`)
+    ({ table, summary } = await eventTable(values.input, parseLevel(values.level), parseLookback(values['lookback-days'])))
+  } else {
+    if (values.level !== undefined || values['lookback-days'] !== undefined) {
+      throw new AttributionError('BAD_OPTION', '--level and --lookback-days apply to NDJSON event input (.ndjson, .jsonl); a path table already holds journeys')
+    }
+    table = readPathTable(values.input)
   }
-  const table = readPathTable(values.input)
   const results = models.map((m) => attribute(table, m, options))
   if (values.json) for (const r of results) console.log(JSON.stringify(toJson(r)))
-  else console.log(results.length === 1 ? humanOne(results[0]!) : humanAll(results))
+  else console.log(`${summary ? `${summary}\n\n` : ''}${results.length === 1 ? humanOne(results[0]!) : humanAll(results)}`)
   return 0
 }
