@@ -39,15 +39,15 @@ export async function spawnNatsServer(): Promise<SpawnedNats> {
     `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`,
   ].join('\n') + '\n')
   const child: ChildProcess = spawn(bin(), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const started = await new Promise<boolean>((resolve, reject) => {
-    child.once('spawn', () => resolve(true))
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve())
     child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT'
       ? new IdrError('NATS_UNAVAILABLE', `nats-server not found (${bin()}): install it (apt-get install nats-server) or set $NATS_SERVER`, { cause: e })
       : e))
   }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e })
-  void started
   let log = ''
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { log += s.length + log.length < 1e6 ? s : '' })
+  // the log is read for readiness and the version only: keep its first MB
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { if (log.length < 1e6) log += s })
   child.stdout!.resume()
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const deadline = Date.now() + NATS_READY_TIMEOUT_MS
