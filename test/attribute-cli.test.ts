@@ -94,7 +94,7 @@ describe('idr attribute', () => {
   it('attributes NDJSON events at person level by default, with a journey summary for people', () => {
     const r = idr('--input', EVENTS, '--model', 'last')
     expect(r.status).toBe(0)
-    expect(r.stdout).toContain('journeys (person level, lookback 30 days): 1 distinct paths, 1.000 conversions')
+    expect(r.stdout).toContain('journeys (person level, soft split, lookback 30 days): 1 distinct paths, 1.000 conversions')
     const value = JSON.parse(idr('--input', EVENTS, '--model', 'first', '--json').stdout) as Out
     expect(value.channels.find((c) => c.channel === 'email')!.value).toBeCloseTo(10, 9)
   })
@@ -105,6 +105,7 @@ describe('idr attribute', () => {
     expect(Object.fromEntries(r.channels.map((c) => [c.channel, c.conversions]))).toEqual({ email: 0, search: 1 })
     expect(idr('--input', FIXTURE, '--level', 'person').stderr).toContain('(BAD_OPTION)')
     expect(idr('--input', EVENTS, '--level', 'household').stderr).toContain('(BAD_OPTION)')
+    expect(idr('--input', EVENTS, '--split', 'half').stderr).toContain('(BAD_OPTION)')
   })
 
   it('refuses the oracle level when events carry no truth', () => {

@@ -4,13 +4,15 @@ import { extname } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
   attribute, AttributionError, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS, JourneyBuilder, MAX_MARKOV_ORDER, MODELS, readPathTable,
-  type AttributeOptions, type Attribution, type JourneyLevel, type ModelName, type PathTable,
+  type AttributeOptions, type Attribution, type JourneyLevel, type ModelName, type PathTable, type PersonSplit,
 } from '../attribution/index.js'
 import type { IdrEvent } from '../model/events.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
 
-export const ATTRIBUTE_USAGE = 'idr attribute --input FILE.csv|FILE.ndjson [--model first|last|linear|decay|position|markov|shapley|hybrid|all] [--order 1..3] [--half-life N] [--dedup-repeats] [--markov-weight W] [--level account|person|oracle] [--lookback-days D] [--json]'
+export const ATTRIBUTE_USAGE = 'idr attribute --input FILE.csv|FILE.ndjson [--model first|last|linear|decay|position|markov|shapley|hybrid|all] [--order 1..3] [--half-life N] [--dedup-repeats] [--markov-weight W] [--level account|person|oracle] [--split soft|hard] [--lookback-days D] [--json]'
 const DAY_MS = 86_400_000
+/** How a person-level conversion is credited by default (docs/attribution.md, "Soft or hard"). */
+const DEFAULT_SPLIT: PersonSplit = 'soft'
 /** Extensions taken for event streams rather than path tables. */
 const EVENT_EXTENSIONS = new Set(['.ndjson', '.jsonl'])
 
@@ -48,6 +50,12 @@ function parseLevel(v: string | undefined): JourneyLevel {
   return level as JourneyLevel
 }
 
+function parseSplit(v: string | undefined): PersonSplit {
+  const split = v ?? DEFAULT_SPLIT
+  if (split !== 'soft' && split !== 'hard') throw new AttributionError('BAD_OPTION', `--split must be soft or hard, got "${split}"`)
+  return split
+}
+
 function parseLookback(v: string | undefined): number {
   if (v === undefined) return DEFAULT_LOOKBACK_MS
   const days = Number(v)
@@ -60,7 +68,7 @@ function parseLookback(v: string | undefined): number {
  * Journeys of one level from an NDJSON event file, in event-time order (a stable sort by ts: the file is a
  * finished batch). Bad lines are skipped and counted on stderr, as `idr eval --input` does.
  */
-async function eventTable(file: string, level: JourneyLevel, lookbackMs: number): Promise<{ table: PathTable, summary: string }> {
+async function eventTable(file: string, level: JourneyLevel, split: PersonSplit, lookbackMs: number): Promise<{ table: PathTable, summary: string }> {
   const reader = readEventsNdjson(file)
   const events: IdrEvent[] = []
   for await (const e of reader) events.push(e)
@@ -69,13 +77,13 @@ async function eventTable(file: string, level: JourneyLevel, lookbackMs: number)
     console.error(`idr attribute: ${file}: skipped ${reader.errors.length} bad line(s); first: line ${first.line}: ${first.message}`)
   }
   events.sort((a, b) => a.ts - b.ts)
-  const b = new JourneyBuilder({ lookbackMs, levels: [level] })
+  const b = new JourneyBuilder({ lookbackMs, levels: [level], split })
   for (const e of events) b.push(e)
   const table = b.table(level)
   if (!table) throw new AttributionError('BAD_OPTION', `${file}: --level oracle needs the true person (truth) on every touch and convert event`)
   if (b.stats.touches === 0) throw new AttributionError('NOT_SUPPORTED', `${file}: no touch events, so no journeys to attribute`)
   const st = b.stats
-  const summary = `journeys (${level} level, lookback ${lookbackMs / DAY_MS} days): ${table.rows} distinct paths, ${num(table.totalConversions())} conversions, ${num(table.totalNulls())} null; ` +
+  const summary = `journeys (${level} level${level === 'person' ? `, ${split} split` : ''}, lookback ${lookbackMs / DAY_MS} days): ${table.rows} distinct paths, ${num(table.totalConversions())} conversions, ${num(table.totalNulls())} null; ` +
     `${st.touches} touches, ${st.conversions} conversions in the file, ${st.unattributed[level]} without a touch in the window`
   return { table, summary }
 }
@@ -138,7 +146,7 @@ async function run(args: string[]): Promise<number> {
     args,
     options: {
       input: { type: 'string' }, model: { type: 'string' }, order: { type: 'string' }, 'half-life': { type: 'string' },
-      'markov-weight': { type: 'string' }, level: { type: 'string' }, 'lookback-days': { type: 'string' },
+      'markov-weight': { type: 'string' }, level: { type: 'string' }, split: { type: 'string' }, 'lookback-days': { type: 'string' },
       'dedup-repeats': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -153,10 +161,10 @@ async function run(args: string[]): Promise<number> {
   let table: PathTable
   let summary: string | undefined
   if (EVENT_EXTENSIONS.has(extname(values.input).toLowerCase())) {
-    ({ table, summary } = await eventTable(values.input, parseLevel(values.level), parseLookback(values['lookback-days'])))
+    ({ table, summary } = await eventTable(values.input, parseLevel(values.level), parseSplit(values.split), parseLookback(values['lookback-days'])))
   } else {
-    if (values.level !== undefined || values['lookback-days'] !== undefined) {
-      throw new AttributionError('BAD_OPTION', '--level and --lookback-days apply to NDJSON event input (.ndjson, .jsonl); a path table already holds journeys')
+    if (values.level !== undefined || values.split !== undefined || values['lookback-days'] !== undefined) {
+      throw new AttributionError('BAD_OPTION', '--level, --split and --lookback-days apply to NDJSON event input (.ndjson, .jsonl); a path table already holds journeys')
     }
     table = readPathTable(values.input)
   }
