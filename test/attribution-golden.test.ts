@@ -87,6 +87,8 @@ describe('golden: Shapley (issue 6)', () => {
     expectCredit(attribute(table, 'hybrid', { markovWeight: 0.25 }), { a: 6.8125, b: 3.1875 })
     expectCredit(hybrid(table, { markovWeight: 1 }), { a: 6.25, b: 3.75 })
     expectCredit(hybrid(table, { markovWeight: 0 }), { a: 7, b: 3 })
+    // the measured default weight is 0 (docs/attribution.md, "The hybrid"): Shapley's credit
+    expectCredit(hybrid(table), { a: 7, b: 3 })
     expect(() => hybrid(table, { markovWeight: 1.5 })).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }))
   })
 
