@@ -15,6 +15,9 @@ export const DEFAULT_MAX_QUEUED = 200_000 // events over all mailboxes
 export const DEFAULT_TURN_EVENTS = 64 // events per actor turn: a hot account yields after this many
 export const DEFAULT_SLICE_MS = 5 // ms of turns before the event loop gets a chance at I/O
 
+/** A budgeted checkpoint looks at the clock after this many households. */
+const CHECKPOINT_CHECK_EVERY = 8
+
 /** Runs refits somewhere else (a worker pool); RefitPool satisfies it. */
 export interface RefitRunner {
   run(task: RefitTask): Promise<RefitResult>
@@ -128,7 +131,7 @@ export class ActorRuntime {
     return this.refitsRunning
   }
 
-  /** Milliseconds since the last checkpoint. */
+  /** Milliseconds since the last complete checkpoint (one that wrote every changed household). */
   get snapshotLagMs(): number {
     return this.dirty.size === 0 ? 0 : performance.now() - this.lastCheckpointAt
   }
@@ -172,22 +175,42 @@ export class ActorRuntime {
     if (seq > before) this.delivered.set(partition, seq)
   }
 
-  /** Writes every changed household that can be snapshotted, with the positions they cover, in one transaction. */
-  checkpoint(): { households: number, positions: ReadonlyMap<number, number> } {
+  /**
+   * Writes changed households that can be snapshotted, with the positions they cover, in one transaction.
+   * With a budget it stops once the budget is spent (checked every CHECKPOINT_CHECK_EVERY households), so that
+   * a checkpoint is a short pause of the event path rather than one long one; the households it wrote go to
+   * the back, so successive budgeted checkpoints get through all of them. `complete`: nothing was left.
+   */
+  checkpoint(budgetMs = Infinity): { households: number, positions: ReadonlyMap<number, number>, complete: boolean } {
     const households: StoredHousehold[] = []
+    const written: Actor[] = []
+    const deadline = performance.now() + budgetMs
+    let complete = true
     for (const a of this.dirty) {
       if (a.changed && a.household && a.refit.phase === 'none') {
+        if (written.length > 0 && written.length % CHECKPOINT_CHECK_EVERY === 0 && performance.now() >= deadline) {
+          complete = false
+          break
+        }
         households.push(this.stored(a))
+        written.push(a)
+      } else if (!a.changed && a.mailbox.length === 0 && a.refit.phase === 'none') {
+        this.dirty.delete(a)
       }
-      if (!a.changed && a.mailbox.length === 0 && a.refit.phase === 'none') this.dirty.delete(a)
+    }
+    for (const a of written) {
+      this.dirty.delete(a)
+      if (a.mailbox.length > 0 || a.refit.phase !== 'none') this.dirty.add(a)
     }
     const positions = this.coveredPositions()
     this.store.commit({ households, positions })
     for (const [p, seq] of positions) this.covered.set(p, seq)
-    this.stats.checkpoints++
     this.stats.snapshotsWritten += households.length
-    this.lastCheckpointAt = performance.now()
-    return { households: households.length, positions }
+    if (complete) {
+      this.stats.checkpoints++
+      this.lastCheckpointAt = performance.now()
+    }
+    return { households: households.length, positions, complete }
   }
 
   /** Resolves when no input is queued and no refit is running (for drain). */
