@@ -126,6 +126,13 @@ describe('journeys from events', () => {
     expect(stats.sources['device-time']).toBeGreaterThan(0)
   })
 
+  it('gives the same journeys at account and true-person level in one-person households', () => {
+    const sim = simulate({ households: 30, days: 30, seed: 2, sizeMix: [1] })
+    const { tables } = buildJourneys(sim.events(), { levels: ['account', 'oracle'] })
+    expect(rows(tables.oracle)).toEqual(rows(tables.account))
+    expect(tables.account!.totalConversions()).toBeGreaterThan(5)
+  })
+
   it('builds no oracle table when marketing events carry no truth', () => {
     const b = new JourneyBuilder()
     b.push(touch(T0, 'email'))
