@@ -31,11 +31,12 @@ Usage:
       --nats URL --db FILE --jetstream --partitions 0-3 --of 8 --http PORT   (idr serve --help: all settings)
   idr load (--nats URL | --spawn-nats) [--rate R | --max] [--duration S] [--batch B] [--jetstream] [--households N] [--json]
                                 load and latency over NATS into idr serve, with the ceiling in the same run (idr load --help)
-  idr attribute [options]       channel attribution of a path-table CSV (ChannelAttribution's format)
-      --input FILE.csv --model first|last|linear|decay|position|markov|shapley|all (default all)
-      --order 1..3 --half-life 1 --dedup-repeats --json   (docs/attribution.md)
+  idr attribute [options]       channel attribution of NDJSON events (account, person or true-person journeys)
+                                or of a ChannelAttribution path-table CSV
+      --input FILE --level account|person|oracle --model first|last|linear|decay|position|markov|shapley|hybrid|all
+      --order 1..3 --json   (idr attribute --help; docs/attribution.md)
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
-                                names: kernels, refit, pool-crossover, simulator
+                                names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth
 
 Documentation: README.md, docs/ (operations.md, subjects.md, events.md, model.md, benchmarks.md).`
 

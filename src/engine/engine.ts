@@ -17,9 +17,11 @@ export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
 /**
  * Checkpoints run in slices: every CHECKPOINT_TICK_MS (or the snapshot interval, if shorter) the engine writes
  * changed households for at most CHECKPOINT_SLICE_MS, so the event path pauses briefly and often instead of
- * once a second for all of them; when a full interval has passed without a complete pass, one is forced.
+ * once a second for all of them. A slice that could not write them all brings the next one forward
+ * (CHECKPOINT_BUSY_TICK_MS); when a full interval has passed without a complete pass, one is forced.
  */
 export const CHECKPOINT_TICK_MS = 100
+export const CHECKPOINT_BUSY_TICK_MS = 10
 export const CHECKPOINT_SLICE_MS = 2
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
 
@@ -129,21 +131,33 @@ export class Engine {
     if (this.state.phase !== 'created') throw new IdrError('BAD_STATE', `engine cannot start when ${this.state.phase}`)
     const from = new Map([...this.runtime.positions()].filter(([p]) => this.owned.has(p)))
     await this.bus.start((m) => this.onMessage(m), from)
-    this.timer = setInterval(() => this.checkpoint(), Math.min(CHECKPOINT_TICK_MS, this.snapshotIntervalMs))
-    this.timer.unref()
+    this.nextCheckpoint(true)
     this.state = { phase: 'running' }
     this.log.info({ partitions: [...this.owned], of: this.partitionsOf, bus: this.bus.kind, from: Object.fromEntries(from) }, 'engine started')
   }
 
-  /** Writes changed snapshots with the positions they cover: a slice, or everything once an interval has passed. */
-  checkpoint(): void {
+  /**
+   * Writes changed snapshots with the positions they cover: a slice, or everything once an interval has passed.
+   * Returns whether nothing was left (a failure counts as done: the next try waits a whole tick).
+   */
+  checkpoint(): boolean {
     try {
       const overdue = this.runtime.snapshotLagMs >= this.snapshotIntervalMs
       const c = this.runtime.checkpoint(overdue ? Infinity : CHECKPOINT_SLICE_MS)
       if (c.complete) this.log.debug({ households: c.households, positions: Object.fromEntries(c.positions) }, 'checkpoint')
+      return c.complete
     } catch (err) {
       this.log.error({ err: String(err) }, 'checkpoint failed; will retry')
+      return true
     }
+  }
+
+  private nextCheckpoint(caughtUp: boolean): void {
+    const delay = caughtUp ? Math.min(CHECKPOINT_TICK_MS, this.snapshotIntervalMs) : CHECKPOINT_BUSY_TICK_MS
+    this.timer = setTimeout(() => {
+      if (this.state.phase === 'running') this.nextCheckpoint(this.checkpoint())
+    }, delay)
+    this.timer.unref()
   }
 
   /**
@@ -153,7 +167,7 @@ export class Engine {
   async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
     if (this.state.phase === 'stopped' || this.state.phase === 'draining') return
     this.state = { phase: 'draining' }
-    clearInterval(this.timer)
+    clearTimeout(this.timer)
     await this.bus.stopIntake()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs) })
