@@ -80,7 +80,8 @@ export async function spawnNatsServer(): Promise<SpawnedNats> {
   }
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a TCP connection now. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port })
     socket.once('connect', () => { socket.destroy(); resolve(true) })
@@ -88,8 +89,8 @@ function accepts(port: number): Promise<boolean> {
   })
 }
 
-/** A port the OS considered free a moment ago. */
-function freePort(): Promise<number> {
+/** A port the OS considered free a moment ago (bind 127.0.0.1:0, read it, close). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

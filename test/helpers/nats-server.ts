@@ -4,9 +4,9 @@
 // the tests run the same file users copy.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { accepts, freePort } from '../../src/load/nats-server.js'
 
 /** The nats-server executable: $NATS_SERVER (read at each start), else `nats-server` on PATH. */
 function natsServerBin(): string {
@@ -146,27 +146,6 @@ async function waitReady(child: ChildProcess, port: number, log: () => string): 
     if (Date.now() > deadline) throw new Error(`nats-server not ready after ${NATS_READY_TIMEOUT_MS} ms:\n${log()}`)
     await new Promise((r) => setTimeout(r, 20))
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => resolve(false))
-  })
-}
-
-/** A port the OS considered free a moment ago (bind 127.0.0.1:0, read it, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port from 127.0.0.1:0'))))
-    })
-  })
 }
 
 /** The three users of the example config. */
