@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { decode, encode } from '@msgpack/msgpack'
 import { serveApi } from '../api/service.js'
+import { IdrError } from '../errors.js'
 import { Engine } from '../engine/engine.js'
 import type { IdrEvent } from '../model/events.js'
 import type { PersonProbability } from '../model/household.js'
@@ -96,7 +97,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       progress({ phase: 'stream', events, totalEvents: sim.eventCount, seconds, eventsPerSec: events / Math.max(seconds, 1e-9) })
     })
     await link.flush()
-    while (engine.stats().messagesIn < sent.messages) await sleep(5)
+    await untilDelivered(engine, sent.messages)
     await engine.runtime.whenIdle()
     await link.settle()
     const seconds = (performance.now() - t0) / 1000
@@ -260,6 +261,25 @@ function snapshotBytes(store: SqliteStore, sim: Simulation): number {
   let bytes = 0
   for (const h of sim.households) bytes += store.load(h.account)?.snapshot.length ?? 0
   return bytes
+}
+
+/** How long the engine may take in no message at all before the demo gives up on the rest, ms. */
+const DELIVERY_STALL_MS = 30_000
+
+/** Waits until the engine has taken in every message sent; fails if it takes in none for DELIVERY_STALL_MS. */
+async function untilDelivered(engine: Engine, messages: number): Promise<void> {
+  let seen = engine.stats().messagesIn
+  let since = performance.now()
+  while (seen < messages) {
+    await sleep(5)
+    const now = engine.stats().messagesIn
+    if (now > seen) {
+      seen = now
+      since = performance.now()
+    } else if (performance.now() - since > DELIVERY_STALL_MS) {
+      throw new IdrError('DEMO_STALLED', `the engine took in ${seen} of ${messages} messages and nothing more for ${DELIVERY_STALL_MS / 1000} s (messages lost on the way?)`)
+    }
+  }
 }
 
 /** The options given a value (an explicit undefined means "the default"). */
