@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
 import { attributeCommand } from './attribute.js'
+import { auditCommand } from './audit.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
@@ -35,6 +36,7 @@ Usage:
                                 or of a ChannelAttribution path-table CSV
       --input FILE --level account|person|oracle --model first|last|linear|decay|position|markov|shapley|hybrid|all
       --order 1..3 --json   (idr attribute --help; docs/attribution.md)
+  idr audit head|verify --db FILE [--anchor SEQ:HEX]   the privacy audit trail: its head, or a chain check
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
                                 names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth
 
@@ -62,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0
     case 'attribute':
       return attributeCommand(rest)
+    case 'audit':
+      return auditCommand(rest)
     case 'bench':
       return bench(rest)
     case 'demo':

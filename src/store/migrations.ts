@@ -34,9 +34,20 @@ CREATE TABLE meta (
 ) STRICT;
 `
 
+// The privacy audit trail (src/privacy/audit.ts): one canonical-JSON record per operation and the SHA-256
+// chain value after it. Append only by convention; verify() detects what was altered, reordered or removed.
+const V2 = `
+CREATE TABLE audit (
+  seq    INTEGER PRIMARY KEY CHECK (seq >= 1),
+  record TEXT    NOT NULL,
+  chain  BLOB    NOT NULL CHECK (length(chain) = 32)
+) STRICT;
+`
+
 /** Every migration in order; the last one's version is the schema this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'households, positions, meta', up: (db) => db.exec(V1) },
+  { version: 2, name: 'audit', up: (db) => db.exec(V2) },
 ]
 
 /** The schema version this build of idr writes. */

@@ -5,6 +5,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { checkOptionNames } from '../kernels/validate.js'
 import { householdProblem, positionProblem, type CommitBatch, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
+import { AuditLog } from '../privacy/audit.js'
 import { StoreError } from './errors.js'
 import { migrate } from './migrations.js'
 
@@ -182,6 +183,11 @@ export class SqliteStore implements SnapshotStore {
     const { db } = this.state
     this.state = { phase: 'closed' }
     db.close()
+  }
+
+  /** The privacy audit trail kept in this file. */
+  auditLog(): AuditLog {
+    return new AuditLog(this.open().db)
   }
 
   private open(): Open {
