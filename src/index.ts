@@ -48,3 +48,7 @@ export { runDemo } from './demo/run.js'
 export type { DemoOptions, DemoProgress } from './demo/run.js'
 export type { DemoReport } from './demo/report.js'
 export { renderReportHtml } from './demo/html.js'
+
+// Privacy audit trail (docs/privacy.md)
+export { AuditLog, AuditError, AUDIT_OPS, canonicalJson, parseAnchor } from './privacy/audit.js'
+export type { AuditEntry, AuditHead, AuditRecord, AuditVerdict, AuditOp } from './privacy/audit.js'
