@@ -7,6 +7,7 @@ import { loadavg } from 'node:os'
 import { buildChain, heuristic, markov, PathTableBuilder, shapleyExact, shapleySimplified, type HeuristicName, type MarkovChain, type PathTable } from '../src/attribution/index.js'
 import { absorb } from '../src/attribution/solve.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'
+import { mulberry32 } from '../src/kernels/twin/kmeans.js'
 
 export const BENCH_CHANNELS = 12
 export const BENCH_JOURNEYS = 1_000_000
@@ -25,17 +26,6 @@ export interface GeneratedJourneys {
   readonly touches: Uint8Array
   readonly converted: Uint8Array
   readonly value: Float64Array
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Deterministic journeys: channel popularity ∝ 1/(rank+1), conversion lift grows with distinct channels touched. */

@@ -82,7 +82,19 @@ export function shapleySimplified(table: PathTable): Attribution {
   const nc = table.channels.length
   const conv = new Float64Array(nc)
   const value = new Float64Array(nc)
-  const seen = new Int32Array(nc).fill(-1)
+  forEachConverting(table, (distinct, c, v) => {
+    const k = distinct.length
+    for (const ch of distinct) {
+      conv[ch]! += c / k
+      value[ch]! += v / k
+    }
+  })
+  return toAttribution('shapley', table, conv, value)
+}
+
+/** Calls fn for every path with conversions or value, with its distinct channels in first-touch order (an array reused between calls). */
+function forEachConverting(table: PathTable, fn: (distinct: readonly number[], conversions: number, value: number) => void): void {
+  const seen = new Int32Array(table.channels.length).fill(-1)
   const distinct: number[] = []
   for (let i = 0; i < table.rows; i++) {
     const c = table.conversions[i]!
@@ -92,13 +104,8 @@ export function shapleySimplified(table: PathTable): Attribution {
     for (const ch of table.path(i)) {
       if (seen[ch] !== i) { seen[ch] = i; distinct.push(ch) }
     }
-    const k = distinct.length
-    for (const ch of distinct) {
-      conv[ch]! += c / k
-      value[ch]! += v / k
-    }
+    fn(distinct, c, v)
   }
-  return toAttribution('shapley', table, conv, value)
 }
 
 /** Shapley by exact enumeration when the channels are few enough, else the simplified formula (equal for this worth). */
@@ -129,22 +136,13 @@ export function orderedShapley(table: PathTable): OrderedShapley {
   const conversions = table.channels.map(() => new Float64Array(bound))
   const value = table.channels.map(() => new Float64Array(bound))
   let positions = 0
-  const seen = new Int32Array(nc).fill(-1)
-  const distinct: number[] = []
-  for (let i = 0; i < table.rows; i++) {
-    const c = table.conversions[i]!
-    const v = table.value[i]!
-    if (c === 0 && v === 0) continue
-    distinct.length = 0
-    for (const ch of table.path(i)) {
-      if (seen[ch] !== i) { seen[ch] = i; distinct.push(ch) }
-    }
+  forEachConverting(table, (distinct, c, v) => {
     const k = distinct.length
     positions = Math.max(positions, k)
     for (let pos = 0; pos < k; pos++) {
       conversions[distinct[pos]!]![pos]! += c / k
       value[distinct[pos]!]![pos]! += v / k
     }
-  }
+  })
   return { channels: table.channels, conversions: conversions.map((a) => a.slice(0, positions)), value: value.map((a) => a.slice(0, positions)), positions }
 }

@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import { decode, encode } from '@msgpack/msgpack'
 import { serveApi } from '../api/service.js'
@@ -285,8 +286,4 @@ async function untilDelivered(engine: Engine, messages: number): Promise<void> {
 /** The options given a value (an explicit undefined means "the default"). */
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

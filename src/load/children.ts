@@ -64,3 +64,12 @@ export class Child<In, Out extends { type: string }> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL')
   }
 }
+
+/** Asks a child to stop (SIGTERM), kills it (SIGKILL) if it has not exited after timeoutMs, and waits for its exit. */
+export async function terminate(child: ChildProcess, exited: Promise<void>, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  await exited
+  clearTimeout(timer)
+}

@@ -9,6 +9,7 @@ import type { NatsConnection } from 'nats'
 import type { EngineStats } from '../engine/engine.js'
 import { IdrError } from '../errors.js'
 import { builtFile } from '../paths.js'
+import { terminate } from './children.js'
 
 /** How long `idr serve` may take to log "serving", ms. */
 const START_TIMEOUT_MS = 30_000
@@ -83,12 +84,7 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
     problems,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM')
-          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-          await exited
-          clearTimeout(timer)
-        }
+        await terminate(child, exited, STOP_TIMEOUT_MS)
         rmSync(dir, { recursive: true, force: true })
       })()
       return stopping

@@ -5,6 +5,7 @@
 // which the publisher needs at hundreds of thousands of events/s (docs/benchmarks.md, "Load over NATS").
 import { GENRES, type DeviceType, type Genre } from '../model/events.js'
 import { partitionOf } from '../runtime/partition.js'
+import { mulberry32 } from '../kernels/twin/kmeans.js'
 
 /** Event-time distance between heartbeats, ms (docs/events.md: heartbeats every ~60 s). */
 export const HEARTBEAT_MS = 60_000
@@ -98,18 +99,6 @@ export interface GeneratorOptions {
   active?: number
   /** Wall clock, epoch ms (injectable for tests). */
   now?: () => number
-}
-
-/** A small, fast PRNG (mulberry32); quality is ample for habits and jitter. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const PERSONAL: readonly [DeviceType, number][] = [['mobile', 6], ['tablet', 10], ['desktop', 24]]

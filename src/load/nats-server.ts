@@ -7,6 +7,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { IdrError } from '../errors.js'
+import { terminate } from './children.js'
 
 /** How long a server may take to be ready, ms. */
 export const NATS_READY_TIMEOUT_MS = 10_000
@@ -67,12 +68,7 @@ export async function spawnNatsServer(): Promise<SpawnedNats> {
     version,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM')
-          const timer = setTimeout(() => child.kill('SIGKILL'), NATS_STOP_TIMEOUT_MS)
-          await exited
-          clearTimeout(timer)
-        }
+        await terminate(child, exited, NATS_STOP_TIMEOUT_MS)
         rmSync(dir, { recursive: true, force: true })
       })()
       return stopping

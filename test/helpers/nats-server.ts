@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { accepts, freePort } from '../../src/load/nats-server.js'
+import { terminate } from '../../src/load/children.js'
 
 /** The nats-server executable: $NATS_SERVER (read at each start), else `nats-server` on PATH. */
 function natsServerBin(): string {
@@ -102,12 +103,7 @@ async function startOn(port: number, options: NatsServerOptions): Promise<NatsSe
     log: () => log,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM')
-          const timer = setTimeout(() => child.kill('SIGKILL'), NATS_STOP_TIMEOUT_MS)
-          await exited
-          clearTimeout(timer)
-        }
+        await terminate(child, exited, NATS_STOP_TIMEOUT_MS)
         removeDir()
       })()
       return stopping
