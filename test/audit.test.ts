@@ -15,13 +15,14 @@ import { errorCode } from './helpers/errors.js'
 
 const run = promisify(execFile)
 const CLI = join(import.meta.dirname, '..', 'build', 'src', 'cli', 'main.js')
-const device = new Pseudonymiser('audit-test-key-0123456789abcdef').device('living-room-tv')
+const pseudonyms = new Pseudonymiser('audit-test-key-0123456789abcdef')
+const device = pseudonyms.device('living-room-tv')
 
 function entries(n: number): AuditEntry[] {
   const ops = ['erasure', 'export', 'retention-purge', 'key-rotation'] as const
   return Array.from({ length: n }, (_, i) => ({
     op: ops[i % 4]!, at: 1_767_225_600_000 + i * 60_000,
-    subject: i % 4 === 0 ? { account: `acct-${i}`, device } : i % 4 === 1 ? { account: `acct-${i}`, person: 'p2' } : undefined,
+    subject: i % 4 === 0 ? { account: pseudonyms.account(`acct-${i}`), device } : i % 4 === 1 ? { account: pseudonyms.account(`acct-${i}`), person: 'p2' } : undefined,
     counts: { snapshots: i, events: 10 * i },
   }))
 }
@@ -75,6 +76,7 @@ describe('the audit trail', () => {
     const store = openStore(file)
     const log = store.auditLog()
     expect(errorCode(() => log.append({ op: 'erasure', at: 1, subject: { device: 'living-room-tv' } }))).toBe('BAD_AUDIT_ENTRY')
+    expect(errorCode(() => log.append({ op: 'erasure', at: 1, subject: { account: 'acct-42' } }))).toBe('BAD_AUDIT_ENTRY')
     expect(errorCode(() => log.append({ op: 'erasure', at: 1, subject: { ip: '203.0.113.7' } as never }))).toBe('BAD_AUDIT_ENTRY')
     expect(errorCode(() => log.append({ op: 'delete-all' as never, at: 1 }))).toBe('BAD_AUDIT_ENTRY')
     expect(errorCode(() => log.append({ op: 'export', at: 1, counts: { events: -1 } }))).toBe('BAD_AUDIT_ENTRY')

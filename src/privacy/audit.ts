@@ -10,7 +10,7 @@ import { IdrError } from '../errors.js'
 export const AUDIT_OPS = ['erasure', 'export', 'retention-purge', 'key-rotation'] as const
 export type AuditOp = (typeof AUDIT_OPS)[number]
 
-/** Who an operation concerned: pseudonymous ids only (a device is its `d_…` pseudonym, never the raw id). */
+/** Who an operation concerned: pseudonymous ids only (an account is its `a_…` pseudonym, a device its `d_…` one, never the raw ids). */
 export interface AuditSubject {
   readonly account?: string
   readonly person?: string
@@ -55,6 +55,7 @@ const LEAF_PREFIX = Buffer.from('idr.audit.leaf.v1\0')
 const CHAIN_PREFIX = Buffer.from('idr.audit.chain.v1\0')
 export const AUDIT_GENESIS = Buffer.alloc(32)
 const DEVICE_PSEUDONYM = /^d_[A-Za-z0-9_-]{22}$/
+const ACCOUNT_PSEUDONYM = /^a_[A-Za-z0-9_-]{22}$/
 const ID_MAX = 128
 
 /** JSON with object keys in code-point order at every level: one byte string per record. */
@@ -172,6 +173,7 @@ function checkEntry(e: AuditEntry): void {
     if (!['account', 'person', 'device'].includes(k)) bad(`subject holds account, person and device only, got "${k}"`)
     if (typeof v !== 'string' || v.length === 0 || v.length > ID_MAX) bad(`subject.${k} must be a string of 1..${ID_MAX} characters`)
     if (k === 'device' && !DEVICE_PSEUDONYM.test(v as string)) bad('subject.device must be a device pseudonym (d_ and 22 base64url characters), never a raw device id')
+    if (k === 'account' && !ACCOUNT_PSEUDONYM.test(v as string)) bad('subject.account must be an account pseudonym (a_ and 22 base64url characters), never the account token')
   }
   for (const [k, v] of Object.entries(e.counts ?? {})) {
     if (!Number.isSafeInteger(v) || v < 0) bad(`counts.${k} must be a non-negative integer, got ${String(v)}`)

@@ -13,9 +13,10 @@ export const DEFAULT_PSEUDONYM_CACHE_ENTRIES = 65_536
 export const PSEUDONYM_BYTES = 16
 
 /** What a raw value identifies; each domain has its own subkey and prefix. */
-export type PseudonymDomain = 'device' | 'ip'
+export type PseudonymDomain = 'device' | 'ip' | 'account'
 
-const PREFIX: Record<PseudonymDomain, string> = { device: 'd_', ip: 'ip_' }
+// account pseudonyms name erased accounts in tombstones and audit records, where the account token itself must not stay
+const PREFIX: Record<PseudonymDomain, string> = { device: 'd_', ip: 'ip_', account: 'a_' }
 
 /** Why a pseudonymiser could not be built. */
 export type PrivacyErrorCode = 'BAD_KEY' | 'BAD_OPTION'
@@ -56,14 +57,20 @@ export class Pseudonymiser {
     }
     // Subkeys derived once; the master key itself is not kept.
     const sub = (d: PseudonymDomain): Buffer => createHmac('sha256', bytes).update(`idr/pseudonym/v1/${d}`).digest()
-    this.#subkeys = { device: sub('device'), ip: sub('ip') }
+    this.#subkeys = { device: sub('device'), ip: sub('ip'), account: sub('account') }
     bytes.fill(0)
-    this.#caches = { device: new GenerationCache(capacity), ip: new GenerationCache(capacity) }
+    // accounts are pseudonymised only for tombstones and audit records (rarely): no cache
+    this.#caches = { device: new GenerationCache(capacity), ip: new GenerationCache(capacity), account: new GenerationCache(0) }
   }
 
   /** The pseudonym of a raw device identifier. */
   device(raw: string): string {
     return this.pseudonym('device', raw)
+  }
+
+  /** The pseudonym of an account token (`a_…`), for tombstones and audit records of erased accounts. */
+  account(raw: string): string {
+    return this.pseudonym('account', raw)
   }
 
   /** The pseudonym of a raw IP address. */
