@@ -23,7 +23,7 @@ function groups(sizes: readonly number[], seed = 1): { e: Encoded, labels: numbe
   labels.forEach((g, i) => {
     const o: Observation = {
       hour: (g * 6 + 2 + r.normal() + 24) % 24, weekday: Math.floor(r.uniform() * 7), device: g,
-      genre: r.uniform() < 0.8 ? g : Math.floor(r.uniform() * 12), logMinutes: Math.log1p(40) + 0.3 * r.normal(),
+      genre: r.uniform() < 0.8 ? g : Math.floor(r.uniform() * 12), logMinutes: Math.log1p(40) + 0.3 * r.normal(), startSec: 0,
     }
     encodeObservation(o, e, i)
   })
@@ -39,8 +39,8 @@ function argmax(resp: Float64Array, k: number, i: number): number {
 describe('observations', () => {
   it('spreads the hour linearly over the two nearest bin centres', () => {
     const e = allocEncoded(2)
-    encodeObservation({ hour: 0.5, weekday: 2, device: 3, genre: 4, logMinutes: 1 }, e, 0)
-    encodeObservation({ hour: 23.75, weekday: 6, device: 0, genre: 0, logMinutes: 1 }, e, 1, false)
+    encodeObservation({ hour: 0.5, weekday: 2, device: 3, genre: 4, logMinutes: 1, startSec: 0 }, e, 0)
+    encodeObservation({ hour: 23.75, weekday: 6, device: 0, genre: 0, logMinutes: 1, startSec: 0 }, e, 1, false)
     expect([e.slot[0], e.w[0], e.w[1]]).toEqual([0, 1, 0])
     expect([e.slot[PAIRS], e.slot[PAIRS + 1], e.w[PAIRS], e.w[PAIRS + 1]]).toEqual([23, 0, 0.75, 0.25])
     expect(e.slot[2]).toBe(FIELD_SLOTS.weekday.offset + 2)
@@ -51,12 +51,33 @@ describe('observations', () => {
 
   it('keeps the most recent rows in a ring that survives a byte round trip', () => {
     const ring = new ObservationRing(3)
-    for (let i = 0; i < 5; i++) ring.push({ hour: i + 0.25, weekday: i % 7, device: i, genre: i, logMinutes: i / 2 })
+    for (let i = 0; i < 5; i++) ring.push({ hour: i + 0.25, weekday: i % 7, device: i, genre: i, logMinutes: i / 2, startSec: 1_767_225_600 + i })
     const back = ObservationRing.fromBytes(3, ring.total, ring.toBytes())
     const o = emptyObservation()
     expect(back.length).toBe(3)
     expect([0, 1, 2].map((i) => back.get(i, o).hour)).toEqual([2.25, 3.25, 4.25])
-    expect(back.get(2, o)).toEqual({ hour: 4.25, weekday: 4, device: 4, genre: 4, logMinutes: 2 })
+    expect(back.get(2, o)).toEqual({ hour: 4.25, weekday: 4, device: 4, genre: 4, logMinutes: 2, startSec: 1_767_225_604 })
+  })
+
+  it('retains only the rows asked for, oldest first, and zeroes the rest', () => {
+    const ring = new ObservationRing(4)
+    for (let i = 0; i < 6; i++) ring.push({ hour: i, weekday: 0, device: i % 2, genre: 0, logMinutes: 0, startSec: 100 + i })
+    expect(ring.retain((o) => o.device === 0)).toBe(2) // of rows 2..5, rows 3 and 5 go
+    const o = emptyObservation()
+    expect([0, 1].map((i) => ring.get(i, o).startSec)).toEqual([102, 104])
+    expect(ring.length).toBe(2)
+    expect(ring.toBytes().length).toBe(2 * 16)
+    ring.push({ hour: 9, weekday: 0, device: 0, genre: 0, logMinutes: 0, startSec: 200 })
+    expect([0, 1, 2].map((i) => ring.get(i, o).startSec)).toEqual([102, 104, 200])
+  })
+
+  it('reads the 12-byte rows of snapshot formats 2 and 3, with the start time given', () => {
+    const legacy = new Uint8Array(2 * 12)
+    const v = new DataView(legacy.buffer)
+    v.setFloat32(12, 7.5, true)
+    legacy[12 + 9] = 3
+    const ring = ObservationRing.fromBytes(4, 2, legacy, 12, 1_700_000_000)
+    expect(ring.get(1, emptyObservation())).toMatchObject({ hour: 7.5, device: 3, startSec: 1_700_000_000 })
   })
 
   it('gives devices slots in order of first sight, the overflow sharing the last', () => {

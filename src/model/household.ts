@@ -10,7 +10,7 @@ import type { FeatureGroup } from './features.js'
 import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
 import { eStep } from './mixture-fit.js'
 import { resultMixture, runRefit, type RefitResult, type RefitTask } from './refit.js'
-import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
+import { DeviceSlots, ERASED_DEVICE, LEGACY_ROW_BYTES, MAX_DEVICES, ObservationRing, emptyObservation, observe, type Observation } from './observation.js'
 import { PersonModel, type PersonChange, type PersonModelState } from './persons.js'
 import { Sessionizer, type Session, type SessionizerOptions, type SessionizerState, type SessionUpdate } from './sessionizer.js'
 
@@ -93,6 +93,31 @@ export interface HouseholdOutput {
   /** A refit to run elsewhere and hand back with completeRefit ('deferred' refits only). */
   refit?: RefitTask
 }
+
+/** What an erasure or a retention purge took out of a household (docs/privacy.md). */
+export interface Removal {
+  /** Closed sessions removed from the history. */
+  readonly sessions: number
+  /** Open sessions forgotten (they are never closed or published). */
+  readonly openSessions: number
+  /** Persons removed. */
+  readonly persons: readonly string[]
+  /** Devices forgotten (their pseudonyms replaced by placeholders). */
+  readonly devices: number
+  /** What the rebuild over the remaining history did to the persons. */
+  readonly changes: readonly PersonChange[]
+}
+
+/** A kept closed session, as an export shows it: its observation and the person it is most likely to be. */
+export interface HistoryRow {
+  readonly observation: Observation
+  /** Device pseudonym (or an erased device's placeholder). */
+  readonly device: string
+  /** Most probable person under the current persons, undefined while there are none. */
+  readonly person: string | undefined
+}
+
+const NOTHING_REMOVED: Removal = { sessions: 0, openSessions: 0, persons: [], devices: 0, changes: [] }
 
 export class Household {
   readonly sessionizer: Sessionizer
@@ -354,7 +379,122 @@ export class Household {
     return this.persons.applyRefit(resultMixture(r, this.persons.options), r.overlap)
   }
 
-  /** The whole state as msgpack bytes (format version 3); the same inputs give the same bytes. */
+  /**
+   * Erases a person: the closed sessions most probably theirs (highest responsibility under the current
+   * persons) and the open sessions they lead leave the household, then the persons are rebuilt from what is
+   * left by a refit, the person's statistics excluded, so nothing learned from them remains. Their id is
+   * never given again. Not while the household is blocked on a refit (the runtime waits for it).
+   */
+  erasePerson(person: string): Removal {
+    this.ready()
+    const j = this.persons.ids.indexOf(person)
+    if (j < 0) return NOTHING_REMOVED
+    const owner = this.owners()
+    const sessions = this.history.retain((_, i) => owner[i] !== j)
+    const open = this.forgetOpen((s) => this.score(s, false)[0]?.person === person)
+    this.persons.remove(person)
+    return { sessions, openSessions: open, persons: [person], devices: 0, changes: this.rebuild() }
+  }
+
+  /**
+   * Erases a device (its pseudonym): its closed and open sessions leave the household, its id is replaced
+   * by a placeholder and the persons are rebuilt from the rest. A device in the shared overflow slot (past
+   * MAX_DEVICES − 1 devices) takes every session of that slot with it: they cannot be told apart.
+   */
+  eraseDevice(device: string): Removal {
+    this.ready()
+    const open = this.forgetOpen((s) => s.device === device)
+    const slot = this.devices.erase(device)
+    if (slot === undefined) return open > 0 ? { ...NOTHING_REMOVED, openSessions: open } : NOTHING_REMOVED
+    const sessions = this.history.retain((o) => o.device !== slot)
+    return { sessions, openSessions: open, persons: [], devices: 1, changes: sessions > 0 ? this.rebuild() : [] }
+  }
+
+  /**
+   * Retention: closed sessions that started before cutoffMs leave the history, devices seen only in them are
+   * forgotten, and the persons are rebuilt from what is left (none when too little is left: cold start).
+   */
+  purgeBefore(cutoffMs: number): Removal {
+    this.ready()
+    const sessions = this.history.retain((o) => o.startSec * 1000 >= cutoffMs)
+    if (sessions === 0) return NOTHING_REMOVED
+    const used = new Set<number>()
+    const o = emptyObservation()
+    for (let i = 0; i < this.history.length; i++) used.add(this.history.get(i, o).device)
+    for (const s of this.sessionizer.openSessions) {
+      const slot = this.devices.peek(s.device)
+      if (slot !== undefined) used.add(slot)
+    }
+    let devices = 0
+    for (const id of this.devices.ids()) {
+      if (id.startsWith(ERASED_DEVICE) || used.has(this.devices.peek(id)!)) continue
+      this.devices.erase(id)
+      devices++
+    }
+    return { sessions, openSessions: 0, persons: [], devices, changes: this.rebuild() }
+  }
+
+  /** Nothing left: no kept or open session (an erased or fully purged household can be dropped). */
+  get empty(): boolean {
+    return this.history.length === 0 && this.sessionizer.openSessions.length === 0
+  }
+
+  /** The kept closed sessions, oldest first, each with its most probable person (for access exports). */
+  historyRows(): HistoryRow[] {
+    const owner = this.owners()
+    const ids = this.devices.ids()
+    const rows: HistoryRow[] = []
+    for (let i = 0; i < this.history.length; i++) {
+      const observation = this.history.get(i, emptyObservation())
+      rows.push({ observation, device: ids[observation.device] ?? ids[ids.length - 1]!, person: owner[i]! >= 0 ? this.persons.ids[owner[i]!] : undefined })
+    }
+    return rows
+  }
+
+  /** Per kept session, the index of its most probable person (−1 when there are none). */
+  private owners(): Int32Array {
+    const n = this.history.length
+    const k = this.persons.k
+    const owner = new Int32Array(n).fill(-1)
+    if (k === 0 || n === 0) return owner
+    const e = allocEncoded(n)
+    const o = emptyObservation()
+    for (let i = 0; i < n; i++) encodeObservation(this.history.get(i, o), e, i)
+    const resp = new Float64Array(n * k)
+    eStep(this.kernels, this.persons.mixture, e, resp)
+    for (let i = 0; i < n; i++) {
+      let best = 0
+      for (let j = 1; j < k; j++) if (resp[i * k + j]! > resp[i * k + best]!) best = j
+      owner[i] = best
+    }
+    return owner
+  }
+
+  /** Drops open sessions without closing them; returns how many went. */
+  private forgetOpen(drop: (s: Session) => boolean): number {
+    const gone = this.sessionizer.discard(drop)
+    for (const s of gone) this.published.delete(s.id)
+    return gone.length
+  }
+
+  /**
+   * After data left the history: a refit over what is left replaces the persons (a due refit is superseded),
+   * so their statistics no longer hold anything of it. With fewer than minSessions left the household has no
+   * persons (cold start) and refits again after minSessions more closes.
+   */
+  private rebuild(): PersonChange[] {
+    this.due = undefined
+    const n = this.history.length
+    if (n < this.o.minSessions) {
+      const gone = this.persons.ids.map((person): PersonChange => ({ type: 'disappeared', person }))
+      this.persons.clear()
+      this.nextRefitAt = Math.min(this.nextRefitAt, this.closedSessions + this.o.minSessions - n)
+      return gone
+    }
+    return this.applyRefit(runRefit(this.refitTask(), this.kernels))
+  }
+
+  /** The whole state as msgpack bytes (format version 4); the same inputs give the same bytes. */
   toSnapshot(): Uint8Array {
     this.ready()
     return encode(this.toState(), { ignoreUndefined: true })
@@ -381,7 +521,10 @@ export class Household {
     mutable.sessionizer = Sessionizer.fromState(account, s.sessionizer, options.sessionizer)
     mutable.persons = PersonModel.fromState(h.persons.options, s.persons)
     mutable.devices = new DeviceSlots(s.devices)
-    mutable.history = ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history)
+    // formats 2 and 3 kept no session start times: their rows count as started at the last event time
+    mutable.history = s.v === SNAPSHOT_VERSION
+      ? ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history)
+      : ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history, LEGACY_ROW_BYTES, Math.floor(Math.max(0, s.sessionizer.maxTs) / 1000))
     h.closedSessions = s.closedSessions
     h.nextRefitAt = s.nextRefitAt
     h.published = new Map(s.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
@@ -410,18 +553,21 @@ function emptyOutput(): HouseholdOutput {
   return { assignments: [], changes: [], rejected: [], closed: [] }
 }
 
-/** Format version of toSnapshot(); 1 was the Gaussian model of the first release, 2 applied refits at their trigger. */
-export const SNAPSHOT_VERSION = 3
-const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [2, 3]
+/**
+ * Format version of toSnapshot(); 1 was the Gaussian model of the first release, 2 applied refits at their
+ * trigger, 3 kept no session start times in the history.
+ */
+export const SNAPSHOT_VERSION = 4
+const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [2, 3, 4]
 
-/** Serializable household state (snapshot format version 3). */
+/** Serializable household state (snapshot format version 4). */
 export interface HouseholdState {
-  readonly v: typeof SNAPSHOT_VERSION
+  readonly v: typeof SNAPSHOT_VERSION | 2 | 3
   readonly sessionizer: SessionizerState
   readonly persons: PersonModelState
   /** Device ids in slot order. */
   readonly devices: readonly string[]
-  /** Observation rows (12 bytes each) in ring order. */
+  /** Observation rows (16 bytes each; 12 in formats 2 and 3) in ring order. */
   readonly history: Uint8Array
   readonly historyTotal: number
   readonly closedSessions: number

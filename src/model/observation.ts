@@ -21,7 +21,12 @@ export interface Observation {
   genre: number
   /** ln(1 + watched minutes). */
   logMinutes: number
+  /** Session start, epoch seconds (UTC): what retention purges by; the mixture never reads it. */
+  startSec: number
 }
+
+/** Prefix of the placeholder that keeps an erased device's slot (never a pseudonym: those start d_). */
+export const ERASED_DEVICE = '~erased~'
 
 /** Assigns household-local slots to device ids in the order they are first seen. */
 export class DeviceSlots {
@@ -38,6 +43,20 @@ export class DeviceSlots {
       s = Math.min(this.slots.size, MAX_DEVICES - 1)
       this.slots.set(device, s)
     }
+    return s
+  }
+
+  /**
+   * Forgets a device (erasure): its id is replaced by a placeholder that keeps the slot taken, so the slots of
+   * the other devices, and of devices seen later, do not move. Returns its slot (the last slot is shared by
+   * every device past MAX_DEVICES − 1), or undefined when the device was never seen.
+   */
+  erase(device: string): number | undefined {
+    const s = this.slots.get(device)
+    if (s === undefined) return undefined
+    const ids = this.ids()
+    this.slots.clear()
+    for (const id of ids) this.slots.set(id === device ? `${ERASED_DEVICE}${this.slots.size}` : id, Math.min(this.slots.size, MAX_DEVICES - 1))
     return s
   }
 
@@ -64,6 +83,7 @@ export function observe(s: Session, device: number, utcOffsetMinutes: number, ou
   out.device = device
   out.genre = Math.max(0, dominantGenre(s))
   out.logMinutes = Math.log1p(s.watchedSec / 60)
+  out.startSec = Math.floor(s.startTs / 1000)
   return out
 }
 
@@ -75,11 +95,14 @@ export function dominantGenre(s: Session): number {
 }
 
 export function emptyObservation(): Observation {
-  return { hour: 0, weekday: 0, device: 0, genre: 0, logMinutes: 0 }
+  return { hour: 0, weekday: 0, device: 0, genre: 0, logMinutes: 0, startSec: 0 }
 }
 
-/** Bytes one observation takes in the history (hour f32, minutes f32, weekday, device, genre, spare). */
-const ROW_BYTES = 12
+/** Bytes one observation takes in the history (hour f32, minutes f32, weekday, device, genre, spare, start u32 s). */
+export const ROW_BYTES = 16
+/** Rows of snapshot formats 2 and 3: the same without the start time. */
+export const LEGACY_ROW_BYTES = 12
+const MAX_START_SEC = 0xffff_ffff
 
 /** The most recent observations, oldest overwritten first. */
 export class ObservationRing {
@@ -104,7 +127,23 @@ export class ObservationRing {
     this.bytes[at + 8] = o.weekday
     this.bytes[at + 9] = o.device
     this.bytes[at + 10] = o.genre
+    this.view.setUint32(at + 12, Math.min(Math.max(0, o.startSec), MAX_START_SEC), true)
     this.total++
+  }
+
+  /**
+   * Keeps only the observations `keep` accepts (oldest first, as get() numbers them) and returns how many went.
+   * The ring then holds the kept ones oldest first, as if only they had been pushed.
+   */
+  retain(keep: (o: Observation, i: number) => boolean): number {
+    const n = this.length
+    const o = emptyObservation()
+    const kept = new ObservationRing(this.capacity)
+    for (let i = 0; i < n; i++) if (keep(this.get(i, o), i)) kept.push(o)
+    this.bytes.fill(0) // what goes is zeroed, not left behind in the buffer
+    this.bytes.set(kept.bytes)
+    this.total = kept.total
+    return n - kept.total
   }
 
   /** The i-th kept observation, oldest first. */
@@ -116,6 +155,7 @@ export class ObservationRing {
     out.weekday = this.bytes[at + 8]!
     out.device = this.bytes[at + 9]!
     out.genre = this.bytes[at + 10]!
+    out.startSec = this.view.getUint32(at + 12, true)
     return out
   }
 
@@ -124,9 +164,21 @@ export class ObservationRing {
     return this.bytes.slice(0, this.length * ROW_BYTES)
   }
 
-  static fromBytes(capacity: number, total: number, bytes: Uint8Array): ObservationRing {
+  /**
+   * A ring from toBytes() output. Rows of the legacy 12-byte format carry no start time: they get
+   * `legacyStartSec` (the caller's best estimate), so retention can still purge them.
+   */
+  static fromBytes(capacity: number, total: number, bytes: Uint8Array, rowBytes = ROW_BYTES, legacyStartSec = 0): ObservationRing {
     const r = new ObservationRing(capacity)
-    r.bytes.set(bytes.subarray(0, Math.min(bytes.length, capacity * ROW_BYTES)))
+    if (rowBytes === ROW_BYTES) {
+      r.bytes.set(bytes.subarray(0, Math.min(bytes.length, capacity * ROW_BYTES)))
+    } else {
+      const rows = Math.min(Math.floor(bytes.length / rowBytes), capacity)
+      for (let i = 0; i < rows; i++) {
+        r.bytes.set(bytes.subarray(i * rowBytes, i * rowBytes + LEGACY_ROW_BYTES), i * ROW_BYTES)
+        r.view.setUint32(i * ROW_BYTES + 12, Math.min(Math.max(0, legacyStartSec), MAX_START_SEC), true)
+      }
+    }
     r.total = total
     return r
   }

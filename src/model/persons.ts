@@ -105,6 +105,27 @@ export class PersonModel {
     return changes
   }
 
+  /**
+   * Drops one person (erasure): its statistics leave the mixture and its id is never given again. False when
+   * there is no such person.
+   */
+  remove(person: string): boolean {
+    const j = this.ids.indexOf(person)
+    if (j < 0) return false
+    const keep = this.ids.map((_, b) => b).filter((b) => b !== j)
+    this.mixture = this.mixture.select(keep)
+    this.ids = keep.map((b) => this.ids[b]!)
+    this.version++
+    return true
+  }
+
+  /** No persons left (cold start again); ids already given are not given again. */
+  clear(): void {
+    this.mixture = new Mixture(0, this.options)
+    this.ids = []
+    this.version++
+  }
+
   toState(): PersonModelState {
     const m = this.mixture
     const dur = new Float64Array(3 * this.k)

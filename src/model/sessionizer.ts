@@ -143,6 +143,13 @@ export class Sessionizer {
     return this.open
   }
 
+  /** Forgets the open sessions `drop` selects without closing them (erasure: they produce no output); returns them. */
+  discard(drop: (s: Session) => boolean): Session[] {
+    const gone = this.open.filter(drop)
+    if (gone.length > 0) this.open = this.open.filter((s) => !drop(s))
+    return gone
+  }
+
   /**
    * Applies one validated event of this account. arrivalMs (wall clock at ingress), when given, bounds how far
    * ahead of arrival an event may be stamped. Returns what happened, in order: sessions the advanced
