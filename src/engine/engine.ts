@@ -36,8 +36,8 @@ export interface EngineLog {
 export interface EngineOptions {
   bus: Bus
   store: SnapshotStore
-  /** Key of the HMAC that pseudonymises device ids and ips (from config or environment, never the database). */
-  pseudonymKey: string | Uint8Array
+  /** Key of the HMAC that pseudonymises device ids and ips (from config or environment, never the database), or a KeyRing of epochs. */
+  pseudonymKey: IngressOptions['pseudonymKey']
   /** Partition count (fnv1a32(account) mod partitionsOf). Default 1. */
   partitionsOf?: number
   /** Partitions this process owns. Default all. */

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto'
 import { KernelError } from '../errors.js'
 import { checkOptionNames } from '../kernels/validate.js'
 import { EVENT_LIMITS, EventError, validateEvent, type EventErrorCode, type IdrEvent } from '../model/events.js'
-import { Pseudonymiser } from '../privacy/pseudonymise.js'
+import { KeyRing } from '../privacy/keyring.js'
+import type { Pseudonymiser } from '../privacy/pseudonymise.js'
 import { MessageDecoder, type DecodeLimits } from './decode.js'
 import { IngressError, type IngressErrorCode } from './errors.js'
 
@@ -34,7 +35,7 @@ export const DLQ_SUBJECT_MAX_CHARS = 256
 const MAX_DEPTH_LIMIT = 1024 // the scan's scratch space is allocated per ingress, 16 B per level
 const UINT32_MAX = 0xffff_ffff
 
-/** Options of an Ingress: limits (bytes, elements, levels) and the pseudonym key (≥ 16 bytes, from IDR_PSEUDONYM_KEY). */
+/** Options of an Ingress: limits (bytes, elements, levels) and the pseudonym key (≥ 16 bytes, from IDR_PSEUDONYM_KEY) or key ring. */
 export interface IngressOptions {
   maxMessageBytes?: number
   maxEventsPerMessage?: number
@@ -43,7 +44,8 @@ export interface IngressOptions {
   maxArrayLength?: number
   maxMapEntries?: number
   maxDepth?: number
-  pseudonymKey: string | Uint8Array
+  /** One key (epoch 1) or a KeyRing; events are pseudonymised under the ring's current epoch. */
+  pseudonymKey: string | Uint8Array | KeyRing
 }
 
 const OPTION_NAMES: readonly (keyof IngressOptions)[] = [
@@ -99,7 +101,9 @@ function cut(s: string, max: number): string {
 export class Ingress {
   readonly limits: DecodeLimits
   readonly #decoder: MessageDecoder
-  /** The keyed HMAC of device ids and ips (shared with what-if queries, so there is one cache to clear). */
+  /** Every kept key epoch (erasures look for a raw id under each). */
+  readonly keyRing: KeyRing
+  /** The keyed HMAC of device ids and ips under the current epoch (shared with what-if queries, so there is one cache to clear). */
   readonly pseudonymiser: Pseudonymiser
 
   constructor(options: IngressOptions) {
@@ -120,7 +124,8 @@ export class Ingress {
       maxDepth: option(options, 'maxDepth', DEFAULT_MAX_DEPTH, 3, MAX_DEPTH_LIMIT, 'levels'),
     })
     this.#decoder = new MessageDecoder(this.limits)
-    this.pseudonymiser = new Pseudonymiser(options.pseudonymKey)
+    this.keyRing = KeyRing.from(options.pseudonymKey)
+    this.pseudonymiser = this.keyRing.current
   }
 
   /** Decodes, validates and pseudonymises one message received on `subject` at `nowMs` (epoch ms). Never throws on bad input. */

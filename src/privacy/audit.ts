@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import type Database from 'better-sqlite3'
 import { IdrError } from '../errors.js'
+import { pseudonymPattern } from './pseudonymise.js'
 
 export const AUDIT_OPS = ['erasure', 'export', 'retention-purge', 'key-rotation'] as const
 export type AuditOp = (typeof AUDIT_OPS)[number]
@@ -54,8 +55,8 @@ export class AuditError extends IdrError {
 const LEAF_PREFIX = Buffer.from('idr.audit.leaf.v1\0')
 const CHAIN_PREFIX = Buffer.from('idr.audit.chain.v1\0')
 export const AUDIT_GENESIS = Buffer.alloc(32)
-const DEVICE_PSEUDONYM = /^d_[A-Za-z0-9_-]{22}$/
-const ACCOUNT_PSEUDONYM = /^a_[A-Za-z0-9_-]{22}$/
+const DEVICE_PSEUDONYM = pseudonymPattern('device') // d_…, d2_…: any key epoch
+const ACCOUNT_PSEUDONYM = pseudonymPattern('account')
 const ID_MAX = 128
 
 /** JSON with object keys in code-point order at every level: one byte string per record. */
@@ -172,8 +173,8 @@ function checkEntry(e: AuditEntry): void {
   for (const [k, v] of Object.entries(e.subject ?? {})) {
     if (!['account', 'person', 'device'].includes(k)) bad(`subject holds account, person and device only, got "${k}"`)
     if (typeof v !== 'string' || v.length === 0 || v.length > ID_MAX) bad(`subject.${k} must be a string of 1..${ID_MAX} characters`)
-    if (k === 'device' && !DEVICE_PSEUDONYM.test(v as string)) bad('subject.device must be a device pseudonym (d_ and 22 base64url characters), never a raw device id')
-    if (k === 'account' && !ACCOUNT_PSEUDONYM.test(v as string)) bad('subject.account must be an account pseudonym (a_ and 22 base64url characters), never the account token')
+    if (k === 'device' && !DEVICE_PSEUDONYM.test(v as string)) bad('subject.device must be a device pseudonym (d_, d2_, … and 22 base64url characters), never a raw device id')
+    if (k === 'account' && !ACCOUNT_PSEUDONYM.test(v as string)) bad('subject.account must be an account pseudonym (a_, a2_, … and 22 base64url characters), never the account token')
   }
   for (const [k, v] of Object.entries(e.counts ?? {})) {
     if (!Number.isSafeInteger(v) || v < 0) bad(`counts.${k} must be a non-negative integer, got ${String(v)}`)

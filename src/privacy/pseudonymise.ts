@@ -1,7 +1,9 @@
 // Keyed pseudonyms for raw device identifiers and IP addresses: HMAC-SHA256 under a secret key from the
 // configuration (IDR_PSEUDONYM_KEY), never from the database, so a stolen database cannot be reversed by
 // hashing guessed identifiers. Device and IP pseudonyms come from separate subkeys (domain separation):
-// the same string as a device and as an IP gives unrelated pseudonyms.
+// the same string as a device and as an IP gives unrelated pseudonyms. A key belongs to an epoch (1, 2, …;
+// src/privacy/keyring.ts rotates them): epoch 1 keeps the original form `d_…`, a later epoch n writes `dn_…`,
+// so a stored pseudonym names its epoch without the key (docs/key-rotation.md).
 import { createHmac } from 'node:crypto'
 import { IdrError } from '../errors.js'
 
@@ -11,15 +13,39 @@ export const PSEUDONYM_KEY_MIN_BYTES = 16
 export const DEFAULT_PSEUDONYM_CACHE_ENTRIES = 65_536
 /** HMAC output bytes kept: 128 bits, so collisions need ~2^64 distinct identifiers. */
 export const PSEUDONYM_BYTES = 16
+/** Highest key epoch: six digits in a pseudonym's prefix at most. */
+export const MAX_KEY_EPOCH = 999_999
 
 /** What a raw value identifies; each domain has its own subkey and prefix. */
 export type PseudonymDomain = 'device' | 'ip' | 'account'
 
 // account pseudonyms name erased accounts in tombstones and audit records, where the account token itself must not stay
-const PREFIX: Record<PseudonymDomain, string> = { device: 'd_', ip: 'ip_', account: 'a_' }
+const TAG: Record<PseudonymDomain, string> = { device: 'd', ip: 'ip', account: 'a' }
+// epoch 1 has no digits (the form from before rotation existed); epoch n ≥ 2 is written in decimal, no leading zero
+const EPOCH_DIGITS = '[2-9]|[1-9][0-9]{1,5}' // 2..MAX_KEY_EPOCH
+const BODY = '_[A-Za-z0-9_-]{22}' // base64url of PSEUDONYM_BYTES, unpadded
+const ANY_PSEUDONYM = new RegExp(`^(d|ip|a)(${EPOCH_DIGITS})?${BODY}$`)
 
-/** Why a pseudonymiser could not be built. */
-export type PrivacyErrorCode = 'BAD_KEY' | 'BAD_OPTION'
+/** The prefix of `domain`'s pseudonyms under a key of `epoch`: `d_`, `ip_`, `a_` for epoch 1, `d2_`, `ip2_`, `a2_` for epoch 2, … */
+export function pseudonymPrefix(domain: PseudonymDomain, epoch: number): string {
+  return `${TAG[domain]}${epoch === 1 ? '' : epoch}_`
+}
+
+/** Matches a pseudonym of `domain` under any epoch (`d_` / `d2_` / … and 22 base64url characters). */
+export function pseudonymPattern(domain: PseudonymDomain): RegExp {
+  return new RegExp(`^${TAG[domain]}(?:${EPOCH_DIGITS})?${BODY}$`)
+}
+
+/** The domain and key epoch a pseudonym was made under, read from its prefix; undefined for anything else. */
+export function parsePseudonym(p: string): { domain: PseudonymDomain, epoch: number } | undefined {
+  const m = ANY_PSEUDONYM.exec(p)
+  if (!m) return undefined
+  const domain = (Object.keys(TAG) as PseudonymDomain[]).find((d) => TAG[d] === m[1])!
+  return { domain, epoch: m[2] === undefined ? 1 : Number(m[2]) }
+}
+
+/** Why a pseudonymiser or key ring could not be built, or a store's key epoch refused. */
+export type PrivacyErrorCode = 'BAD_KEY' | 'BAD_OPTION' | 'BAD_KEY_RING' | 'BAD_KEY_EPOCH' | 'KEY_EPOCH_REGRESSED'
 
 /** A privacy component was configured wrongly (e.g. a key that is too short). */
 export class PrivacyError extends IdrError {
@@ -33,11 +59,16 @@ export class PrivacyError extends IdrError {
 export interface PseudonymiserOptions {
   /** Cache capacity per domain, entries (0 disables the cache). */
   cacheEntries?: number
+  /** The key's epoch, an integer in 1..MAX_KEY_EPOCH. Default 1 (pseudonyms `d_…`, as before rotation existed). */
+  epoch?: number
 }
 
-/** Maps raw identifiers to stable pseudonyms `d_…` / `ip_…` (22 base64url chars) under one secret key. */
+/** Maps raw identifiers to stable pseudonyms `d_…` / `ip_…` (22 base64url chars; `d2_…` under epoch 2) under one secret key. */
 export class Pseudonymiser {
+  /** The key's epoch; it is written into every pseudonym's prefix (none for epoch 1). */
+  readonly epoch: number
   readonly #subkeys: Record<PseudonymDomain, Buffer>
+  readonly #prefix: Record<PseudonymDomain, string>
   readonly #caches: Record<PseudonymDomain, GenerationCache>
 
   constructor(key: string | Uint8Array, options: PseudonymiserOptions = {}) {
@@ -49,14 +80,22 @@ export class Pseudonymiser {
       throw new PrivacyError('BAD_KEY', `the pseudonym key has ${bytes.length} bytes, at least ${PSEUDONYM_KEY_MIN_BYTES} are needed (set IDR_PSEUDONYM_KEY to ≥ 32 random characters)`)
     }
     for (const name of Object.keys(options)) {
-      if (name !== 'cacheEntries') throw new PrivacyError('BAD_OPTION', `Pseudonymiser: unknown option "${name}"`)
+      if (name !== 'cacheEntries' && name !== 'epoch') throw new PrivacyError('BAD_OPTION', `Pseudonymiser: unknown option "${name}"`)
     }
     const capacity = options.cacheEntries ?? DEFAULT_PSEUDONYM_CACHE_ENTRIES
     if (!Number.isInteger(capacity) || capacity < 0) {
       throw new PrivacyError('BAD_OPTION', `cacheEntries must be an integer ≥ 0 (entries), got ${capacity}`)
     }
-    // Subkeys derived once; the master key itself is not kept.
-    const sub = (d: PseudonymDomain): Buffer => createHmac('sha256', bytes).update(`idr/pseudonym/v1/${d}`).digest()
+    const epoch = options.epoch ?? 1
+    if (!Number.isSafeInteger(epoch) || epoch < 1 || epoch > MAX_KEY_EPOCH) {
+      throw new PrivacyError('BAD_OPTION', `epoch must be an integer in 1..${MAX_KEY_EPOCH}, got ${String(epoch)}`)
+    }
+    this.epoch = epoch
+    this.#prefix = { device: pseudonymPrefix('device', epoch), ip: pseudonymPrefix('ip', epoch), account: pseudonymPrefix('account', epoch) }
+    // Subkeys derived once; the master key itself is not kept. Epoch 1 keeps the original label; later epochs
+    // bind their number too, so even a key reused across epochs gives unrelated pseudonyms.
+    const label = (d: PseudonymDomain): string => (epoch === 1 ? `idr/pseudonym/v1/${d}` : `idr/pseudonym/v1/${d}/epoch/${epoch}`)
+    const sub = (d: PseudonymDomain): Buffer => createHmac('sha256', bytes).update(label(d)).digest()
     this.#subkeys = { device: sub('device'), ip: sub('ip'), account: sub('account') }
     bytes.fill(0)
     // accounts are pseudonymised only for tombstones and audit records (rarely): no cache
@@ -78,13 +117,13 @@ export class Pseudonymiser {
     return this.pseudonym('ip', raw)
   }
 
-  /** The pseudonym of `raw` in `domain`: prefix + base64url of the first 16 bytes of HMAC-SHA256(subkey, raw). */
+  /** The pseudonym of `raw` in `domain`: prefix (with the epoch) + base64url of the first 16 bytes of HMAC-SHA256(subkey, raw). */
   pseudonym(domain: PseudonymDomain, raw: string): string {
     const cache = this.#caches[domain]
     const hit = cache.get(raw)
     if (hit !== undefined) return hit
     const mac = createHmac('sha256', this.#subkeys[domain]).update(raw, 'utf8').digest()
-    const p = PREFIX[domain] + mac.toString('base64url', 0, PSEUDONYM_BYTES)
+    const p = this.#prefix[domain] + mac.toString('base64url', 0, PSEUDONYM_BYTES)
     cache.set(raw, p)
     return p
   }
