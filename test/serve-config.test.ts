@@ -6,13 +6,18 @@ import { errorCode } from './helpers/errors.js'
 const KEY = 'a-secret-of-32-characters-000000'
 const BASE_ENV = { IDR_PSEUDONYM_KEY: KEY }
 
-/** loadServeConfig with an in-memory config file named idr.json. */
-function load(argv: string[], env: NodeJS.ProcessEnv = BASE_ENV, file?: object | string): ServeConfig {
+/** loadServeConfig with an in-memory config file named idr.json and pseudonym key file named keys.json (mode 600 unless given). */
+function load(argv: string[], env: NodeJS.ProcessEnv = BASE_ENV, file?: object | string, keys?: { body: object | string, mode?: number }): ServeConfig {
   const files: Record<string, string> = file === undefined ? {} : { 'idr.json': typeof file === 'string' ? file : JSON.stringify(file) }
+  if (keys) files['keys.json'] = typeof keys.body === 'string' ? keys.body : JSON.stringify(keys.body)
+  const missing = (p: string) => Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' })
   return loadServeConfig(file === undefined ? argv : ['--config', 'idr.json', ...argv], env, (p) => {
     const body = files[p]
-    if (body === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' })
+    if (body === undefined) throw missing(p)
     return body
+  }, (p) => {
+    if (files[p] === undefined) throw missing(p)
+    return 0o100000 | (p === 'keys.json' ? keys?.mode ?? 0o600 : 0o644)
   })
 }
 
@@ -147,5 +152,73 @@ describe('pseudonym key', () => {
     const m = message(() => load([], { IDR_PSEUDONYM_KEY: 'short' }))
     expect(m).toBe('environment IDR_PSEUDONYM_KEY: pseudonymKey must be a secret string of at least 16 characters, got a 5-character string')
     expect(message(() => load(['--dev-key']))).toContain('devKey and pseudonymKey (from environment IDR_PSEUDONYM_KEY) are both set')
+  })
+})
+
+describe('pseudonym keys by epoch', () => {
+  const K2 = 'the-second-epoch-key-00000000000'
+  const K3 = 'the-third-epoch-key-000000000000'
+  const RING = { keys: [{ epoch: 3, key: K3 }, { epoch: 1, key: KEY }, { epoch: 2, key: K2 }] }
+  const FILE_ENV = { IDR_PSEUDONYM_KEY_FILE: 'keys.json' }
+  /** The message of a refused key file, checked not to echo any key. */
+  const keyFileMessage = (body: object | string, mode?: number): string => {
+    const m = message(() => load([], FILE_ENV, undefined, { body, mode }))
+    for (const k of [KEY, K2, K3, 'short-key']) expect(m).not.toContain(k)
+    return m
+  }
+
+  it('takes a lone pseudonymKey as epoch 1, or as the epoch pseudonymEpoch gives', () => {
+    expect(load([])).toMatchObject({ pseudonymKey: KEY, pseudonymEpoch: 1, pseudonymKeys: [{ epoch: 1, key: KEY }] })
+    const c = load([], { ...BASE_ENV, IDR_PSEUDONYM_EPOCH: '4' })
+    expect(c).toMatchObject({ pseudonymKey: KEY, pseudonymEpoch: 4, pseudonymKeys: [{ epoch: 4, key: KEY }] })
+    expect(c.sources.pseudonymEpoch).toBe('environment IDR_PSEUDONYM_EPOCH')
+    expect(load(['--dev-key'], {})).toMatchObject({ pseudonymEpoch: 1, pseudonymKeys: [{ epoch: 1, key: DEV_PSEUDONYM_KEY }] })
+  })
+
+  it('reads every epoch from a key file, ascending, the highest current', () => {
+    const c = load([], FILE_ENV, undefined, { body: RING })
+    expect(c.pseudonymKeys).toEqual([{ epoch: 1, key: KEY }, { epoch: 2, key: K2 }, { epoch: 3, key: K3 }])
+    expect([c.pseudonymKey, c.pseudonymEpoch, c.pseudonymKeyFile]).toEqual([K3, 3, 'keys.json'])
+    expect(c.sources).toMatchObject({ pseudonymKeyFile: 'environment IDR_PSEUDONYM_KEY_FILE', pseudonymKey: 'key file keys.json', pseudonymEpoch: 'key file keys.json' })
+    expect(load(['--pseudonym-key-file', 'keys.json'], {}, undefined, { body: RING }).pseudonymEpoch).toBe(3)
+    expect(load([], {}, { pseudonymKeyFile: 'keys.json' }, { body: RING }).pseudonymEpoch).toBe(3)
+  })
+
+  it('accepts a key file its group may read, and refuses one other users may read or write', () => {
+    expect(load([], FILE_ENV, undefined, { body: RING, mode: 0o640 }).pseudonymEpoch).toBe(3)
+    expect(keyFileMessage(RING, 0o644)).toBe('environment IDR_PSEUDONYM_KEY_FILE: key file keys.json: other users may read or write it (mode 644); chmod 600 it (640 for a group of the service)')
+    expect(keyFileMessage(RING, 0o602)).toContain('(mode 602)')
+  })
+
+  it('refuses a malformed key file by its path, without echoing a key', () => {
+    expect(message(() => load([], { IDR_PSEUDONYM_KEY_FILE: 'nope.json' }))).toBe('environment IDR_PSEUDONYM_KEY_FILE: key file nope.json: cannot read it (ENOENT)')
+    expect(keyFileMessage(`{"keys":[{"epoch":1,"key":"${KEY}"`)).toBe('environment IDR_PSEUDONYM_KEY_FILE: key file keys.json: not valid JSON')
+    expect(keyFileMessage([RING])).toContain('must hold one JSON object, {"keys": [{"epoch": 1, "key": "…"}, …]}')
+    expect(keyFileMessage({ key: RING.keys })).toContain('unknown field "key" (did you mean "keys"?)')
+    expect(keyFileMessage({ keys: [] })).toContain('keys must be a non-empty array')
+    expect(keyFileMessage({ keys: [KEY] })).toContain('keys[0] must be an object')
+    expect(keyFileMessage({ keys: [{ epoch: 1, kye: KEY }] })).toContain('keys[0]: unknown field "kye" (did you mean "key"?)')
+  })
+
+  it('refuses bad epochs, repeated epochs, repeated and short keys, naming the entry', () => {
+    expect(keyFileMessage({ keys: [{ epoch: 1, key: KEY }, { epoch: 1.5, key: K2 }] }))
+      .toBe('environment IDR_PSEUDONYM_KEY_FILE: key file keys.json: keys[1].epoch must be an integer in 1..999999 (epoch), got 1.5')
+    expect(keyFileMessage({ keys: [{ epoch: '2', key: K2 }] })).toContain('keys[0].epoch must be an integer in 1..999999 (epoch), got "2"')
+    expect(keyFileMessage({ keys: [{ key: K2 }] })).toContain('keys[0].epoch must be an integer in 1..999999 (epoch), got nothing')
+    expect(keyFileMessage({ keys: [{ epoch: 0, key: K2 }] })).toContain('got 0')
+    expect(keyFileMessage({ keys: [{ epoch: 1, key: KEY }, { epoch: 1, key: K2 }] })).toContain('keys[1]: epoch 1 appears twice; give each epoch one key')
+    expect(keyFileMessage({ keys: [{ epoch: 1, key: KEY }, { epoch: 2, key: KEY }] })).toContain('keys[1]: the key of epoch 2 is the key of epoch 1; a new epoch needs a new secret')
+    expect(keyFileMessage({ keys: [{ epoch: 1, key: 'short-key' }] })).toContain('keys[0].key must be a secret string of at least 16 characters, got a 9-character string')
+    expect(keyFileMessage({ keys: [{ epoch: 1 }] })).toContain('keys[0].key must be a secret string of at least 16 characters, got nothing')
+  })
+
+  it('wants one source of keys, and pseudonymEpoch only with pseudonymKey', () => {
+    expect(message(() => load(['--pseudonym-key-file', 'keys.json'], BASE_ENV, undefined, { body: RING })))
+      .toBe('flag --pseudonym-key-file: pseudonymKeyFile and pseudonymKey (from environment IDR_PSEUDONYM_KEY) are both set; drop one (the key file holds every epoch\'s key)')
+    expect(message(() => load(['--dev-key'], FILE_ENV, undefined, { body: RING }))).toBe('flag --dev-key: devKey and pseudonymKeyFile (from environment IDR_PSEUDONYM_KEY_FILE) are both set; drop one')
+    expect(message(() => load(['--pseudonym-epoch', '2'], FILE_ENV, undefined, { body: RING })))
+      .toBe('flag --pseudonym-epoch: pseudonymEpoch is the epoch of pseudonymKey, which is not set (a key file gives each key its own epoch)')
+    expect(message(() => load(['--pseudonym-epoch', '0']))).toBe('flag --pseudonym-epoch: pseudonymEpoch must be an integer in 1..999999 (epoch), got "0"')
+    expect(message(() => load([], {}))).toContain('or IDR_PSEUDONYM_KEY_FILE (keys by epoch)')
   })
 })

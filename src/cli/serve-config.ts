@@ -1,10 +1,11 @@
 // Settings of `idr serve`, from one table: defaults < JSON config file (--config) < environment (IDR_*) < flags.
 // Every value is validated where it enters, and an error names the setting and the source that gave it.
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { IdrError } from '../errors.js'
 import { editDistance } from '../kernels/validate.js'
+import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
 
 /** A setting of `idr serve` is unknown, misspelt or has a bad value. */
 export class ConfigError extends IdrError {
@@ -72,8 +73,14 @@ export interface ServeConfig {
   readonly snapshotIntervalMs: number
   readonly drainTimeoutMs: number
   readonly maxMessageBytes: number
-  /** HMAC key that pseudonymises device ids and IPs. Secret: never stored in the db, never logged. */
+  /** HMAC key that pseudonymises device ids and IPs: the current epoch's. Secret: never stored in the db, never logged. */
   readonly pseudonymKey: string
+  /** The epoch of pseudonymKey (1 unless set, or the key file's highest). */
+  readonly pseudonymEpoch: number
+  /** JSON file of keys by epoch (docs/key-rotation.md), instead of pseudonymKey. */
+  readonly pseudonymKeyFile?: string
+  /** Every kept key, epochs ascending; the last is pseudonymKey. Secret, like it. */
+  readonly pseudonymKeys: readonly { readonly epoch: number, readonly key: string }[]
   /** pseudonymKey is DEV_PSEUDONYM_KEY; the caller logs the warning in `warnings`. */
   readonly devKey: boolean
   /** Refit worker threads; 0 = refits inline. */
@@ -85,12 +92,13 @@ export interface ServeConfig {
   readonly warnings: readonly string[]
 }
 
-export type SettingName = Exclude<keyof ServeConfig, 'sources' | 'warnings'>
+export type SettingName = Exclude<keyof ServeConfig, 'sources' | 'warnings' | 'pseudonymKeys'>
 
-/** Values as the sources give them; partitions and pseudonymKey are settled after all sources are merged. */
-type Raw = Omit<ServeConfig, 'sources' | 'warnings' | 'partitions' | 'pseudonymKey'> & {
+/** Values as the sources give them; partitions and the pseudonym keys are settled after all sources are merged. */
+type Raw = Omit<ServeConfig, 'sources' | 'warnings' | 'partitions' | 'pseudonymKey' | 'pseudonymEpoch' | 'pseudonymKeys'> & {
   partitions?: readonly number[]
   pseudonymKey?: string
+  pseudonymEpoch?: number
 }
 
 /** A parser's refusal: what it expected ("a positive integer (actors)"). */
@@ -216,6 +224,8 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   drainTimeoutMs: { default: DEFAULTS.drainTimeoutMs, unit: 'ms', help: 'time a graceful stop may take before it fails', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   maxMessageBytes: { default: DEFAULTS.maxMessageBytes, unit: 'bytes', help: 'larger input messages go to the DLQ', parse: int(1, MAX_MESSAGE_BYTES, 'bytes') },
   pseudonymKey: { default: undefined, unit: 'secret', help: 'HMAC key that pseudonymises device ids and IPs (required)', parse: secret, secret: true },
+  pseudonymEpoch: { default: undefined, unit: 'epoch', help: 'key epoch of pseudonymKey (default 1)', parse: optional(int(1, MAX_KEY_EPOCH, 'epoch')) },
+  pseudonymKeyFile: { default: undefined, unit: 'path', help: 'JSON file of pseudonym keys by epoch, instead of pseudonymKey', parse: optional(text(NON_EMPTY, 'a file path')) },
   devKey: { default: DEFAULTS.devKey, unit: '', help: 'use a fixed, public, insecure pseudonym key (development only)', parse: bool, boolean: true },
   poolThreads: { default: DEFAULTS.poolThreads, unit: 'threads', help: 'refit worker threads (0 = refits inline)', parse: int(0, 256, 'threads') },
   logLevel: {
@@ -257,8 +267,21 @@ function show(name: keyof Raw, raw: unknown): string {
   return JSON.stringify(raw) ?? String(raw)
 }
 
-/** Reads the settings of `idr serve` from argv (the arguments after `serve`), env and the `--config` file. */
-export function loadServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): ServeConfig {
+/** A file's permission bits (undefined where there are none to check, on Windows). */
+function fileMode(path: string): number | undefined {
+  return process.platform === 'win32' ? undefined : statSync(path).mode
+}
+
+/**
+ * Reads the settings of `idr serve` from argv (the arguments after `serve`), env and the `--config` file;
+ * `readFile` and `modeOf` also serve the pseudonym key file.
+ */
+export function loadServeConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  modeOf: (path: string) => number | undefined = fileMode,
+): ServeConfig {
   const raw: Partial<Record<keyof Raw, unknown>> = {}
   const sources: Partial<Record<SettingName, string>> = {}
   const warnings: string[] = []
@@ -293,7 +316,7 @@ export function loadServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv,
   for (const [name, value] of flags.values) set(name, value, `flag ${flagOf(name)}`, true)
 
   for (const name of NAMES) if (!(name in raw)) [raw[name], sources[name]] = [SETTINGS[name].default, 'default']
-  return settle(raw as Raw, sources as Record<SettingName, string>, warnings)
+  return settle(raw as Raw, sources as Record<SettingName, string>, warnings, (path) => readKeyFile(path, sources.pseudonymKeyFile!, readFile, modeOf))
 }
 
 function parseFlags(argv: readonly string[]): { config?: string, values: [keyof Raw, string][] } {
@@ -354,8 +377,8 @@ function readConfigFile(path: string, readFile: (path: string) => string): Recor
   return parsed as Record<string, unknown>
 }
 
-/** Checks that span settings, and fills in partitions and the pseudonym key. */
-function settle(raw: Raw, sources: Record<SettingName, string>, warnings: string[]): ServeConfig {
+/** Checks that span settings, and fills in partitions and the pseudonym keys. */
+function settle(raw: Raw, sources: Record<SettingName, string>, warnings: string[], keyFile: (path: string) => ServeConfig['pseudonymKeys']): ServeConfig {
   const from = (name: SettingName) => (sources[name] === 'default' ? 'by default' : `from ${sources[name]}`)
   let partitions = raw.partitions
   if (partitions === undefined) {
@@ -373,16 +396,85 @@ function settle(raw: Raw, sources: Record<SettingName, string>, warnings: string
   }
   if (raw.nats === undefined && raw.natsUser !== undefined) warnings.push('natsUser and natsPassword are ignored: the bus is embedded (nats = embedded)')
 
-  let pseudonymKey = raw.pseudonymKey
-  if (raw.devKey) {
-    if (pseudonymKey !== undefined) {
-      throw new ConfigError(`${sources.devKey}: devKey and pseudonymKey (${from('pseudonymKey')}) are both set; drop one`)
-    }
-    pseudonymKey = DEV_PSEUDONYM_KEY
-    warnings.push('devKey: pseudonyms use a fixed, public development key and can be reversed by anyone; never use it with real data')
-  } else if (pseudonymKey === undefined) {
-    throw new ConfigError(`pseudonymKey is required: set ${envOf('pseudonymKey')} (a secret of at least ${MIN_PSEUDONYM_KEY_CHARS} characters), or pass ${flagOf('devKey')} for an insecure development key`)
+  let pseudonymKeys: ServeConfig['pseudonymKeys']
+  for (const other of ['pseudonymKey', 'pseudonymKeyFile'] as const) {
+    if (raw.devKey && raw[other] !== undefined) throw new ConfigError(`${sources.devKey}: devKey and ${other} (${from(other)}) are both set; drop one`)
   }
+  if (raw.pseudonymKeyFile !== undefined && raw.pseudonymKey !== undefined) {
+    throw new ConfigError(`${sources.pseudonymKeyFile}: pseudonymKeyFile and pseudonymKey (${from('pseudonymKey')}) are both set; drop one (the key file holds every epoch's key)`)
+  }
+  if (raw.pseudonymEpoch !== undefined && raw.pseudonymKey === undefined) {
+    throw new ConfigError(`${sources.pseudonymEpoch}: pseudonymEpoch is the epoch of pseudonymKey, which is not set${raw.pseudonymKeyFile === undefined ? '' : ' (a key file gives each key its own epoch)'}`)
+  }
+  if (raw.devKey) {
+    pseudonymKeys = [{ epoch: 1, key: DEV_PSEUDONYM_KEY }]
+    warnings.push('devKey: pseudonyms use a fixed, public development key and can be reversed by anyone; never use it with real data')
+  } else if (raw.pseudonymKeyFile !== undefined) {
+    pseudonymKeys = keyFile(raw.pseudonymKeyFile)
+    sources.pseudonymKey = sources.pseudonymEpoch = `key file ${raw.pseudonymKeyFile}`
+  } else if (raw.pseudonymKey !== undefined) {
+    pseudonymKeys = [{ epoch: raw.pseudonymEpoch ?? 1, key: raw.pseudonymKey }]
+  } else {
+    throw new ConfigError(`pseudonymKey is required: set ${envOf('pseudonymKey')} (a secret of at least ${MIN_PSEUDONYM_KEY_CHARS} characters) or ${envOf('pseudonymKeyFile')} (keys by epoch), or pass ${flagOf('devKey')} for an insecure development key`)
+  }
+  const current = pseudonymKeys[pseudonymKeys.length - 1]!
 
-  return { ...raw, partitions, pseudonymKey, sources, warnings }
+  return { ...raw, partitions, pseudonymKey: current.key, pseudonymEpoch: current.epoch, pseudonymKeys, sources, warnings }
+}
+
+/**
+ * Reads `{"keys": [{"epoch": 1, "key": "…"}, …]}` (docs/key-rotation.md): at least one key, each epoch and each
+ * key once, keys of at least MIN_PSEUDONYM_KEY_CHARS. A file other users may read or write is refused, as ssh
+ * refuses such a private key. Errors never echo a key. Returns the keys, epochs ascending.
+ */
+function readKeyFile(path: string, source: string, readFile: (path: string) => string, modeOf: (path: string) => number | undefined): ServeConfig['pseudonymKeys'] {
+  const where = `${source}: key file ${path}`
+  let body: string
+  let mode: number | undefined
+  try {
+    mode = modeOf(path)
+    body = readFile(path)
+  } catch (e) {
+    throw new ConfigError(`${where}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e })
+  }
+  if (mode !== undefined && (mode & 0o006) !== 0) {
+    throw new ConfigError(`${where}: other users may read or write it (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); chmod 600 it (640 for a group of the service)`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch (e) {
+    // JSON.parse's message may quote the text around the error, i.e. a key: not echoed
+    throw new ConfigError(`${where}: not valid JSON`, { cause: e })
+  }
+  const expected = '{"keys": [{"epoch": 1, "key": "…"}, …]}'
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`${where}: must hold one JSON object, ${expected}`)
+  for (const k of Object.keys(parsed)) {
+    if (k !== 'keys') throw new ConfigError(`${where}: unknown field ${JSON.stringify(k)}${nearest(k, ['keys']) ? ' (did you mean "keys"?)' : ''}; expected ${expected}`)
+  }
+  const list = (parsed as { keys?: unknown }).keys
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${where}: keys must be a non-empty array, ${expected}`)
+  const out: { epoch: number, key: string }[] = []
+  list.forEach((entry: unknown, i) => {
+    const at = `${where}: keys[${i}]`
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object {"epoch": …, "key": "…"}`)
+    for (const k of Object.keys(entry)) {
+      if (k === 'epoch' || k === 'key') continue
+      const near = nearest(k, ['epoch', 'key'])
+      throw new ConfigError(`${at}: unknown field ${JSON.stringify(k)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; an entry has epoch and key`)
+    }
+    const { epoch, key } = entry as { epoch?: unknown, key?: unknown }
+    if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1 || epoch > MAX_KEY_EPOCH) {
+      throw new ConfigError(`${at}.epoch must be an integer in 1..${MAX_KEY_EPOCH} (epoch), got ${JSON.stringify(epoch) ?? 'nothing'}`)
+    }
+    if (typeof key !== 'string' || key.length < MIN_PSEUDONYM_KEY_CHARS) {
+      throw new ConfigError(`${at}.key must be a secret string of at least ${MIN_PSEUDONYM_KEY_CHARS} characters, got ${typeof key === 'string' ? `a ${key.length}-character string` : key === undefined ? 'nothing' : typeof key}`)
+    }
+    const twin = out.find((o) => o.epoch === epoch)
+    if (twin) throw new ConfigError(`${at}: epoch ${epoch} appears twice; give each epoch one key`)
+    const same = out.find((o) => o.key === key)
+    if (same) throw new ConfigError(`${at}: the key of epoch ${epoch} is the key of epoch ${same.epoch}; a new epoch needs a new secret`)
+    out.push({ epoch, key })
+  })
+  return out.sort((a, b) => a.epoch - b.epoch)
 }

@@ -7,6 +7,7 @@ import { EngineMetrics } from '../api/metrics.js'
 import { serveApi } from '../api/service.js'
 import { Engine } from '../engine/engine.js'
 import { createLogger } from '../log.js'
+import { KeyRing, recordKeyEpoch } from '../privacy/keyring.js'
 import { RefitPool } from '../model/refit-pool.js'
 import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
@@ -29,6 +30,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = createLogger(cfg.logLevel)
   for (const w of cfg.warnings) log.warn(w)
   const store = openStore(cfg.db, { partitions: cfg.of })
+  const keys = new KeyRing(cfg.pseudonymKeys)
+  try {
+    // before the bus: a store served with a later epoch is refused without consuming anything
+    const epoch = recordKeyEpoch(store, keys, Date.now())
+    if (epoch.change === 'rotated') log.warn({ fromEpoch: epoch.fromEpoch, toEpoch: epoch.toEpoch, auditSeq: epoch.audit?.seq }, 'pseudonym key rotated: devices seen before get new pseudonyms and re-link over the next sessions')
+  } catch (err) {
+    store.close()
+    throw err
+  }
   const bus: Bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'))
   const pool = cfg.poolThreads > 0 ? new RefitPool({ threads: cfg.poolThreads }) : undefined
   let engine: Engine | undefined
@@ -41,7 +51,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     },
   })
   engine = new Engine({
-    bus, store, pseudonymKey: cfg.pseudonymKey, partitionsOf: cfg.of, partitions: cfg.partitions, prefix: cfg.prefix,
+    bus, store, pseudonymKey: keys, partitionsOf: cfg.of, partitions: cfg.partitions, prefix: cfg.prefix,
     refits: pool, maxResident: cfg.maxResident, mailboxMax: cfg.mailboxMax, maxQueued: cfg.maxQueued,
     snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes }, metrics, log,
   })
@@ -56,7 +66,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ready: () => (e.phase === 'running' ? { ready: true } : { ready: false, reason: e.phase }),
     })
   }
-  log.info({ bus: bus.kind, partitions: cfg.partitions, of: cfg.of, db: cfg.db, http: http?.port, poolThreads: cfg.poolThreads }, 'serving')
+  log.info({ bus: bus.kind, partitions: cfg.partitions, of: cfg.of, db: cfg.db, http: http?.port, poolThreads: cfg.poolThreads, keyEpochs: keys.epochs }, 'serving')
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve)
     process.once('SIGINT', resolve)
