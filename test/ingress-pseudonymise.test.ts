@@ -1,6 +1,9 @@
 // Pseudonyms: keyed, domain-separated, stable across releases, cached within a bound.
 import { createHmac } from 'node:crypto'
+import { encode } from '@msgpack/msgpack'
 import { describe, expect, it } from 'vitest'
+import { Ingress } from '../src/ingress/ingress.js'
+import { KeyRing } from '../src/privacy/keyring.js'
 import { PrivacyError, Pseudonymiser } from '../src/privacy/pseudonymise.js'
 
 const KEY = '0123456789abcdef0123456789abcdef'
@@ -51,5 +54,30 @@ describe('Pseudonymiser', () => {
     expect(() => new Pseudonymiser('fifteen-bytes!!')).toThrow(expect.objectContaining({ code: 'BAD_KEY' }) as Error)
     expect(() => new Pseudonymiser(KEY, { cacheEntries: -1 })).toThrow(PrivacyError)
     expect(() => new Pseudonymiser(KEY, { cacheEntires: 5 } as never)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }) as Error)
+  })
+})
+
+describe('the ingress under a key ring', () => {
+  const play = {
+    v: 1, id: 'e1', ts: Date.UTC(2026, 0, 5, 20), account: 'acct-1', device: 'device-1', kind: 'play',
+    deviceType: 'tv', content: 'c42', genres: ['drama'], durationSec: 0, ip: '192.0.2.1',
+  }
+  const decode = (ingress: Ingress) => ingress.decode('idr.ev.acct-1', encode(play), 0).events[0]!
+
+  it('pseudonymises with one key exactly as before (epoch 1)', () => {
+    const ingress = new Ingress({ pseudonymKey: KEY })
+    expect(decode(ingress)).toMatchObject({ device: 'd_j0SwNdYjFEA6lG66MggXfg', ip: 'ip__Xt8BcI8LRaPidHvQov55A' })
+    expect(ingress.keyRing.epochs).toEqual([1])
+  })
+
+  it('pseudonymises new events under the current epoch and keeps the others for erasure', () => {
+    const ring = new KeyRing([{ epoch: 1, key: KEY }, { epoch: 2, key: 'epoch-two-key-0123456789abcdef' }])
+    const ingress = new Ingress({ pseudonymKey: ring })
+    const e = decode(ingress)
+    expect(e.device).toBe(ring.current.device('device-1'))
+    expect(e.device).toMatch(/^d2_[A-Za-z0-9_-]{22}$/)
+    expect(e.ip).toMatch(/^ip2_[A-Za-z0-9_-]{22}$/)
+    expect(ingress.pseudonymiser).toBe(ring.current)
+    expect(ingress.keyRing.all('device', 'device-1')).toEqual(['d_j0SwNdYjFEA6lG66MggXfg', e.device])
   })
 })
