@@ -69,7 +69,7 @@ describe('Household erasure', () => {
     const { h, events } = lived(20)
     const last = events.at(-1)!
     const device = 'device-to-erase'
-    const play = { ...last, id: 'e-open-1', kind: 'play' as const, device, ts: last.ts + 60_000, content: 'c1', deviceType: 'tv' as const, genres: ['drama'], durationSec: 30 }
+    const play = { ...last, id: 'e-open-1', kind: 'play' as const, device, ts: last.ts + 60_000, content: 'c1', deviceType: 'tv' as const, genres: ['drama' as const], durationSec: 30 }
     expect(h.push(play).assignments.map((a) => a.stage)).toEqual(['open'])
     expect(h.sessionizer.openSessions.some((s) => s.device === device)).toBe(true)
     expect(h.eraseDevice(device)).toMatchObject({ openSessions: 1, sessions: 0 })

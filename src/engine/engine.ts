@@ -10,7 +10,7 @@ import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
 import { partitionOf } from '../runtime/partition.js'
-import { ActorRuntime, type RefitRunner } from '../runtime/runtime.js'
+import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type SnapshotStore } from '../runtime/store.js'
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
@@ -53,6 +53,8 @@ export interface EngineOptions {
   ingress?: Omit<IngressOptions, 'pseudonymKey'>
   metrics?: EngineMetrics
   log?: EngineLog
+  /** What erasures took back from an account's input (Eraser.erasedInput): replayed events it covers are skipped. */
+  erasedInput?: RuntimeOptions['erasedInput']
 }
 
 /** The idr.api.stats reply (field names are a contract: scripts and tests rely on them). */
@@ -115,6 +117,7 @@ export class Engine {
     this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey })
     this.runtime = new ActorRuntime({
       store: o.store, household: o.household, refits: o.refits, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
+      erasedInput: o.erasedInput,
       sink: {
         output: (account, out, cause) => this.output(account, out, cause),
         refitFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),

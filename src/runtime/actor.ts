@@ -15,6 +15,22 @@ export interface Envelope {
   readonly receivedAt: number
 }
 
+/** What of an account's input an erasure took back: positions up to which it is skipped when replayed. */
+export interface ErasedInput {
+  /** Every event of the account at or below this position. */
+  upTo: number
+  /** Device pseudonym → events of that device at or below this position. */
+  readonly devices: Map<string, number>
+}
+
+/** Whether an erasure took back this event (so a replay must not apply it again). */
+export function wasErased(r: ErasedInput, env: Envelope): boolean {
+  if (env.pos <= 0) return false
+  if (env.pos <= r.upTo) return true
+  const d = r.devices.get(env.event.device)
+  return d !== undefined && env.pos <= d
+}
+
 /** Where an actor stands with respect to refits (states as a union, not a bag of booleans). */
 export type RefitPhase =
   | { readonly phase: 'none' }
@@ -69,6 +85,10 @@ export class Actor {
   stored = false
   /** In the runtime's ready queue. */
   queued = false
+  /** Erased: dropped from the runtime; a turn or refit result that still reaches it is ignored. */
+  dropped = false
+  /** Input that erasures took back: events at or below these positions are skipped if replayed (docs/privacy.md). */
+  erased: ErasedInput | undefined
 
   constructor(readonly account: string, readonly partition: number) {}
 

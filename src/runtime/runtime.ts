@@ -6,7 +6,7 @@ import { IdrError } from '../errors.js'
 import { checkOptionNames, positiveInt } from '../kernels/validate.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
-import { Actor, type Envelope } from './actor.js'
+import { Actor, wasErased, type Envelope, type ErasedInput } from './actor.js'
 import { POSITION_STRIDE, type SnapshotStore, type StoredHousehold } from './store.js'
 
 export const DEFAULT_MAX_RESIDENT = 100_000 // actors
@@ -41,9 +41,14 @@ export interface RuntimeOptions {
   maxQueued?: number
   turnEvents?: number
   sliceMs?: number
+  /**
+   * What erasures took back from an account's input (its tombstones), asked when the account's actor is
+   * created: replayed events the answer covers are skipped. Absent: nothing was erased.
+   */
+  erasedInput?: (account: string) => ErasedInput | undefined
 }
 
-const OPTION_NAMES = ['store', 'sink', 'household', 'refits', 'maxResident', 'mailboxMax', 'maxQueued', 'turnEvents', 'sliceMs']
+const OPTION_NAMES = ['store', 'sink', 'household', 'refits', 'maxResident', 'mailboxMax', 'maxQueued', 'turnEvents', 'sliceMs', 'erasedInput']
 
 /** Counters of the runtime (the names are the idr.api.stats contract). */
 export interface RuntimeStats {
@@ -54,11 +59,13 @@ export interface RuntimeStats {
   passivated: number
   rehydrated: number
   refitsRun: number
+  /** Replayed events skipped because an erasure took them back. */
+  erasedSkipped: number
 }
 
 export class ActorRuntime {
   readonly stats: RuntimeStats = {
-    eventsApplied: 0, duplicatesIgnored: 0, checkpoints: 0, snapshotsWritten: 0, passivated: 0, rehydrated: 0, refitsRun: 0,
+    eventsApplied: 0, duplicatesIgnored: 0, checkpoints: 0, snapshotsWritten: 0, passivated: 0, rehydrated: 0, refitsRun: 0, erasedSkipped: 0,
   }
   private readonly store: SnapshotStore
   private readonly sink: RuntimeSink
@@ -69,6 +76,7 @@ export class ActorRuntime {
   private readonly maxQueued: number
   private readonly turnEvents: number
   private readonly sliceMs: number
+  private readonly erasedInput: ((account: string) => ErasedInput | undefined) | undefined
   /** account → actor, least recently used first (re-inserted on every enqueue). */
   private readonly actors = new Map<string, Actor>()
   /** Actors with input to process, in round-robin order. */
@@ -85,6 +93,8 @@ export class ActorRuntime {
   private refitsRunning = 0
   private pumping = false
   private waiters: (() => void)[] = []
+  /** Erasures waiting for an actor's refit to come back (woken at every turn that finishes one). */
+  private refitWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   private lastCheckpointAt = performance.now()
 
@@ -104,6 +114,7 @@ export class ActorRuntime {
     positiveInt('turnEvents', this.turnEvents)
     this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS
     positiveInt('sliceMs', this.sliceMs)
+    this.erasedInput = options.erasedInput
     this.covered = this.store.positions()
     // a household is built once here so that bad household options fail at construction, not at the first event
     new Household('options-check', this.householdOptions)
@@ -160,6 +171,7 @@ export class ActorRuntime {
       this.actors.delete(account)
     } else {
       a = new Actor(account, partition)
+      a.erased = this.erasedInput?.(account)
     }
     this.actors.set(account, a)
     a.mailbox.push(env)
@@ -306,6 +318,7 @@ export class ActorRuntime {
    * needs the result).
    */
   private turn(a: Actor): void {
+    if (a.dropped) return
     const h = this.load(a)
     if (a.refit.phase === 'done' || a.refit.phase === 'failed') {
       const r = a.refit
@@ -320,6 +333,7 @@ export class ActorRuntime {
       const out = h.completeRefit(result)
       this.sink.output(a.account, out, undefined)
       if (out.refit) this.startRefit(a, out.refit)
+      if (this.refitWaiters.length > 0) for (const w of this.refitWaiters.splice(0)) w()
       if (a.held) return
     }
     for (let n = 0; n < this.turnEvents; n++) {
@@ -329,6 +343,10 @@ export class ActorRuntime {
       this.queuedEvents--
       if (env.pos > 0 && env.pos <= a.lastPos) {
         this.stats.duplicatesIgnored++
+        continue
+      }
+      if (a.erased && wasErased(a.erased, env)) {
+        this.stats.erasedSkipped++
         continue
       }
       const out = h.push(env.event, env.arrivalMs)
@@ -360,6 +378,11 @@ export class ActorRuntime {
 
   private refitBack(a: Actor, phase: { phase: 'done', result: RefitResult } | { phase: 'failed', error: unknown }): void {
     this.refitsRunning--
+    if (a.dropped) {
+      a.refit = { phase: 'none' }
+      for (const w of this.refitWaiters.splice(0)) w()
+      return this.notify()
+    }
     a.refit = phase
     this.schedule(a)
   }
@@ -399,6 +422,68 @@ export class ActorRuntime {
     }
     this.stats.passivated += gone.length
     this.stats.snapshotsWritten += evicted.length
+  }
+
+  /**
+   * Runs fn on an account's household at a point where no refit of it is under way, so that fn may change
+   * it (erasure, retention): the resident household, else one rehydrated from its snapshot (not made
+   * resident), else undefined. `persist()` returns the household's snapshot record as it is after fn's
+   * changes and counts it as stored (the caller commits it, with whatever must go in the same transaction);
+   * call it once fn has changed the household, or not at all.
+   */
+  async modify<R>(account: string, fn: (h: Household | undefined, persist: () => StoredHousehold) => R): Promise<R> {
+    for (;;) {
+      const a = this.actors.get(account)
+      if (!a || a.refit.phase === 'none' || a.dropped) break
+      // its refit is out (or back and not yet applied): wait for the turn that applies it
+      await new Promise<void>((resolve) => this.refitWaiters.push(resolve))
+    }
+    const a = this.actors.get(account)
+    if (a && !a.dropped) {
+      const h = this.load(a)
+      return fn(h, () => this.stored(a))
+    }
+    const stored = this.store.load(account)
+    if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
+    const h = Household.fromSnapshot(account, stored.snapshot, this.householdOptions)
+    return fn(h, () => ({ account, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot() }))
+  }
+
+  /**
+   * Erasure of a whole account: its actor leaves memory with its queued input (returned: the events dropped),
+   * and input that reaches the account later starts a new household (skipping replayed events that the
+   * erasedInput option, told of the erasure first, covers). The caller deletes the stored snapshot. A refit
+   * of it still running is ignored when it returns.
+   */
+  drop(account: string): number {
+    const a = this.actors.get(account)
+    if (!a) return 0
+    let dropped = 0
+    while (a.mailbox.length > 0) {
+      if (a.mailbox.length === this.mailboxMax) this.fullActors--
+      a.mailbox.shift()
+      this.queuedEvents--
+      dropped++
+    }
+    a.dropped = true
+    a.household = undefined
+    this.actors.delete(account)
+    this.dirty.delete(a)
+    this.notify()
+    return dropped
+  }
+
+  /** Adds what an erasure took back to a resident account's skip rule (device erasure while it runs). */
+  eraseInput(account: string, device: string, upTo: number): void {
+    const a = this.actors.get(account)
+    if (!a) return
+    a.erased ??= { upTo: 0, devices: new Map() }
+    a.erased.devices.set(device, Math.max(upTo, a.erased.devices.get(device) ?? 0))
+  }
+
+  /** partition → the last message sequence delivered to this runtime (erasures cover input up to it). */
+  deliveredUpTo(partition: number): number {
+    return this.delivered.get(partition) ?? 0
   }
 
   /** Loaded households (for queries); loads a passivated one without making it resident. */

@@ -44,10 +44,26 @@ CREATE TABLE audit (
 ) STRICT;
 `
 
+// Tombstones of erasures (src/privacy/erase.ts): the account as its a_… pseudonym, what was erased (the
+// whole account, a person id or a device pseudonym), the input position up to which replayed events are
+// skipped, and the stream sequences whose raw events are still to be deleted (pending: JSON array, '' when done).
+const V3 = `
+CREATE TABLE tombstones (
+  account   TEXT    NOT NULL CHECK (account GLOB 'a_*'),
+  scope     TEXT    NOT NULL CHECK (scope IN ('account', 'person', 'device')),
+  target    TEXT    NOT NULL,
+  position  INTEGER NOT NULL CHECK (position >= 0),
+  erased_at INTEGER NOT NULL,
+  pending   TEXT    NOT NULL,
+  PRIMARY KEY (account, scope, target)
+) STRICT;
+`
+
 /** Every migration in order; the last one's version is the schema this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'households, positions, meta', up: (db) => db.exec(V1) },
   { version: 2, name: 'audit', up: (db) => db.exec(V2) },
+  { version: 3, name: 'tombstones', up: (db) => db.exec(V3) },
 ]
 
 /** The schema version this build of idr writes. */

@@ -8,6 +8,7 @@ import { householdProblem, positionProblem, type CommitBatch, type SnapshotStore
 import { AuditLog } from '../privacy/audit.js'
 import { StoreError } from './errors.js'
 import { migrate } from './migrations.js'
+import { TombstoneTable } from './tombstones.js'
 
 /** How hard a commit is pushed to disk; see StoreOptions.durability. */
 export type Durability = 'normal' | 'full'
@@ -183,6 +184,16 @@ export class SqliteStore implements SnapshotStore {
     const { db } = this.state
     this.state = { phase: 'closed' }
     db.close()
+  }
+
+  /** The erasure tombstones kept in this file. */
+  tombstones(): TombstoneTable {
+    return new TombstoneTable(this.open().db)
+  }
+
+  /** Runs fn in one IMMEDIATE transaction (nested commits become savepoints): all of it is written or none. */
+  transaction<T>(fn: () => T): T {
+    return this.open().db.transaction(fn).immediate()
   }
 
   /** The privacy audit trail kept in this file. */

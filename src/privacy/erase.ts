@@ -1,0 +1,244 @@
+// Erasure (the right to be forgotten) by account, by person within an account, or by device: the cascade
+// through the actor's memory, the stored snapshot, the tombstones that keep erased input from coming back,
+// the audit trail, the WAL, and the raw events in the input stream. Runs inside a live engine (with its
+// runtime) or on a stopped engine's database (without one). docs/privacy.md states the rules.
+import { performance } from 'node:perf_hooks'
+import { IdrError } from '../errors.js'
+import type { IdrEvent } from '../model/events.js'
+import { Household, type HouseholdOptions, type Removal } from '../model/household.js'
+import type { ErasedInput } from '../runtime/actor.js'
+import { partitionOf } from '../runtime/partition.js'
+import type { ActorRuntime } from '../runtime/runtime.js'
+import { POSITION_STRIDE, type StoredHousehold } from '../runtime/store.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
+import type { Tombstone, TombstoneScope } from '../store/tombstones.js'
+import { streamSeqsOf } from './stream-rule.js'
+
+/** What to erase: a whole account, one person of it (an id such as "p2"), or one device (its raw id). */
+export type ErasureRequest =
+  | { readonly account: string, readonly person?: undefined, readonly device?: undefined }
+  | { readonly account: string, readonly person: string, readonly device?: undefined }
+  | { readonly account: string, readonly device: string, readonly person?: undefined }
+
+/** What an erasure did (the reply of idr.api.privacy.erase and of `idr erase --json`). */
+export interface ErasureResult {
+  /** The account's a_… pseudonym. */
+  readonly account: string
+  readonly scope: TombstoneScope
+  /** '' (account), the person id, or the device pseudonym(s) joined by ','. */
+  readonly target: string
+  /** A household held data about the subject. */
+  readonly found: boolean
+  readonly sessions: number
+  readonly openSessions: number
+  readonly persons: number
+  readonly devices: number
+  /** Events of the account still queued in memory, dropped (account erasure). */
+  readonly queuedEvents: number
+  /** Messages deleted from the input stream (0 without a stream). */
+  readonly streamMessages: number
+  /** Position of the erasure's record in the audit trail. */
+  readonly auditSeq: number
+  readonly tookMs: number
+}
+
+/** The input stream as erasure needs it (JetStream: src/privacy/jetstream-events.ts). */
+export interface EventStream {
+  /** The account's stored messages in order, their events validated and pseudonymised as the ingress does. */
+  scan(account: string): AsyncIterable<{ readonly seq: number, readonly events: readonly IdrEvent[] }>
+  /** Deletes (overwriting) the messages at these sequences; returns how many were there. */
+  deleteMessages(seqs: readonly number[]): Promise<number>
+}
+
+/** The keyed pseudonyms erasure needs, of a raw account token or device id under every key epoch kept, current first. */
+export interface ErasurePseudonyms {
+  accounts(raw: string): readonly string[]
+  devices(raw: string): readonly string[]
+}
+
+export interface EraserOptions {
+  store: SqliteStore
+  pseudonyms: ErasurePseudonyms
+  /** The live engine's runtime; absent on a stopped engine's database. */
+  runtime?: ActorRuntime
+  stream?: EventStream
+  household?: HouseholdOptions
+  partitionsOf?: number
+  now?: () => number
+}
+
+export type ErasureErrorCode = 'BAD_REQUEST' | 'ERASURE_FAILED'
+
+export class ErasureError extends IdrError {
+  declare readonly code: ErasureErrorCode
+}
+
+const ID_MAX = 256
+
+/** Runs erasures and keeps the tombstones the runtime consults (erasedInput) in memory. */
+export class Eraser {
+  readonly #o: Required<Pick<EraserOptions, 'partitionsOf' | 'now'>> & EraserOptions
+  /** a_… pseudonym → what erasures took back from its input. */
+  readonly #erased = new Map<string, ErasedInput>()
+
+  constructor(o: EraserOptions) {
+    this.#o = { partitionsOf: 1, now: Date.now, ...o }
+    for (const t of o.store.tombstones().all()) this.#remember(t)
+  }
+
+  /** For ActorRuntime's erasedInput option: what erasures took back from this account's input. */
+  readonly erasedInput = (account: string): ErasedInput | undefined => {
+    if (this.#erased.size === 0) return undefined
+    // tombstones written under earlier key epochs name the account by that epoch's pseudonym
+    let out: ErasedInput | undefined
+    for (const a of this.#o.pseudonyms.accounts(account)) {
+      const r = this.#erased.get(a)
+      if (!r) continue
+      out ??= { upTo: 0, devices: new Map() }
+      out.upTo = Math.max(out.upTo, r.upTo)
+      for (const [d, pos] of r.devices) out.devices.set(d, Math.max(pos, out.devices.get(d) ?? 0))
+    }
+    return out
+  }
+
+  async erase(request: ErasureRequest): Promise<ErasureResult> {
+    const req = checkRequest(request)
+    const started = performance.now()
+    const account = this.#o.pseudonyms.accounts(req.account)[0]!
+    const r = req.person !== undefined
+      ? await this.#part(req.account, account, 'person', [req.person], (h) => h.erasePerson(req.person!))
+      : req.device !== undefined
+        ? await this.#part(req.account, account, 'device', this.#o.pseudonyms.devices(req.device), (h, d) => h.eraseDevice(d))
+        : await this.#whole(req.account, account)
+    this.#o.store.checkpoint() // WAL truncated: erased pages leave it too
+    return { ...r, tookMs: Math.round((performance.now() - started) * 10) / 10 }
+  }
+
+  /** Deletes stream messages that earlier erasures left pending (after a crash between the two steps). */
+  async settlePending(): Promise<number> {
+    let n = 0
+    for (const t of this.#o.store.tombstones().all()) {
+      if (t.pending.length === 0) continue
+      n += await this.#settle(t)
+    }
+    return n
+  }
+
+  async #whole(raw: string, account: string): Promise<Omit<ErasureResult, 'tookMs'>> {
+    const { store, runtime } = this.#o
+    const pending = this.#o.stream ? await streamSeqsOf(this.#o.stream.scan(raw), 'all', raw, this.#household) : []
+    const position = this.#position(raw)
+    this.#remember({ account, scope: 'account', target: '', position, erasedAt: 0, pending: [] })
+    const queuedEvents = runtime?.drop(raw) ?? 0
+    const tomb: Tombstone = { account, scope: 'account', target: '', position, erasedAt: this.#o.now(), pending }
+    const { found, auditSeq } = store.transaction(() => {
+      const found = store.delete(raw)
+      store.tombstones().put(tomb)
+      const auditSeq = store.auditLog().append({ op: 'erasure', at: tomb.erasedAt, subject: { account }, counts: { snapshots: found ? 1 : 0, queuedEvents, streamMessages: pending.length } }).seq
+      return { found, auditSeq }
+    })
+    const streamMessages = await this.#settle(tomb)
+    return { account, scope: 'account', target: '', found: found || queuedEvents > 0, sessions: 0, openSessions: 0, persons: 0, devices: 0, queuedEvents, streamMessages, auditSeq }
+  }
+
+  async #part(raw: string, account: string, scope: 'person' | 'device', targets: readonly string[], erase: (h: Household, target: string) => Removal): Promise<Omit<ErasureResult, 'tookMs'>> {
+    const { store, runtime, stream } = this.#o
+    // which stored raw events are the subject's is decided on the household as it is before the erasure
+    let pending: number[] = []
+    if (stream) {
+      const before = await this.#modify(raw, (h) => (h ? Household.fromSnapshot(raw, h.toSnapshot(), this.#household) : undefined))
+      pending = await streamSeqsOf(stream.scan(raw), scope === 'person' ? { person: targets[0]!, household: before } : { devices: new Set(targets) }, raw, this.#household)
+    }
+    const position = this.#position(raw)
+    return this.#modify(raw, (h, persist) => {
+      const removals = h ? targets.map((t) => erase(h, t)) : []
+      const total = sum(removals)
+      const erasedAt = this.#o.now()
+      const tombs = targets.map((target): Tombstone => ({ account, scope, target, position, erasedAt, pending: target === targets[0] ? pending : [] }))
+      if (scope === 'device') for (const t of targets) runtime?.eraseInput(raw, t, position)
+      for (const t of tombs) this.#remember(t)
+      const auditSeq = store.transaction(() => {
+        if (h) store.commit({ households: [persist()], positions: new Map() })
+        for (const t of tombs) store.tombstones().put(t)
+        const subject = scope === 'person' ? { account, person: targets[0]! } : { account, device: targets[0]! }
+        return store.auditLog().append({ op: 'erasure', at: erasedAt, subject, counts: { ...total, streamMessages: pending.length } }).seq
+      })
+      return { account, scope, target: targets.join(','), found: h !== undefined && (total.sessions + total.openSessions + total.persons + total.devices) > 0, ...total, queuedEvents: 0, streamMessages: pending.length, auditSeq }
+    }).then(async (r) => {
+      if (pending.length > 0) await this.#settle({ account, scope, target: targets[0]!, position, erasedAt: 0, pending })
+      return r
+    })
+  }
+
+  get #household(): HouseholdOptions {
+    return this.#o.household ?? {}
+  }
+
+  /** Runs fn on the household: through the live runtime, else on the stored snapshot. */
+  #modify<R>(raw: string, fn: (h: Household | undefined, persist: () => StoredHousehold) => R): Promise<R> {
+    if (this.#o.runtime) return this.#o.runtime.modify(raw, fn)
+    const stored = this.#o.store.load(raw)
+    if (!stored) return Promise.resolve(fn(undefined, () => { throw new ErasureError('ERASURE_FAILED', 'no household to persist') }))
+    const h = Household.fromSnapshot(raw, stored.snapshot, this.#household)
+    return Promise.resolve(fn(h, () => ({ account: raw, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot() })))
+  }
+
+  /** The input position the erasure covers: everything delivered of the account's partition so far. */
+  #position(raw: string): number {
+    const p = partitionOf(raw, this.#o.partitionsOf)
+    const seq = this.#o.runtime?.deliveredUpTo(p) ?? this.#o.store.positions().get(p) ?? 0
+    const household = this.#o.store.load(raw)?.seq ?? 0
+    return Math.max(seq * POSITION_STRIDE + POSITION_STRIDE - 1, household)
+  }
+
+  #remember(t: Tombstone): void {
+    const r = this.#erased.get(t.account) ?? { upTo: 0, devices: new Map<string, number>() }
+    if (t.scope === 'account') r.upTo = Math.max(r.upTo, t.position)
+    if (t.scope === 'device') r.devices.set(t.target, Math.max(t.position, r.devices.get(t.target) ?? 0))
+    this.#erased.set(t.account, r)
+  }
+
+  /** Carries out a tombstone's pending stream deletions, then marks it settled (audited). */
+  async #settle(t: Tombstone): Promise<number> {
+    const stream = this.#o.stream
+    if (!stream || t.pending.length === 0) return 0
+    const n = await stream.deleteMessages(t.pending)
+    const { store } = this.#o
+    store.transaction(() => {
+      store.tombstones().settle(t)
+      store.auditLog().append({ op: 'erasure', at: this.#o.now(), subject: { account: t.account }, counts: { streamMessages: n } })
+    })
+    return n
+  }
+}
+
+function sum(rs: readonly Removal[]): { sessions: number, openSessions: number, persons: number, devices: number } {
+  const t = { sessions: 0, openSessions: 0, persons: 0, devices: 0 }
+  for (const r of rs) {
+    t.sessions += r.sessions
+    t.openSessions += r.openSessions
+    t.persons += r.persons.length
+    t.devices += r.devices
+  }
+  return t
+}
+
+/** A request as given (JSON from the API or the CLI's flags), checked: a typed BAD_REQUEST when malformed. */
+export function checkRequest(v: unknown): ErasureRequest {
+  const bad = (why: string): never => { throw new ErasureError('BAD_REQUEST', why) }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('an erasure request is an object { account, person? | device? }')
+  const o = v as Record<string, unknown>
+  for (const k of Object.keys(o)) if (!['account', 'person', 'device'].includes(k)) bad(`unknown field "${k}": an erasure request has account, person and device`)
+  const str = (k: string): string | undefined => {
+    const x = o[k]
+    if (x === undefined) return undefined
+    if (typeof x !== 'string' || x.length === 0 || x.length > ID_MAX) bad(`${k} must be a string of 1..${ID_MAX} characters`)
+    return x as string
+  }
+  const account = str('account')
+  const person = str('person')
+  const device = str('device')
+  if (account === undefined) bad('account is required')
+  if (person !== undefined && device !== undefined) bad('give person or device, not both (two requests erase both)')
+  return person !== undefined ? { account: account!, person } : device !== undefined ? { account: account!, device } : { account: account! }
+}
