@@ -2,8 +2,12 @@
 // outside it. nats-server answers a refused PUB or SUB with -ERR 'Permissions Violation ...'; nats.js v2
 // surfaces it as a status event { type: 'error', data: 'PERMISSIONS_VIOLATION', permissionContext }, ends a
 // refused subscription's iterator with that error, and rejects a request whose publish or inbox was refused.
-import { AckPolicy, connect, ErrorCode, Events, StringCodec, type NatsConnection, type Subscription } from 'nats'
+import { encode } from '@msgpack/msgpack'
+import {
+  AckPolicy, connect, ErrorCode, Events, nanos, StringCodec, type JetStreamManager, type NatsConnection, type Subscription,
+} from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { deleteMessages, eraseSubject, scanSubject, type StoredEvents } from '../src/privacy/stream-erase.js'
 import { partitionOf } from '../src/runtime/partition.js'
 import { DEFAULT_STREAM, NatsBus } from '../src/transport/nats.js'
 import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
@@ -61,6 +65,42 @@ function collect(sub: Subscription): { subjects: string[], ended: Promise<unknow
   })().then(() => undefined, (e: unknown) => e)
   return { subjects, ended }
 }
+
+/** The subject the server maps idr.ev.<account> to. */
+function mapped(account: string): string {
+  return `idr.evp.${partitionOf(account, PARTITIONS)}.${account}`
+}
+
+/** Every message scanSubject finds on an account's mapped subject. */
+async function scan(jsm: JetStreamManager, account: string): Promise<StoredEvents[]> {
+  const found: StoredEvents[] = []
+  for await (const m of scanSubject(jsm, STREAM, mapped(account))) found.push(m)
+  return found
+}
+
+/**
+ * The three erasure calls made as user against an account's event in IDR_EV (the engine creates the stream
+ * and checks afterwards): how each failed, and what the engine still finds.
+ */
+async function erasureAs(user: ExampleUser, account: string): Promise<{ failures: unknown[], left: number }> {
+  const engine = await (await as('engine')).jetstreamManager()
+  await engine.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+  const publisher = await as('publisher')
+  publisher.publish(`idr.ev.${account}`, encode({ device: 'tv-1' }))
+  await publisher.flush()
+  await until(async () => (await scan(engine, account)).length === 1)
+  const jsm = await (await as(user)).jetstreamManager({ checkAPI: false }) // $JS.API.INFO is refused too
+  const [{ seq }] = await scan(engine, account) as [StoredEvents]
+  const failures: unknown[] = []
+  const attempts = [() => scan(jsm, account), () => deleteMessages(jsm, STREAM, [seq]), () => eraseSubject(jsm, STREAM, mapped(account))]
+  for (const attempt of attempts) failures.push(await attempt().then(() => undefined, (e: unknown) => e))
+  return { failures, left: (await scan(engine, account)).length }
+}
+
+/** How an erasure call fails when the server refuses its JetStream API request. */
+const refusedErasure = expect.objectContaining({
+  code: 'STREAM_ERASE', cause: expect.objectContaining({ code: ErrorCode.PermissionsViolation }),
+})
 
 /** An account whose events go to partition p. */
 function accountIn(p: number): string {
@@ -123,6 +163,12 @@ describe('the example nats-server config: publisher', () => {
     expect(out.subjects).toEqual([])
     expect(await refused.settled()).toEqual([{ operation: 'subscription', subject: 'idr.out.>' }])
   })
+
+  it('cannot scan, delete or erase events in IDR_EV', async () => {
+    const { failures, left } = await erasureAs('publisher', 'acct-erase-by-publisher')
+    expect(failures).toEqual([refusedErasure, refusedErasure, refusedErasure])
+    expect(left).toBe(1)
+  })
 })
 
 describe('the example nats-server config: admin', () => {
@@ -162,6 +208,12 @@ describe('the example nats-server config: admin', () => {
       { operation: 'publish', subject: 'idr.out.assign.acct-1' },
       { operation: 'subscription', subject: 'idr.evp.>' },
     ])
+  })
+
+  it('cannot scan, delete or erase events in IDR_EV', async () => {
+    const { failures, left } = await erasureAs('admin', 'acct-erase-by-admin')
+    expect(failures).toEqual([refusedErasure, refusedErasure, refusedErasure])
+    expect(left).toBe(1)
   })
 })
 
@@ -240,6 +292,34 @@ describe('the example nats-server config: engine', () => {
     } finally {
       await bus.close()
     }
+  })
+
+  it('erases raw events from IDR_EV: scans an account, erases the messages of one device, then the account', async () => {
+    const engine = await as('engine')
+    const refused = refusals(engine)
+    const jsm = await engine.jetstreamManager()
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    const publisher = await as('publisher')
+    const account = 'acct-erased'
+    publisher.publish(`idr.ev.${account}`, encode({ device: 'tv-1' }))
+    publisher.publish(`idr.ev.${account}`, encode([{ device: 'phone-1' }, { device: 'tv-1' }]))
+    publisher.publish(`idr.ev.${account}`, encode({ device: 'phone-1' }))
+    await publisher.flush()
+    await until(async () => (await scan(jsm, account)).length === 3)
+
+    const tv = (await scan(jsm, account)).filter((m) => m.events.some((e) => (e as { device: string }).device === 'tv-1'))
+    expect(await deleteMessages(jsm, STREAM, tv.map((m) => m.seq))).toBe(2)
+    expect((await scan(jsm, account)).map((m) => m.events)).toEqual([[{ device: 'phone-1' }]])
+    expect(await eraseSubject(jsm, STREAM, mapped(account))).toEqual({ messages: 1 })
+    expect(await scan(jsm, account)).toEqual([])
+    expect(await refused.settled()).toEqual([])
+  })
+
+  it('sets a retention max_age on IDR_EV', async () => {
+    const jsm = await (await as('engine')).jetstreamManager()
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    const maxAge = nanos(30 * 24 * 3_600_000) // 30 days
+    expect((await jsm.streams.update(STREAM, { max_age: maxAge })).config.max_age).toBe(maxAge)
   })
 
   it('cannot create another stream nor a consumer without a partition filter', async () => {
