@@ -38,6 +38,7 @@ describe('idr serve settings', () => {
       nats: DEFAULTS.nats, db: 'idr.db', jetstream: false, stream: 'IDR_EV', of: 8, prefix: 'idr',
       maxResident: 100_000, mailboxMax: 10_000, maxQueued: 200_000, snapshotIntervalMs: 1000,
       drainTimeoutMs: 10_000, maxMessageBytes: 1024 * 1024, logLevel: 'info', devKey: false, pseudonymKey: KEY,
+      retentionDays: 90, retentionIntervalMs: 3_600_000,
     })
     expect(c.partitions).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
     expect(c.http).toBeUndefined()
@@ -132,6 +133,23 @@ describe('partitions', () => {
     for (const bad of ['a-b', '3-1', '1,1', '', '-1', '1-']) {
       expect(message(() => load([`--partitions=${bad}`]))).toContain('flag --partitions: partitions must be a partition range "A-B"')
     }
+  })
+})
+
+describe('retention', () => {
+  it('reads retentionDays and retentionIntervalMs from every source', () => {
+    expect(load(['--retention-days', '30', '--retention-interval-ms', '600000'])).toMatchObject({ retentionDays: 30, retentionIntervalMs: 600_000 })
+    const c = load([], { ...BASE_ENV, IDR_RETENTION_DAYS: '7' }, { retentionDays: 14, retentionIntervalMs: 60_000 })
+    expect([c.retentionDays, c.retentionIntervalMs]).toEqual([7, 60_000])
+    expect(c.sources).toMatchObject({ retentionDays: 'environment IDR_RETENTION_DAYS', retentionIntervalMs: 'config file idr.json' })
+  })
+
+  it('wants a whole number of days from 1 to 36500, and a positive interval', () => {
+    expect(message(() => load(['--retention-days', '0']))).toBe('flag --retention-days: retentionDays must be an integer in 1..36500 (days), got "0"')
+    expect(message(() => load([], { ...BASE_ENV, IDR_RETENTION_DAYS: '1.5' }))).toContain('retentionDays must be an integer in 1..36500 (days)')
+    expect(message(() => load([], BASE_ENV, { retentionDays: null }))).toContain('retentionDays must be an integer in 1..36500 (days), got null')
+    expect(message(() => load(['--retention-interval-ms', '-1']))).toBe('flag --retention-interval-ms: retentionIntervalMs must be a positive integer (ms), got "-1"')
+    expect(message(() => load([], BASE_ENV, { retentionDay: 30 }))).toBe('unknown setting "retentionDay" in idr.json (did you mean "retentionDays"?)')
   })
 })
 

@@ -22,6 +22,8 @@ const MIB = 1024 * 1024
 /** nats-server's own ceiling for max_payload. */
 const MAX_MESSAGE_BYTES = 64 * MIB
 const MAX_PARTITIONS = 1024
+/** Longest retention period accepted, days (100 years: in effect no purge). */
+const MAX_RETENTION_DAYS = 36_500
 /** An HMAC key shorter than this many characters is refused (128 bits of ASCII at least). */
 export const MIN_PSEUDONYM_KEY_CHARS = 16
 /** The embedded in-process bus instead of a NATS server: `--nats embedded` (or `"nats": null` in the file). */
@@ -44,6 +46,8 @@ export const DEFAULTS = {
   snapshotIntervalMs: 1000,
   drainTimeoutMs: 10_000,
   maxMessageBytes: MIB,
+  retentionDays: 90, // sessions, journeys and raw events older than this are purged
+  retentionIntervalMs: 3_600_000, // 1 h between retention passes
   devKey: false,
   poolThreads: Math.max(0, Math.min(2, availableParallelism() - 1)), // 0 = refits inline on the main thread
   logLevel: 'info' as LogLevel,
@@ -73,6 +77,10 @@ export interface ServeConfig {
   readonly snapshotIntervalMs: number
   readonly drainTimeoutMs: number
   readonly maxMessageBytes: number
+  /** Sessions and raw events older than this many days are purged (the database by a pass, the stream by max_age). */
+  readonly retentionDays: number
+  /** From the end of one retention pass to the start of the next, ms. */
+  readonly retentionIntervalMs: number
   /** HMAC key that pseudonymises device ids and IPs: the current epoch's. Secret: never stored in the db, never logged. */
   readonly pseudonymKey: string
   /** The epoch of pseudonymKey (1 unless set, or the key file's highest). */
@@ -223,6 +231,8 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   snapshotIntervalMs: { default: DEFAULTS.snapshotIntervalMs, unit: 'ms', help: 'time between snapshot batches', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   drainTimeoutMs: { default: DEFAULTS.drainTimeoutMs, unit: 'ms', help: 'time a graceful stop may take before it fails', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   maxMessageBytes: { default: DEFAULTS.maxMessageBytes, unit: 'bytes', help: 'larger input messages go to the DLQ', parse: int(1, MAX_MESSAGE_BYTES, 'bytes') },
+  retentionDays: { default: DEFAULTS.retentionDays, unit: 'days', help: 'sessions and raw events older than this are purged (stream max_age too)', parse: int(1, MAX_RETENTION_DAYS, 'days') },
+  retentionIntervalMs: { default: DEFAULTS.retentionIntervalMs, unit: 'ms', help: 'time between retention passes over the database', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   pseudonymKey: { default: undefined, unit: 'secret', help: 'HMAC key that pseudonymises device ids and IPs (required)', parse: secret, secret: true },
   pseudonymEpoch: { default: undefined, unit: 'epoch', help: 'key epoch of pseudonymKey (default 1)', parse: optional(int(1, MAX_KEY_EPOCH, 'epoch')) },
   pseudonymKeyFile: { default: undefined, unit: 'path', help: 'JSON file of pseudonym keys by epoch, instead of pseudonymKey', parse: optional(text(NON_EMPTY, 'a file path')) },

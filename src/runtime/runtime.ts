@@ -132,6 +132,11 @@ export class ActorRuntime {
     return n
   }
 
+  /** Accounts of the resident actors with a loaded household; live over the actor map: copy it before awaiting. */
+  *residentAccounts(): IterableIterator<string> {
+    for (const [account, a] of this.actors) if (a.household) yield account
+  }
+
   /** Events waiting in mailboxes. */
   get queued(): number {
     return this.queuedEvents

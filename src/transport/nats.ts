@@ -2,8 +2,8 @@
 // ordered consumer per owned partition over a stream of the mapped subjects, resumed after the stored
 // position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery").
 import {
-  connect, DeliverPolicy, RetentionPolicy, StorageType,
-  type ConsumerMessages, type JetStreamClient, type NatsConnection, type NatsError, type Subscription,
+  connect, DeliverPolicy, millis, nanos, RetentionPolicy, StorageType,
+  type ConsumerMessages, type JetStreamClient, type NatsConnection, type NatsError, type StreamInfo, type Subscription,
 } from 'nats'
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
@@ -33,7 +33,19 @@ export interface NatsBusOptions {
   prefetch?: number
   /** Called when a handler throws (it should not); the message is skipped. */
   onError?: (err: unknown) => void
+  /**
+   * Retention of the raw events, ms: the stream's max_age, set when it is created and updated when it has
+   * another one (docs/privacy.md, Retention). Absent: a new stream keeps messages without an age limit and an
+   * existing one is left as it is.
+   */
+  retentionMs?: number
 }
+
+/** What ensureStream() found or did; max ages in ms, 0 = no age limit. */
+export type StreamSetup =
+  | { readonly action: 'created', readonly maxAgeMs: number }
+  | { readonly action: 'updated', readonly maxAgeMs: number, readonly previousMaxAgeMs: number }
+  | { readonly action: 'unchanged', readonly maxAgeMs: number }
 
 export const DEFAULT_STREAM = 'IDR_EV'
 /** JetStream's error code for "stream not found" (nats-server's errors.json, JSStreamNotFoundErr). */
@@ -55,6 +67,9 @@ export class NatsBus implements Bus {
     this.s = subjects(this.prefix)
     if (o.mode === 'jetstream' && o.mapped === false) {
       throw new IdrError('BAD_OPTION', 'JetStream needs mapped subjects (<prefix>.evp.<partition>.<account>): one filter subject per partition consumer')
+    }
+    if (o.retentionMs !== undefined && (!Number.isSafeInteger(o.retentionMs) || o.retentionMs < 1)) {
+      throw new IdrError('BAD_OPTION', `retentionMs must be a positive integer (ms), got ${o.retentionMs}`)
     }
   }
 
@@ -110,19 +125,37 @@ export class NatsBus implements Bus {
     return this.o.stream ?? DEFAULT_STREAM
   }
 
-  /** Creates the stream over the mapped event subjects when it does not exist. */
-  private async ensureStream(): Promise<void> {
+  /**
+   * Creates the stream over the mapped event subjects when it does not exist, with max_age = retentionMs; sets
+   * max_age on an existing stream whose max_age differs (start() calls it; call it first to log what it did).
+   */
+  async ensureStream(): Promise<StreamSetup> {
     const jsm = await this.nc.jetstreamManager()
+    // JetStream counts max_age in nanoseconds (0: no limit)
+    const maxAge = this.o.retentionMs === undefined ? undefined : nanos(this.o.retentionMs)
+    let info: StreamInfo | undefined
     try {
-      await jsm.streams.info(this.stream)
-      return
+      info = await jsm.streams.info(this.stream)
     } catch (err) {
       // only a missing stream is created; anything else (permissions, no JetStream) is reported as it is
       if ((err as NatsError).api_error?.err_code !== JS_STREAM_NOT_FOUND) {
         throw new IdrError('NATS_STREAM', `cannot read JetStream stream ${this.stream}: ${(err as Error).message}`, { cause: err })
       }
     }
-    await jsm.streams.add({ name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits })
+    if (info) {
+      const current = info.config.max_age
+      if (maxAge === undefined || current === maxAge) return { action: 'unchanged', maxAgeMs: millis(current) }
+      try {
+        await jsm.streams.update(this.stream, { max_age: maxAge })
+      } catch (err) {
+        throw new IdrError('NATS_STREAM', `cannot set max_age of JetStream stream ${this.stream} to ${this.o.retentionMs} ms: ${(err as Error).message}`, { cause: err })
+      }
+      return { action: 'updated', maxAgeMs: millis(maxAge), previousMaxAgeMs: millis(current) }
+    }
+    await jsm.streams.add({
+      name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits, ...(maxAge === undefined ? {} : { max_age: maxAge }),
+    })
+    return { action: 'created', maxAgeMs: maxAge === undefined ? 0 : millis(maxAge) }
   }
 
   /** The JetStream client (publishers in tests and tools). */
