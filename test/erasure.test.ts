@@ -54,7 +54,7 @@ describe('erasure', () => {
     const eraser = new Eraser({ store, pseudonyms, runtime })
     expect(fileBytes().includes(CANARY)).toBe(true)
     const r = await eraser.erase({ account: CANARY })
-    expect(r).toMatchObject({ scope: 'account', found: true, account: keys.current.account(CANARY) })
+    expect(r).toMatchObject({ scope: 'account', found: true, account: keys.current.account(CANARY), walTruncated: true })
     expect(store.load(CANARY)).toBeUndefined()
     expect(runtime.peek(CANARY)).toBeUndefined()
     expect(fileBytes().includes(CANARY)).toBe(false)

@@ -1,4 +1,5 @@
-// Request-reply services on the bus (docs/subjects.md): household.get, session.score, stats. Requests and
+// Request-reply services on the bus (docs/subjects.md): household.get, session.score, stats, and with an
+// Eraser privacy.erase and privacy.export (admin only: the server's permissions decide). Requests and
 // replies are JSON. With several engine processes each answers only for the accounts it owns, so a
 // request reaches exactly one responder; stats answers for the process that replies.
 import { IdrError } from '../errors.js'
@@ -6,6 +7,7 @@ import type { Engine } from '../engine/engine.js'
 import { GENRES, validateEvent } from '../model/events.js'
 import { householdProfile } from '../model/profile.js'
 import { addGenreWeights, type Session } from '../model/sessionizer.js'
+import type { Eraser } from '../privacy/erase.js'
 import type { Pseudonymiser } from '../privacy/pseudonymise.js'
 import type { Bus } from '../runtime/bus.js'
 import { partitionOf } from '../runtime/partition.js'
@@ -18,8 +20,8 @@ function errorReply(code: string, message: string): Uint8Array {
   return json.encode(JSON.stringify({ error: { code, message } }))
 }
 
-/** Registers the services of one engine on its bus. */
-export function serveApi(engine: Engine, bus: Bus): void {
+/** Registers the services of one engine on its bus (the privacy ones when an eraser is given). */
+export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser): void {
   const p = engine.prefix
   // what-if sessions name raw devices: the engine's own pseudonymiser keys them
   const pseudo = engine.ingress.pseudonymiser
@@ -37,6 +39,25 @@ export function serveApi(engine: Engine, bus: Bus): void {
     if (!h) return errorReply('NOT_FOUND', `no household ${account}`)
     return json.encode(JSON.stringify(householdProfile(h)))
   })
+
+  if (privacy) {
+    const guarded = (verb: string, run: (req: Record<string, unknown>) => Promise<unknown>): void => {
+      bus.serve(`${p}.api.privacy.${verb}`, async (data) => {
+        const req = parse(data)
+        if ('error' in req) return req.error
+        const account = req.value['account']
+        if (typeof account === 'string' && account.length > 0 && !owns(account)) return undefined
+        try {
+          return json.encode(JSON.stringify(await run(req.value)))
+        } catch (e) {
+          if (e instanceof IdrError) return errorReply(e.code, e.message)
+          throw e
+        }
+      })
+    }
+    guarded('erase', (req) => privacy.erase(req as never))
+    guarded('export', (req) => privacy.export(req as never))
+  }
 
   bus.serve(`${p}.api.session.score`, (data) => {
     const req = parse(data)

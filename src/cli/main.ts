@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
 import { loadCommand } from './load.js'
+import { eraseCommand, exportCommand } from './privacy.js'
 import { serveCommand } from './serve.js'
 
 const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
@@ -37,6 +38,10 @@ Usage:
       --input FILE --level account|person|oracle --model first|last|linear|decay|position|markov|shapley|hybrid|all
       --order 1..3 --json   (idr attribute --help; docs/attribution.md)
   idr audit head|verify --db FILE [--anchor SEQ:HEX]   the privacy audit trail: its head, or a chain check
+  idr erase --account A [--person P | --device D] (--nats URL | --db FILE [--nats URL])
+                                erase what idr holds about an account, a person or a device (docs/privacy.md)
+  idr export --account A [--person P] (--nats URL | --db FILE) [--out FILE]
+                                everything idr holds about an account or a person, as JSON (access request)
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
                                 names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth
 
@@ -66,6 +71,10 @@ export async function main(argv: string[]): Promise<number> {
       return attributeCommand(rest)
     case 'audit':
       return auditCommand(rest)
+    case 'erase':
+      return eraseCommand(rest)
+    case 'export':
+      return exportCommand(rest)
     case 'bench':
       return bench(rest)
     case 'demo':

@@ -8,11 +8,13 @@ import { serveApi } from '../api/service.js'
 import { Engine } from '../engine/engine.js'
 import { createLogger } from '../log.js'
 import { RefitPool } from '../model/refit-pool.js'
+import { Eraser, type EventStream } from '../privacy/erase.js'
+import { jetStreamEvents } from '../privacy/jetstream-events.js'
 import { KeyRing, recordKeyEpoch } from '../privacy/keyring.js'
 import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
-import { NatsBus } from '../transport/nats.js'
+import { DEFAULT_STREAM, NatsBus } from '../transport/nats.js'
 import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)
@@ -54,9 +56,23 @@ export async function serveCommand(argv: string[]): Promise<number> {
     bus, store, pseudonymKey: keys, partitionsOf: cfg.of, partitions: cfg.partitions, prefix: cfg.prefix,
     refits: pool, maxResident: cfg.maxResident, mailboxMax: cfg.mailboxMax, maxQueued: cfg.maxQueued,
     snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes }, metrics, log,
+    erasedInput: (account) => eraser?.erasedInput(account),
   })
-  serveApi(engine, bus)
+  let stream: EventStream | undefined
+  if (bus instanceof NatsBus && bus.kind === 'jetstream') {
+    stream = jetStreamEvents({ jsm: await bus.nc.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current })
+  }
+  const eraser: Eraser = new Eraser({
+    store, runtime: engine.runtime, stream, partitionsOf: cfg.of,
+    pseudonyms: { accounts: (raw) => keys.all('account', raw).reverse(), devices: (raw) => keys.all('device', raw) },
+  })
+  serveApi(engine, bus, eraser)
   await engine.start()
+  // stream deletions an erasure left undone (a crash between its two steps) are finished now
+  eraser.settlePending().then(
+    (n) => { if (n > 0) log.info({ messages: n }, 'finished pending stream erasures') },
+    (err: unknown) => log.error({ err: String(err) }, 'pending stream erasures failed; they are retried at the next start'),
+  )
   const e = engine
   let http: HttpServer | undefined
   if (cfg.http !== undefined) {

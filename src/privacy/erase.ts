@@ -12,6 +12,7 @@ import type { ActorRuntime } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type StoredHousehold } from '../runtime/store.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
 import type { Tombstone, TombstoneScope } from '../store/tombstones.js'
+import { accessExport, type AccessExport } from './export.js'
 import { streamSeqsOf } from './stream-rule.js'
 
 /** What to erase: a whole account, one person of it (an id such as "p2"), or one device (its raw id). */
@@ -39,6 +40,8 @@ export interface ErasureResult {
   readonly streamMessages: number
   /** Position of the erasure's record in the audit trail. */
   readonly auditSeq: number
+  /** The WAL was checkpointed and truncated afterwards (false: another connection's reader kept it; see docs/privacy.md). */
+  readonly walTruncated: boolean
   readonly tookMs: number
 }
 
@@ -74,6 +77,9 @@ export class ErasureError extends IdrError {
 }
 
 const ID_MAX = 256
+/** WAL truncation attempts after an erasure, WAL_RETRY_MS apart. */
+const WAL_ATTEMPTS = 50
+const WAL_RETRY_MS = 20
 
 /** Runs erasures and keeps the tombstones the runtime consults (erasedInput) in memory. */
 export class Eraser {
@@ -110,8 +116,29 @@ export class Eraser {
       : req.device !== undefined
         ? await this.#part(req.account, account, 'device', this.#o.pseudonyms.devices(req.device), (h, d) => h.eraseDevice(d))
         : await this.#whole(req.account, account)
-    this.#o.store.checkpoint() // WAL truncated: erased pages leave it too
-    return { ...r, tookMs: Math.round((performance.now() - started) * 10) / 10 }
+    const walTruncated = await this.#truncateWal()
+    return { ...r, walTruncated, tookMs: Math.round((performance.now() - started) * 10) / 10 }
+  }
+
+  /** Checkpoints and truncates the WAL, so erased pages leave it too; a reader of another connection may hold it up a while. */
+  async #truncateWal(): Promise<boolean> {
+    for (let attempt = 0; attempt < WAL_ATTEMPTS; attempt++) {
+      if (this.#o.store.checkpoint()) return true
+      await new Promise((r) => setTimeout(r, WAL_RETRY_MS))
+    }
+    return false
+  }
+
+  /** Access request: everything held about the account, or one person of it (audited as an export). */
+  async export(request: { account: string, person?: string }): Promise<AccessExport> {
+    const req = checkRequest(request)
+    if (req.device !== undefined) throw new ErasureError('BAD_REQUEST', 'an export is by account, or by account and person')
+    const account = this.#o.pseudonyms.accounts(req.account)[0]!
+    const now = this.#o.now()
+    const out = await this.#modify(req.account, (h) => accessExport(req.account, account, h, this.#o.store.tombstones().all(), now, req.person))
+    const subject = req.person !== undefined ? { account, person: req.person } : { account }
+    this.#o.store.auditLog().append({ op: 'export', at: now, subject, counts: { sessions: out.sessions.length, persons: out.persons.length, devices: out.devices.length } })
+    return out
   }
 
   /** Deletes stream messages that earlier erasures left pending (after a crash between the two steps). */
@@ -124,7 +151,7 @@ export class Eraser {
     return n
   }
 
-  async #whole(raw: string, account: string): Promise<Omit<ErasureResult, 'tookMs'>> {
+  async #whole(raw: string, account: string): Promise<Omit<ErasureResult, 'tookMs' | 'walTruncated'>> {
     const { store, runtime } = this.#o
     const pending = this.#o.stream ? await streamSeqsOf(this.#o.stream.scan(raw), 'all', raw, this.#household) : []
     const position = this.#position(raw)
@@ -141,7 +168,7 @@ export class Eraser {
     return { account, scope: 'account', target: '', found: found || queuedEvents > 0, sessions: 0, openSessions: 0, persons: 0, devices: 0, queuedEvents, streamMessages, auditSeq }
   }
 
-  async #part(raw: string, account: string, scope: 'person' | 'device', targets: readonly string[], erase: (h: Household, target: string) => Removal): Promise<Omit<ErasureResult, 'tookMs'>> {
+  async #part(raw: string, account: string, scope: 'person' | 'device', targets: readonly string[], erase: (h: Household, target: string) => Removal): Promise<Omit<ErasureResult, 'tookMs' | 'walTruncated'>> {
     const { store, runtime, stream } = this.#o
     // which stored raw events are the subject's is decided on the household as it is before the erasure
     let pending: number[] = []
@@ -228,7 +255,7 @@ export function checkRequest(v: unknown): ErasureRequest {
   const bad = (why: string): never => { throw new ErasureError('BAD_REQUEST', why) }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('an erasure request is an object { account, person? | device? }')
   const o = v as Record<string, unknown>
-  for (const k of Object.keys(o)) if (!['account', 'person', 'device'].includes(k)) bad(`unknown field "${k}": an erasure request has account, person and device`)
+  for (const k of Object.keys(o)) if (!['account', 'person', 'device'].includes(k) && o[k] !== undefined) bad(`unknown field "${k}": an erasure request has account, person and device`)
   const str = (k: string): string | undefined => {
     const x = o[k]
     if (x === undefined) return undefined

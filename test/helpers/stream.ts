@@ -30,9 +30,15 @@ export async function streamServer(partitions: number): Promise<NatsServerHandle
 /** What a publisher put on the stream. */
 export class Published {
   readonly perAccount = new Map<string, number>()
+  /** Messages published per account. */
+  readonly messagesPerAccount = new Map<string, number>()
   readonly lastSeq = new Map<number, number>()
   events = 0
   messages = 0
+
+  messagesOf(account: string): number {
+    return this.messagesPerAccount.get(account) ?? 0
+  }
 }
 
 /**
@@ -67,6 +73,7 @@ export async function publish(url: string, events: readonly IdrEvent[], o: { pub
       o.into.perAccount.set(account, (o.into.perAccount.get(account) ?? 0) + chunk.length)
       o.into.events += chunk.length
       o.into.messages++
+      o.into.messagesPerAccount.set(account, (o.into.messagesPerAccount.get(account) ?? 0) + 1)
     })
     await Promise.all(acks)
     if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs))
