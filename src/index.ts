@@ -49,6 +49,15 @@ export type { DemoOptions, DemoProgress } from './demo/run.js'
 export type { DemoReport } from './demo/report.js'
 export { renderReportHtml } from './demo/html.js'
 
+// Privacy: key epochs, erasure, access exports, retention (docs/privacy.md, docs/key-rotation.md)
+export { KeyRing, recordKeyEpoch } from './privacy/keyring.js'
+export { Eraser, ErasureError, checkRequest } from './privacy/erase.js'
+export type { ErasureRequest, ErasureResult, EventStream, ErasurePseudonyms } from './privacy/erase.js'
+export { accessExport } from './privacy/export.js'
+export type { AccessExport } from './privacy/export.js'
+export { RetentionJob, startRetention } from './privacy/retention.js'
+export type { PassResult, RetentionOptions, RetentionSchedule } from './privacy/retention.js'
+export { deleteMessages, eraseSubject, scanSubject } from './privacy/stream-erase.js'
 // Privacy audit trail (docs/privacy.md)
 export { AuditLog, AuditError, AUDIT_OPS, canonicalJson, parseAnchor } from './privacy/audit.js'
 export type { AuditEntry, AuditHead, AuditRecord, AuditVerdict, AuditOp } from './privacy/audit.js'

@@ -11,6 +11,7 @@ import { RefitPool } from '../model/refit-pool.js'
 import { Eraser, type EventStream } from '../privacy/erase.js'
 import { jetStreamEvents } from '../privacy/jetstream-events.js'
 import { KeyRing, recordKeyEpoch } from '../privacy/keyring.js'
+import { startRetention } from '../privacy/retention.js'
 import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
@@ -68,6 +69,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   })
   serveApi(engine, bus, eraser)
   await engine.start()
+  const retentionMs = cfg.retentionDays * 86_400_000
+  const retention = startRetention({
+    store, runtime: engine.runtime, retentionMs, intervalMs: cfg.retentionIntervalMs, firstPassAfterMs: cfg.retentionIntervalMs,
+    onPass: (r) => { if (r.households > 0) log.info({ ...r }, 'retention pass purged') },
+    onError: (err) => log.error({ err: String(err) }, 'retention pass failed; the next one is on schedule'),
+  })
   // stream deletions an erasure left undone (a crash between its two steps) are finished now
   eraser.settlePending().then(
     (n) => { if (n > 0) log.info({ messages: n }, 'finished pending stream erasures') },
@@ -89,6 +96,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   })
   log.info({ signal }, 'draining')
   let code = 0
+  await retention.stop()
   try {
     await e.drain(cfg.drainTimeoutMs)
   } catch (err) {
@@ -106,6 +114,6 @@ async function openBus(cfg: ServeConfig, onError: (err: unknown) => void): Promi
   if (cfg.nats === undefined) return new InProcessBus({ prefix: cfg.prefix })
   return NatsBus.connect({
     url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream ? 'jetstream' : 'core', prefix: cfg.prefix,
-    partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.stream, onError,
+    partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.stream, onError, retentionMs: cfg.retentionDays * 86_400_000,
   })
 }

@@ -31,6 +31,8 @@ export interface RetentionOptions {
 export interface RetentionScheduleOptions extends RetentionOptions {
   /** From the end of one pass to the start of the next, ms. Default DEFAULT_RETENTION_INTERVAL_MS (1 h). */
   intervalMs?: number
+  /** Before the first pass, ms. Default 0 (at once); idr serve waits one interval, so a restart does not purge mid-recovery. */
+  firstPassAfterMs?: number
   /** Told each scheduled pass's result (for the log); runNow() returns its own instead. */
   onPass?: (result: PassResult) => void
   /** Told when a scheduled pass fails; the schedule goes on. Default: a process warning. */
@@ -38,7 +40,7 @@ export interface RetentionScheduleOptions extends RetentionOptions {
 }
 
 const OPTION_NAMES = ['store', 'runtime', 'retentionMs', 'now', 'household', 'sliceMs']
-const SCHEDULE_OPTION_NAMES = [...OPTION_NAMES, 'intervalMs', 'onPass', 'onError']
+const SCHEDULE_OPTION_NAMES = [...OPTION_NAMES, 'intervalMs', 'firstPassAfterMs', 'onPass', 'onError']
 
 /** What one pass did. The audit record's counts are households, sessions, openSessions, devices, dropped. */
 export interface PassResult {
@@ -181,12 +183,12 @@ export interface RetentionSchedule {
 }
 
 /**
- * Runs a retention pass at once and then intervalMs after the end of each pass, on an unref'd timer (it
+ * Runs a retention pass after firstPassAfterMs (default at once) and then intervalMs after the end of each pass, on an unref'd timer (it
  * keeps no process alive). Stop it before closing the store.
  */
 export function startRetention(o: RetentionScheduleOptions): RetentionSchedule {
   checkOptionNames('startRetention', o, SCHEDULE_OPTION_NAMES)
-  const { intervalMs = DEFAULT_RETENTION_INTERVAL_MS, onPass, onError, ...options } = o
+  const { intervalMs = DEFAULT_RETENTION_INTERVAL_MS, firstPassAfterMs = 0, onPass, onError, ...options } = o
   positive('intervalMs', intervalMs)
   const job = new RetentionJob(options)
   const report = onError ?? ((err: unknown) => process.emitWarning(`retention pass failed: ${(err as Error).message}`, 'RetentionWarning'))
@@ -208,7 +210,8 @@ export function startRetention(o: RetentionScheduleOptions): RetentionSchedule {
     }, ms)
     timer.unref()
   }
-  arm(0)
+  if (!Number.isSafeInteger(firstPassAfterMs) || firstPassAfterMs < 0) throw new RetentionError('BAD_OPTION', `firstPassAfterMs must be an integer ≥ 0 (ms), got ${firstPassAfterMs}`)
+  arm(firstPassAfterMs)
   return {
     runNow: () => (abort.signal.aborted ? Promise.reject(new RetentionError('STOPPED', 'the retention schedule is stopped')) : pass()),
     async stop() {
