@@ -2,6 +2,7 @@
 import { benchAttribution } from './attribution.js'
 import { benchAttributionTruth } from './attribution-truth.js'
 import { benchEngine } from './engine.js'
+import { benchErasure } from './erasure.js'
 import { benchHousehold } from './household.js'
 import { benchKernels } from './kernels.js'
 import { benchPoolCrossover } from './pool-crossover.js'
@@ -17,6 +18,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   engine: { question: 'the engine in one process (in-process bus, ingress, actors, checkpoints) against a direct household replay', run: benchEngine },
   simulator: { question: 'events generated per second, and the Bayes oracle per session', run: benchSimulator },
   attribution: { question: '1,000,000 journeys over 12 channels: aggregation, Markov of order 1..3 with exact removal effects, Shapley, heuristics', run: benchAttribution },
+  erasure: { question: 'time to erase one account, person or device among 100,000 households (stopped file, live runtime) and its messages in a JetStream stream', run: benchErasure },
   'attribution-truth': { question: 'person-level against account-level attribution, against the simulator\'s counterfactual ground truth, per model, household size and difficulty', run: benchAttributionTruth },
 }
 
