@@ -4,13 +4,14 @@
 // refused subscription's iterator with that error, and rejects a request whose publish or inbox was refused.
 import { encode } from '@msgpack/msgpack'
 import {
-  AckPolicy, connect, ErrorCode, Events, nanos, StringCodec, type JetStreamManager, type NatsConnection, type Subscription,
+  AckPolicy, connect, ErrorCode, nanos, StringCodec, type JetStreamManager, type NatsConnection, type Subscription,
 } from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { deleteMessages, eraseSubject, scanSubject, type StoredEvents } from '../src/privacy/stream-erase.js'
 import { partitionOf } from '../src/runtime/partition.js'
 import { DEFAULT_STREAM, NatsBus } from '../src/transport/nats.js'
 import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
+import { refusals } from './helpers/refusals.js'
 
 const sc = StringCodec()
 const passwords: Record<ExampleUser, string> = { publisher: 'pub-pw', engine: 'engine-pw', admin: 'admin-pw' }
@@ -30,31 +31,6 @@ async function as(user: ExampleUser): Promise<NatsConnection> {
   const nc = await connect({ servers: server.url, user, pass: passwords[user], name: user })
   connections.push(nc)
   return nc
-}
-
-interface Refusal { operation: string, subject: string }
-
-/**
- * The permission violations the server reports to nc from now on ("publish" / "subscription", subject).
- * settled() lists them after a round trip: the server answers in order, so a refusal of anything sent
- * before the flush arrives before its PONG; one more macrotask lets the status iterator deliver it.
- */
-function refusals(nc: NatsConnection): { settled(): Promise<Refusal[]> } {
-  const seen: Refusal[] = []
-  void (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === Events.Error && s.data === ErrorCode.PermissionsViolation && s.permissionContext) {
-        seen.push({ operation: s.permissionContext.operation, subject: s.permissionContext.subject })
-      }
-    }
-  })()
-  return {
-    async settled() {
-      await nc.flush()
-      await new Promise((r) => setTimeout(r, 0))
-      return seen
-    },
-  }
 }
 
 /** Messages a subscription collects, and how its iterator ended (a permission error, say). */

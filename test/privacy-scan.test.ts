@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } f
 import { isIPv4, isIPv6 } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, ErrorCode, Events, StringCodec, type NatsConnection } from 'nats'
+import { connect, ErrorCode, StringCodec, type NatsConnection } from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { IdrEvent } from '../src/model/events.js'
 import { Pseudonymiser } from '../src/privacy/pseudonymise.js'
@@ -18,6 +18,7 @@ import { partitionOf } from '../src/runtime/partition.js'
 import { messages, simEvents } from './helpers/engine.js'
 import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
 import { caughtUp, Published, STREAM, streamServer } from './helpers/stream.js'
+import { refusals } from './helpers/refusals.js'
 
 const MAIN = join(import.meta.dirname, '..', 'build', 'src', 'cli', 'main.js')
 const PARTITIONS = 4
@@ -437,25 +438,6 @@ describe('idr.api.privacy.erase under the example nats-server config', () => {
     const nc = await connect({ servers: server.url, user, pass: passwords[user], name: user })
     connections.push(nc)
     return nc
-  }
-
-  /** Permission violations the server reports to nc from now on, listed after a round trip (see nats-permissions.test.ts). */
-  function refusals(nc: NatsConnection): { settled(): Promise<{ operation: string, subject: string }[]> } {
-    const seen: { operation: string, subject: string }[] = []
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === Events.Error && s.data === ErrorCode.PermissionsViolation && s.permissionContext) {
-          seen.push({ operation: s.permissionContext.operation, subject: s.permissionContext.subject })
-        }
-      }
-    })()
-    return {
-      async settled() {
-        await nc.flush()
-        await new Promise((r) => setTimeout(r, 0))
-        return seen
-      },
-    }
   }
 
   it('refuses a publisher\'s erase request and delivers an admin\'s', async () => {
