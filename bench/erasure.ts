@@ -17,7 +17,7 @@ import { connect, RetentionPolicy, StorageType } from 'nats'
 import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
 import { Eraser, type ErasureRequest } from '../src/privacy/erase.js'
-import { KeyRing } from '../src/privacy/keyring.js'
+import { erasurePseudonyms, KeyRing } from '../src/privacy/keyring.js'
 import { deleteMessages, scanSubject } from '../src/privacy/stream-erase.js'
 import { partitionOf } from '../src/runtime/partition.js'
 import { ActorRuntime } from '../src/runtime/runtime.js'
@@ -49,7 +49,7 @@ const PUBLISH_WINDOW = 1_000
 const BENCH_KEY = 'bench-erasure-pseudonym-key-0123456789'
 
 const keys = new KeyRing([{ epoch: 1, key: BENCH_KEY }])
-const pseudonyms = { accounts: (raw: string) => keys.all('account', raw).reverse(), devices: (raw: string) => keys.all('device', raw) }
+const pseudonyms = erasurePseudonyms(keys)
 
 interface Template {
   readonly snapshot: Uint8Array

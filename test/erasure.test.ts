@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
 import { Eraser, checkRequest } from '../src/privacy/erase.js'
-import { KeyRing } from '../src/privacy/keyring.js'
+import { erasurePseudonyms, KeyRing } from '../src/privacy/keyring.js'
 import { ActorRuntime } from '../src/runtime/runtime.js'
 import { POSITION_STRIDE } from '../src/runtime/store.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
@@ -16,7 +16,7 @@ import { errorCode } from './helpers/errors.js'
 import { simEvents, TEST_KEY } from './helpers/engine.js'
 
 const keys = new KeyRing([{ epoch: 1, key: TEST_KEY }])
-const pseudonyms = { accounts: (raw: string) => keys.all('account', raw).reverse(), devices: (raw: string) => keys.all('device', raw) }
+const pseudonyms = erasurePseudonyms(keys)
 const CANARY = 'CANARY-ACCT-5e1f'
 
 let dir: string

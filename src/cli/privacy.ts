@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from 'nats'
 import { IdrError } from '../errors.js'
 import { checkRequest, Eraser, type EventStream } from '../privacy/erase.js'
 import { jetStreamEvents } from '../privacy/jetstream-events.js'
-import { KeyRing } from '../privacy/keyring.js'
+import { erasurePseudonyms, KeyRing } from '../privacy/keyring.js'
 import { openStore } from '../store/sqlite-store.js'
 import { DEFAULT_STREAM } from '../transport/nats.js'
 import { loadServeConfig } from './serve-config.js'
@@ -65,7 +65,7 @@ async function privacyCommand(verb: 'erase' | 'export', argv: string[]): Promise
       }
       const eraser = new Eraser({
         store, stream, partitionsOf: cfg.of,
-        pseudonyms: { accounts: (raw) => keys.all('account', raw).reverse(), devices: (raw) => keys.all('device', raw) },
+        pseudonyms: erasurePseudonyms(keys),
       })
       result = verb === 'erase' ? await eraser.erase(request) : await eraser.export(request)
     } finally {

@@ -10,7 +10,7 @@ import { createLogger } from '../log.js'
 import { RefitPool } from '../model/refit-pool.js'
 import { Eraser, type EventStream } from '../privacy/erase.js'
 import { jetStreamEvents } from '../privacy/jetstream-events.js'
-import { KeyRing, recordKeyEpoch } from '../privacy/keyring.js'
+import { erasurePseudonyms, KeyRing, recordKeyEpoch } from '../privacy/keyring.js'
 import { startRetention } from '../privacy/retention.js'
 import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
@@ -65,7 +65,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const eraser: Eraser = new Eraser({
     store, runtime: engine.runtime, stream, partitionsOf: cfg.of,
-    pseudonyms: { accounts: (raw) => keys.all('account', raw).reverse(), devices: (raw) => keys.all('device', raw) },
+    pseudonyms: erasurePseudonyms(keys),
   })
   serveApi(engine, bus, eraser)
   await engine.start()

@@ -411,13 +411,16 @@ export class Household {
   }
 
   /**
-   * Retention: closed sessions that started before cutoffMs leave the history, devices seen only in them are
-   * forgotten, and the persons are rebuilt from what is left (none when too little is left: cold start).
+   * Retention: closed sessions that started before cutoffMs leave the history, open sessions silent since
+   * before it are forgotten (nothing else would close them before the account's next event), devices seen
+   * only in what went are forgotten, and the persons are rebuilt from what is left (none when too little is
+   * left: cold start).
    */
   purgeBefore(cutoffMs: number): Removal {
     this.ready()
+    const openSessions = this.forgetOpen((s) => s.lastTs < cutoffMs)
     const sessions = this.history.retain((o) => o.startSec * 1000 >= cutoffMs)
-    if (sessions === 0) return NOTHING_REMOVED
+    if (sessions === 0 && openSessions === 0) return NOTHING_REMOVED
     const used = new Set<number>()
     const o = emptyObservation()
     for (let i = 0; i < this.history.length; i++) used.add(this.history.get(i, o).device)
@@ -431,7 +434,7 @@ export class Household {
       this.devices.erase(id)
       devices++
     }
-    return { sessions, openSessions: 0, persons: [], devices, changes: this.rebuild() }
+    return { sessions, openSessions, persons: [], devices, changes: sessions > 0 ? this.rebuild() : [] }
   }
 
   /** Nothing left: no kept or open session (an erased or fully purged household can be dropped). */

@@ -84,6 +84,14 @@ export class KeyRing {
 }
 
 /** The meta entry where a store records the key epoch it was last served with (decimal). */
+/**
+ * What erasure needs from the ring: a raw account token's or device id's pseudonyms under every kept
+ * epoch, the current one first (new tombstones are written under it).
+ */
+export function erasurePseudonyms(ring: KeyRing): { accounts(raw: string): string[], devices(raw: string): string[] } {
+  return { accounts: (raw) => ring.all('account', raw).reverse(), devices: (raw) => ring.all('device', raw).reverse() }
+}
+
 export const KEY_EPOCH_META = 'privacy.keyEpoch'
 
 /** What recordKeyEpoch needs of a store (SqliteStore has it). */

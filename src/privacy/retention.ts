@@ -141,11 +141,8 @@ export class RetentionJob {
     await this.#modify(account, (h, persist) => {
       if (!h) return
       t.scanned++
-      // Open sessions silent since before the cutoff would stay open until the account's next event (nothing
-      // closes idle sessions), so they are forgotten first, leaving their devices to purgeBefore.
-      const open = h.sessionizer.discard((s) => s.lastTs < cutoffMs).length
       const r = h.purgeBefore(cutoffMs)
-      const changed = open > 0 || r.sessions > 0
+      const changed = r.openSessions > 0 || r.sessions > 0
       if (h.empty) {
         const deleted = store.delete(account)
         if (!deleted && !changed) return // a resident household that never held anything
@@ -159,7 +156,7 @@ export class RetentionJob {
       if (!changed) return
       t.households++
       t.sessions += r.sessions
-      t.openSessions += open
+      t.openSessions += r.openSessions
       t.devices += r.devices
     })
   }
