@@ -68,6 +68,33 @@ describe('Household', () => {
     expect(later.at(-1)!.a.persons[0]!.p).toBeGreaterThan(0.8)
   })
 
+  it('publishes an update when a content switch moves the probabilities by materialChange, and compares the next with it', () => {
+    const events = stream(20)
+    const h = new Household('h1', { materialChange: 0.001 })
+    for (const e of events) h.push(e)
+    const t = T0 + 21 * DAY + 14 * 3_600_000
+    const base = { v: 1, account: 'h1', device: 'tablet', deviceType: 'tablet' as const }
+    const opened = h.push(validateEvent({ ...base, id: 'x0', ts: t, kind: 'play', content: 'drama1', genres: ['drama'] })).assignments.filter((a) => a.stage !== 'close')
+    expect(opened.map((a) => a.stage)).toEqual(['open'])
+    expect(h.push(validateEvent({ ...base, id: 'x1', ts: t + 60_000, kind: 'heartbeat' })).assignments).toEqual([])
+    // drama and news tie after one news title (the dominant genre stays drama); a second one tips it
+    expect(h.push(validateEvent({ ...base, id: 'x2', ts: t + 120_000, kind: 'heartbeat', content: 'news1', genres: ['news'] })).assignments).toEqual([])
+    const switched = h.push(validateEvent({ ...base, id: 'x3', ts: t + 180_000, kind: 'heartbeat', content: 'news2', genres: ['news'] })).assignments
+    expect(switched.map((a) => a.stage)).toEqual(['update'])
+    const before = new Map(opened[0]!.persons.map((q) => [q.person, q.p]))
+    const moved = Math.max(...switched[0]!.persons.map((q) => Math.abs(q.p - before.get(q.person)!)))
+    expect(moved).toBeGreaterThanOrEqual(0.001)
+    // with the default threshold the same switch is not material
+    const quiet = new Household('h1')
+    for (const e of events) quiet.push(e)
+    quiet.push(validateEvent({ ...base, id: 'x0', ts: t, kind: 'play', content: 'drama1', genres: ['drama'] }))
+    quiet.push(validateEvent({ ...base, id: 'x2', ts: t + 120_000, kind: 'heartbeat', content: 'news1', genres: ['news'] }))
+    const q = quiet.push(validateEvent({ ...base, id: 'x3', ts: t + 180_000, kind: 'heartbeat', content: 'news2', genres: ['news'] })).assignments
+    expect(q.length).toBe(moved >= 0.1 ? 1 : 0)
+    // once published, an update is what the next is compared with: the same dominant genre again moves nothing
+    expect(h.push(validateEvent({ ...base, id: 'x4', ts: t + 240_000, kind: 'heartbeat', content: 'news3', genres: ['news'] })).assignments).toEqual([])
+  })
+
   it('explains an assignment in words', () => {
     const { finals } = run(stream(3))
     const bob = finals.find((f) => f.truth === 'bob')!

@@ -238,7 +238,10 @@ export class Household {
         case 'update':
           if (u.contentChanged) {
             const a = this.assign(u.session, 'update', u.eventId)
-            if (this.isMaterial(u.session.id, a.persons)) out.assignments.push(a)
+            if (this.isMaterial(u.session.id, a.persons)) {
+              this.published.set(u.session.id, a.persons)
+              out.assignments.push(a)
+            }
           }
           break
         case 'close':
@@ -283,8 +286,9 @@ export class Household {
       this.encode(s, stage === 'close')
       persons = this.ranked()
     }
+    // an update is published (and remembered) only when it is a material change: handle() decides
     if (stage === 'close') this.published.delete(s.id)
-    else this.published.set(s.id, persons)
+    else if (stage === 'open') this.published.set(s.id, persons)
     return {
       account: this.account, session: s.id, device: s.device, eventId, stage, modelVersion: this.persons.version,
       persons, coldStart: cold, explanation: explain(s, this.o.utcOffsetMinutes),
