@@ -23,8 +23,10 @@ export { hybrid, DEFAULT_HYBRID_MARKOV_WEIGHT } from './hybrid.js'
 export type { HybridOptions } from './hybrid.js'
 export { JourneyBuilder, buildJourneys, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS } from './journeys.js'
 export type { JourneyLevel, JourneyOptions, JourneyStats, PersonSplit } from './journeys.js'
-export { PersonAssigner, DEFAULT_ASSIGN_TEMPERATURE } from './assign.js'
-export type { AssignSource } from './assign.js'
+export { JourneyLedger, Tracks, DEFAULT_MAX_PATH_TOUCHES, involvesPerson, involvesDevice, channelIndex, channelName } from './ledger.js'
+export type { JourneyRecord, JourneyTouch, LedgerLevel, LedgerOptions, LedgerStats, PersonShare } from './ledger.js'
+export { TimedJourneys, DEFAULT_DECAY_HALF_LIFE_DAYS } from './timed.js'
+export type { AssignSource } from '../model/household.js'
 export { nmae, shareError, spearman, ranks, creditByChannel } from './compare.js'
 
 /** Every model `attribute` runs, in the order `--model all` prints them. */

@@ -1,15 +1,15 @@
-// Journeys from events: touches and conversions grouped per account, per person as the household model sees
-// them, and per true person (simulator `truth`), each aggregated into a PathTable (docs/attribution.md,
-// "Journeys from events").
-import type { IdrEvent } from '../model/events.js'
-import { PLAYBACK_KINDS } from '../model/events.js'
-import type { HouseholdOptions, PersonProbability } from '../model/household.js'
-import { PersonAssigner, type AssignSource } from './assign.js'
+// Journeys from events, offline: touches and conversions grouped per account, per person as the household
+// model sees them, and per true person (simulator `truth`), each aggregated into a PathTable
+// (docs/attribution.md, "Journeys from events"). The account and person levels are the engine's own journeys:
+// each account runs a Household whose ledger (./ledger.ts) the engine keeps live; nothing here differs.
+import { CHANNELS, PLAYBACK_KINDS, type IdrEvent } from '../model/events.js'
+import { Household, UNKNOWN_PERSON, type AssignSource, type HouseholdOptions } from '../model/household.js'
 import { AttributionError } from './errors.js'
+import { DEFAULT_LOOKBACK_MS, JourneyLedger, Tracks, channelIndex, type JourneyRecord } from './ledger.js'
 import { PathTable, PathTableBuilder } from './path-table.js'
+import { TimedJourneys } from './timed.js'
 
-/** Lookback window: touches at most this long before a conversion are on its path, ms (30 days). */
-export const DEFAULT_LOOKBACK_MS = 30 * 86_400_000
+export { DEFAULT_LOOKBACK_MS } from './ledger.js'
 
 /** Whose journeys: the account's, the persons' as the model assigns them, or the true persons' (oracle). */
 export type JourneyLevel = 'account' | 'person' | 'oracle'
@@ -28,6 +28,8 @@ export interface JourneyOptions {
   split?: PersonSplit | 'both'
   /** Options of the household model run for the person level. */
   household?: HouseholdOptions
+  /** Also keep the account and person journeys with their touch times (`JourneyBuilder.timed`: time decay by real time). */
+  timed?: boolean
 }
 
 /** How a conversion's credit goes to persons: by probability or all to the most probable one. */
@@ -43,80 +45,21 @@ export interface JourneyStats {
   sources: Record<AssignSource, number>
 }
 
-interface Pending {
-  readonly ts: number
-  readonly channel: number
-}
-
-/**
- * Open journeys of one key (an account, a person): pending touches in time order, emitted into a builder as a
- * converting path when a conversion ends them or as a null path once no conversion can end them any more.
- */
-class Track {
-  private readonly pending = new Map<string, Pending[]>()
-  private readonly ids: number[] = []
-
-  constructor(readonly builder: PathTableBuilder, private readonly lookbackMs: number) {}
-
-  /** Adds a touch; if every pending touch of the key is already past the window, they first become a null path. */
-  touch(key: string, ts: number, channel: number): void {
-    let list = this.pending.get(key)
-    if (!list) this.pending.set(key, (list = []))
-    else if (list.length > 0 && list[list.length - 1]!.ts < ts - this.lookbackMs) this.emitNull(list, list.length)
-    list.push({ ts, channel })
-  }
-
-  /** Whether the key has a touch within the window before ts. */
-  hasPath(key: string, ts: number): boolean {
-    const list = this.pending.get(key)
-    return list !== undefined && list.length > 0 && list[list.length - 1]!.ts >= ts - this.lookbackMs
-  }
-
-  /**
-   * Ends the key's journey with `weight` conversions worth `value`: touches older than the window become a null
-   * path, the rest the converting path.
-   */
-  convert(key: string, ts: number, weight: number, value: number): void {
-    const list = this.pending.get(key)
-    if (!list) return
-    let cut = 0
-    while (cut < list.length && list[cut]!.ts < ts - this.lookbackMs) cut++
-    if (cut > 0) this.emitNull(list, cut)
-    if (list.length === 0) return
-    this.ids.length = 0
-    for (const p of list) this.ids.push(p.channel)
-    this.builder.addIds(this.ids, 0, this.ids.length, weight, weight * value, 0)
-    list.length = 0
-  }
-
-  /** Every pending touch becomes a null path (end of input: censored journeys count as not converting). */
-  flush(): void {
-    for (const list of this.pending.values()) if (list.length > 0) this.emitNull(list, list.length)
-  }
-
-  private emitNull(list: Pending[], n: number): void {
-    this.ids.length = 0
-    for (let i = 0; i < n; i++) this.ids.push(list[i]!.channel)
-    this.builder.addIds(this.ids, 0, n, 0, 0, 1)
-    list.splice(0, n)
-  }
-}
-
 interface AccountState {
-  readonly account: Track
-  readonly person: Track
-  readonly personHard: Track
-  readonly oracle: Track
-  assigner: PersonAssigner | undefined
+  /** The account's model and ledger (person level), or a ledger alone (account level only). */
+  readonly model: Household | undefined
+  readonly ledger: JourneyLedger
+  readonly personHard: Tracks
+  readonly oracle: Tracks
 }
 
 /**
  * Builds account-, person- and oracle-level path tables from a stream of events in event-time order (per
- * account). Journey rules:
+ * account). Journey rules (./ledger.ts):
  * - a conversion at t ends the journey of its key: the key's touches in [t − lookback, t] form the converting
  *   path; older pending touches form a null path; a conversion with no touch in the window is not attributed;
- * - pending touches become a null path when a later touch of the key comes more than the lookback after the
- *   newest of them, and at the end of input;
+ * - pending touches become a null path once the key's newest touch is more than the lookback old, and at the
+ *   end of input;
  * - person level: a touch goes to the person the model finds most probable on its device at its time; a
  *   conversion is split by those probabilities ('soft') over the persons with a touch in the window,
  *   renormalised, each share ending that person's journey;
@@ -130,9 +73,12 @@ export class JourneyBuilder {
   private readonly household: HouseholdOptions
   private readonly builders: Record<JourneyLevel, PathTableBuilder> = { account: new PathTableBuilder(), person: new PathTableBuilder(), oracle: new PathTableBuilder() }
   private readonly hardBuilder = new PathTableBuilder()
+  /** With timed: the account and person levels' journeys with their touch times (time decay by real time). */
+  readonly timed: Record<'account' | 'person', TimedJourneys> | undefined
   private readonly accounts = new Map<string, AccountState>()
   private oracleMissing = false
   private flushed = false
+  private hardUnattributed = 0
 
   constructor(options: JourneyOptions = {}) {
     const lookback = options.lookbackMs ?? DEFAULT_LOOKBACK_MS
@@ -145,17 +91,21 @@ export class JourneyBuilder {
     if (split !== 'soft' && split !== 'hard' && split !== 'both') throw new AttributionError('BAD_OPTION', `split must be soft, hard or both, got "${String(split)}"`)
     this.splits = new Set<PersonSplit>(split === 'both' ? ['soft', 'hard'] : [split])
     this.household = options.household ?? {}
+    this.timed = options.timed ? { account: new TimedJourneys(), person: new TimedJourneys() } : undefined
   }
 
   private state(account: string): AccountState {
     let s = this.accounts.get(account)
     if (!s) {
+      const journeys = { lookbackMs: this.lookbackMs, maxPathTouches: Number.MAX_SAFE_INTEGER }
+      const model = this.levels.has('person') ? new Household(account, { ...this.household, refits: 'inline', journeys }) : undefined
+      const hard = (r: JourneyRecord): void => { this.add(this.hardBuilder, r) }
+      const oracle = (r: JourneyRecord): void => { this.add(this.builders.oracle, r) }
       s = {
-        account: new Track(this.builders.account, this.lookbackMs),
-        person: new Track(this.builders.person, this.lookbackMs),
-        personHard: new Track(this.hardBuilder, this.lookbackMs),
-        oracle: new Track(this.builders.oracle, this.lookbackMs),
-        assigner: this.levels.has('person') ? new PersonAssigner(account, this.household) : undefined,
+        model,
+        ledger: model?.journeys ?? new JourneyLedger(journeys),
+        personHard: new Tracks('person', this.lookbackMs, Number.MAX_SAFE_INTEGER, hard, () => {}),
+        oracle: new Tracks('person', this.lookbackMs, Number.MAX_SAFE_INTEGER, oracle, () => {}),
       }
       this.accounts.set(account, s)
     }
@@ -167,56 +117,72 @@ export class JourneyBuilder {
     if (this.flushed) throw new AttributionError('NOT_SUPPORTED', 'the journey builder was flushed; start a new one')
     const s = this.state(e.account)
     if (PLAYBACK_KINDS.includes(e.kind)) {
-      s.assigner?.push(e)
+      s.model?.push(e)
+      this.drain(s)
       return
     }
-    if (e.kind === 'touch') this.touch(s, e)
-    else if (e.kind === 'convert') this.convert(s, e)
+    if (e.kind !== 'touch' && e.kind !== 'convert') return
+    if (e.kind === 'touch') {
+      this.stats.touches++
+      // channels are numbered in order of first appearance in the input, as a path table read from a file
+      for (const b of [this.builders.account, this.builders.person, this.builders.oracle, this.hardBuilder]) b.channelId(e.channel ?? 'other')
+    } else {
+      this.stats.conversions++
+    }
+    if (this.splits.has('hard') && s.model) this.hard(s, s.model, e)
+    if (s.model) s.model.push(e)
+    else if (e.kind === 'touch') s.ledger.touch(e, UNKNOWN_PERSON)
+    else s.ledger.convert(e, [{ person: UNKNOWN_PERSON, p: 1 }])
+    this.drain(s)
+    if (this.levels.has('oracle')) this.oracle(s, e)
   }
 
-  private touch(s: AccountState, e: IdrEvent): void {
-    this.stats.touches++
-    const name = e.channel ?? 'other'
-    if (this.levels.has('account')) s.account.touch('', e.ts, this.builders.account.channelId(name))
-    if (s.assigner) {
-      const person = this.personsAt(s.assigner, e)[0]!.person
-      if (this.splits.has('soft')) s.person.touch(person, e.ts, this.builders.person.channelId(name))
-      if (this.splits.has('hard')) s.personHard.touch(person, e.ts, this.hardBuilder.channelId(name))
+  /** The hard split's track: touches as the soft one, each conversion whole to the most probable person. */
+  private hard(s: AccountState, model: Household, e: IdrEvent): void {
+    const top = model.personsAt(e.device, e.ts, false)[0]!.person
+    s.personHard.expire(e.ts)
+    if (e.kind === 'touch') {
+      s.personHard.touch(top, { ts: e.ts, channel: channelIndex(e.channel ?? 'other'), device: e.device, person: top })
+      return
     }
-    if (this.levels.has('oracle')) {
-      if (e.truth === undefined) this.oracleMissing = true
-      else s.oracle.touch(e.truth, e.ts, this.builders.oracle.channelId(name))
+    if (!s.personHard.hasPath(top, e.ts)) this.hardUnattributed++
+    s.personHard.convert(top, e.ts, 1, e.value ?? 0, e.device)
+  }
+
+  private oracle(s: AccountState, e: IdrEvent): void {
+    if (e.truth === undefined) {
+      this.oracleMissing = true
+      return
+    }
+    s.oracle.expire(e.ts)
+    if (e.kind === 'touch') {
+      s.oracle.touch(e.truth, { ts: e.ts, channel: channelIndex(e.channel ?? 'other'), device: e.device, person: e.truth })
+      return
+    }
+    if (!s.oracle.hasPath(e.truth, e.ts)) this.stats.unattributed.oracle++
+    s.oracle.convert(e.truth, e.ts, 1, e.value ?? 0, e.device)
+  }
+
+  /** Moves the ledger's completed journeys into the level tables. */
+  private drain(s: AccountState): void {
+    for (const r of s.ledger.take()) {
+      if (r.level === 'account') {
+        if (this.levels.has('account')) this.add(this.builders.account, r)
+        this.timed?.account.add(r)
+      } else if (this.splits.has('soft')) {
+        this.add(this.builders.person, r)
+        this.timed?.person.add(r)
+      }
     }
   }
 
-  private convert(s: AccountState, e: IdrEvent): void {
-    this.stats.conversions++
-    const value = e.value ?? 0
-    if (this.levels.has('account')) {
-      if (!s.account.hasPath('', e.ts)) this.stats.unattributed.account++
-      s.account.convert('', e.ts, 1, value)
-    }
-    if (s.assigner) {
-      const ps = this.personsAt(s.assigner, e)
-      if (this.splits.has('soft')) this.split(s.person, ps, e.ts, value, true)
-      if (this.splits.has('hard')) this.split(s.personHard, [{ person: ps[0]!.person, p: 1 }], e.ts, value, !this.splits.has('soft'))
-    }
-    if (this.levels.has('oracle') && e.truth !== undefined) {
-      if (!s.oracle.hasPath(e.truth, e.ts)) this.stats.unattributed.oracle++
-      s.oracle.convert(e.truth, e.ts, 1, value)
-    } else if (this.levels.has('oracle')) this.oracleMissing = true
-  }
+  private readonly ids: number[] = []
 
-  /** Credits a conversion to the persons of `shares` who have a touch in the window, renormalised. */
-  private split(track: Track, shares: readonly PersonProbability[], ts: number, value: number, count: boolean): void {
-    const withPath = shares.filter((q) => q.p > 0 && track.hasPath(q.person, ts))
-    const total = withPath.reduce((a, q) => a + q.p, 0)
-    if (withPath.length === 0 && count) this.stats.unattributed.person++
-    for (const q of withPath) track.convert(q.person, ts, q.p / total, value)
-  }
-
-  private personsAt(a: PersonAssigner, e: IdrEvent): readonly PersonProbability[] {
-    return a.personsAt(e.device, e.ts)
+  private add(b: PathTableBuilder, r: JourneyRecord): void {
+    const ids = this.ids
+    ids.length = 0
+    for (const t of r.touches) ids.push(b.channelId(CHANNELS[t.channel]!))
+    b.addIds(ids, 0, ids.length, r.conversions, r.value, r.nulls)
   }
 
   /** Ends the input: closes the model's sessions and turns every pending touch into a null path. */
@@ -224,17 +190,25 @@ export class JourneyBuilder {
     if (this.flushed) return
     this.flushed = true
     for (const s of this.accounts.values()) {
-      s.account.flush()
-      s.person.flush()
+      s.ledger.flush()
       s.personHard.flush()
       s.oracle.flush()
-      s.assigner?.flush()
+      this.drain(s)
+      s.model?.flush()
     }
     const src = this.stats.sources
     for (const s of this.accounts.values()) {
-      if (!s.assigner) continue
-      for (const k of Object.keys(src) as AssignSource[]) src[k] += s.assigner.sources[k]
+      if (!s.model) continue
+      for (const k of Object.keys(src) as AssignSource[]) src[k] += s.model.sources[k]
     }
+    let account = 0
+    let person = 0
+    for (const s of this.accounts.values()) {
+      account += s.ledger.stats.unattributed.account
+      person += s.ledger.stats.unattributed.person
+    }
+    this.stats.unattributed.account = this.levels.has('account') ? account : 0
+    this.stats.unattributed.person = !this.levels.has('person') ? 0 : this.splits.has('soft') ? person : this.hardUnattributed
   }
 
   /**

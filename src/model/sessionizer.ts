@@ -172,6 +172,25 @@ export class Sessionizer {
     return out
   }
 
+  /**
+   * Admits a marketing event (touch, convert) past the checks playback gets — duplicate id, stamped ahead of
+   * arrival, behind the watermark — and remembers its id. It moves no clock: sessions are not closed by it.
+   */
+  admit(e: IdrEvent, arrivalMs?: number): SessionUpdate | undefined {
+    this.stats.events++
+    if (this.recent.has(e.id)) return this.reject('duplicate', e)
+    if (arrivalMs !== undefined && e.ts > arrivalMs + this.maxClockSkewMs) return this.reject('clock-ahead', e)
+    if (e.ts < this.watermarkTs) return this.reject('late', e)
+    this.remember(e)
+    this.stats.applied++
+    return undefined
+  }
+
+  /** Newest event time seen (−Infinity before the first event). */
+  get newestTs(): number {
+    return this.maxTs
+  }
+
   /** Moves the watermark forward without an event (idle flush driven by the runtime's clock). */
   advance(watermarkMs: number): SessionUpdate[] {
     const out: SessionUpdate[] = []
