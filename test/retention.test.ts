@@ -64,7 +64,12 @@ function expectNothingBefore(store: SqliteStore, cutoffMs: number): void {
     const h = stored(store, account)
     for (const row of h.historyRows()) expect(row.observation.startSec * 1000).toBeGreaterThanOrEqual(cutoffMs)
     for (const s of h.sessionizer.openSessions) expect(s.lastTs).toBeGreaterThanOrEqual(cutoffMs)
+    for (const t of h.journeys!.pendingTouches()) expect(t.ts).toBeGreaterThanOrEqual(cutoffMs)
   }
+  // stored journeys: none ended before the cutoff
+  let early = 0
+  store.journeys({ toMs: cutoffMs }, () => { early++ })
+  expect(early).toBe(0)
 }
 
 describe('retention', () => {
@@ -74,6 +79,9 @@ describe('retention', () => {
     const runtime = await fed(store, events)
     const cutoff = end - DEFAULT_RETENTION_MS
     expect(stored(store, 'acct-000002').historyRows().some((r) => r.observation.startSec * 1000 < cutoff)).toBe(true)
+    let earlyJourneys = 0
+    store.journeys({ toMs: cutoff }, () => { earlyJourneys++ })
+    expect(earlyJourneys).toBeGreaterThan(0)
     expect(stored(store, 'acct-000001').deviceIds).toContain(OLD_DEVICE)
     expect(store.load(DORMANT)).toBeDefined()
 
@@ -81,6 +89,7 @@ describe('retention', () => {
     expect(r).toMatchObject({ cutoffMs: cutoff, scanned: 4, households: 4, dropped: 1, complete: true })
     expect(r.sessions).toBeGreaterThan(0)
     expect(r.devices).toBeGreaterThanOrEqual(1)
+    expect(r.journeys).toBeGreaterThanOrEqual(earlyJourneys)
     expectNothingBefore(store, cutoff)
     expect(store.load(DORMANT)).toBeUndefined()
     expect(runtime.peek(DORMANT)?.empty ?? true).toBe(true)
@@ -96,12 +105,12 @@ describe('retention', () => {
     expect(audit.verify().ok).toBe(true)
     expect(audit.records()).toEqual([{
       seq: r.auditSeq, op: 'retention-purge', at: end,
-      counts: { households: 4, sessions: r.sessions, openSessions: r.openSessions, devices: r.devices, dropped: 1 },
+      counts: { households: 4, sessions: r.sessions, openSessions: r.openSessions, devices: r.devices, dropped: 1, journeys: r.journeys },
     }])
 
     const again = await new RetentionJob({ store, runtime, now: () => end }).run()
     // the dormant household's actor is still resident, empty, until it is passivated
-    expect(again).toMatchObject({ scanned: 4, households: 0, sessions: 0, devices: 0, dropped: 0, auditSeq: undefined })
+    expect(again).toMatchObject({ scanned: 4, households: 0, sessions: 0, devices: 0, dropped: 0, journeys: 0, auditSeq: undefined })
     expect(audit.records()).toHaveLength(1)
     store.close()
   })

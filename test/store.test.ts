@@ -189,7 +189,7 @@ describe('SqliteStore', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all()
     db.close()
-    expect(tables).toEqual(['audit', 'households', 'meta', 'positions', 'tombstones'])
+    expect(tables).toEqual(['audit', 'households', 'journeys', 'meta', 'positions', 'tombstones'])
   })
 
   it('runs each migration in a transaction of its own and stops at the one that fails', () => {

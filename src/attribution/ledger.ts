@@ -258,11 +258,9 @@ export class JourneyLedger {
     this.completed = [...records, ...this.completed]
   }
 
-  /** Pending touches per level (for exports and tests). */
-  pendingTouches(): number {
-    let n = 0
-    for (const l of this.account.pending.values()) n += l.length
-    return n
+  /** The pending touches (every touch is on the account's track, and on its person's), oldest first. */
+  pendingTouches(): readonly JourneyTouch[] {
+    return this.account.pending.get('') ?? []
   }
 
   /** Erasure of a person: their pending touches (both levels) and unstored journeys holding them go. */

@@ -3,6 +3,7 @@
 // the audit trail, the WAL, and the raw events in the input stream. Runs inside a live engine (with its
 // runtime) or on a stopped engine's database (without one). docs/privacy.md states the rules.
 import { performance } from 'node:perf_hooks'
+import { involvesDevice, involvesPerson, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import type { IdrEvent } from '../model/events.js'
 import { Household, type HouseholdOptions, type Removal } from '../model/household.js'
@@ -34,6 +35,8 @@ export interface ErasureResult {
   readonly openSessions: number
   readonly persons: number
   readonly devices: number
+  /** Marketing journeys removed: stored ones, unstored ones and pending touches (docs/attribution.md). */
+  readonly journeys: number
   /** Events of the account still queued in memory, dropped (account erasure). */
   readonly queuedEvents: number
   /** Messages deleted from the input stream (0 without a stream). */
@@ -135,9 +138,13 @@ export class Eraser {
     if (req.device !== undefined) throw new ErasureError('BAD_REQUEST', 'an export is by account, or by account and person')
     const account = this.#o.pseudonyms.accounts(req.account)[0]!
     const now = this.#o.now()
-    const out = await this.#modify(req.account, (h) => accessExport(req.account, account, h, this.#o.store.tombstones().all(), now, req.person))
+    const out = await this.#modify(req.account, (h) => {
+      const stored: JourneyRecord[] = []
+      this.#o.store.journeys({ account: req.account }, (r) => { stored.push(r) })
+      return accessExport(req.account, account, h, this.#o.store.tombstones().all(), now, req.person, stored)
+    })
     const subject = req.person !== undefined ? { account, person: req.person } : { account }
-    this.#o.store.auditLog().append({ op: 'export', at: now, subject, counts: { sessions: out.sessions.length, persons: out.persons.length, devices: out.devices.length } })
+    this.#o.store.auditLog().append({ op: 'export', at: now, subject, counts: { sessions: out.sessions.length, persons: out.persons.length, devices: out.devices.length, journeys: out.journeys.length } })
     return out
   }
 
@@ -158,14 +165,15 @@ export class Eraser {
     this.#remember({ account, scope: 'account', target: '', position, erasedAt: 0, pending: [] })
     const queuedEvents = runtime?.drop(raw) ?? 0
     const tomb: Tombstone = { account, scope: 'account', target: '', position, erasedAt: this.#o.now(), pending }
-    const { found, auditSeq } = store.transaction(() => {
+    const { found, journeys, auditSeq } = store.transaction(() => {
       const found = store.delete(raw)
+      const journeys = store.deleteJourneys(raw)
       store.tombstones().put(tomb)
-      const auditSeq = store.auditLog().append({ op: 'erasure', at: tomb.erasedAt, subject: { account }, counts: { snapshots: found ? 1 : 0, queuedEvents, streamMessages: pending.length } }).seq
-      return { found, auditSeq }
+      const auditSeq = store.auditLog().append({ op: 'erasure', at: tomb.erasedAt, subject: { account }, counts: { snapshots: found ? 1 : 0, journeys, queuedEvents, streamMessages: pending.length } }).seq
+      return { found, journeys, auditSeq }
     })
     const streamMessages = await this.#settle(tomb)
-    return { account, scope: 'account', target: '', found: found || queuedEvents > 0, sessions: 0, openSessions: 0, persons: 0, devices: 0, queuedEvents, streamMessages, auditSeq }
+    return { account, scope: 'account', target: '', found: found || queuedEvents > 0 || journeys > 0, sessions: 0, openSessions: 0, persons: 0, devices: 0, journeys, queuedEvents, streamMessages, auditSeq }
   }
 
   async #part(raw: string, account: string, scope: 'person' | 'device', targets: readonly string[], erase: (h: Household, target: string) => Removal): Promise<Omit<ErasureResult, 'tookMs' | 'walTruncated'>> {
@@ -184,13 +192,17 @@ export class Eraser {
       const tombs = targets.map((target): Tombstone => ({ account, scope, target, position, erasedAt, pending: target === targets[0] ? pending : [] }))
       if (scope === 'device') for (const t of targets) runtime?.eraseInput(raw, t, position)
       for (const t of tombs) this.#remember(t)
+      const devices = new Set(targets)
+      const holds = scope === 'person' ? (j: JourneyRecord) => involvesPerson(j, targets[0]!) : (j: JourneyRecord) => involvesDevice(j, devices)
       const auditSeq = store.transaction(() => {
         if (h) store.commit({ households: [persist()], positions: new Map() })
+        total.journeys += store.deleteJourneys(raw, holds)
         for (const t of tombs) store.tombstones().put(t)
         const subject = scope === 'person' ? { account, person: targets[0]! } : { account, device: targets[0]! }
         return store.auditLog().append({ op: 'erasure', at: erasedAt, subject, counts: { ...total, streamMessages: pending.length } }).seq
       })
-      return { account, scope, target: targets.join(','), found: h !== undefined && (total.sessions + total.openSessions + total.persons + total.devices) > 0, ...total, queuedEvents: 0, streamMessages: pending.length, auditSeq }
+      const found = total.sessions + total.openSessions + total.persons + total.devices + total.journeys > 0
+      return { account, scope, target: targets.join(','), found, ...total, queuedEvents: 0, streamMessages: pending.length, auditSeq }
     }).then(async (r) => {
       if (pending.length > 0) await this.#settle({ account, scope, target: targets[0]!, position, erasedAt: 0, pending })
       return r
@@ -207,7 +219,7 @@ export class Eraser {
     const stored = this.#o.store.load(raw)
     if (!stored) return Promise.resolve(fn(undefined, () => { throw new ErasureError('ERASURE_FAILED', 'no household to persist') }))
     const h = Household.fromSnapshot(raw, stored.snapshot, this.#household)
-    return Promise.resolve(fn(h, () => ({ account: raw, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot() })))
+    return Promise.resolve(fn(h, () => ({ account: raw, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] })))
   }
 
   /** The input position the erasure covers: everything delivered of the account's partition so far. */
@@ -239,9 +251,10 @@ export class Eraser {
   }
 }
 
-function sum(rs: readonly Removal[]): { sessions: number, openSessions: number, persons: number, devices: number } {
-  const t = { sessions: 0, openSessions: 0, persons: 0, devices: 0 }
+function sum(rs: readonly Removal[]): { sessions: number, openSessions: number, persons: number, devices: number, journeys: number } {
+  const t = { sessions: 0, openSessions: 0, persons: 0, devices: 0, journeys: 0 }
   for (const r of rs) {
+    t.journeys += r.journeys
     t.sessions += r.sessions
     t.openSessions += r.openSessions
     t.persons += r.persons.length

@@ -2,6 +2,7 @@
 // idr.api.privacy.export). What a household holds is its persons (their learned profiles), its device
 // pseudonyms, the kept closed sessions (as the model sees them: start, hour, weekday, device, genre, minutes,
 // most probable person), its open sessions, and the tombstones of erasures concerning it.
+import { involvesPerson, channelName, type JourneyRecord, type JourneyTouch } from '../attribution/ledger.js'
 import { GENRES } from '../model/events.js'
 import type { Household } from '../model/household.js'
 import { householdProfile, type PersonProfile } from '../model/profile.js'
@@ -26,7 +27,29 @@ export interface AccessExport {
   readonly sessions: readonly ExportedSession[]
   readonly openSessions: readonly { readonly session: string, readonly device: string, readonly start: string, readonly last: string, readonly content: string | null, readonly watchedSec: number }[]
   readonly erasures: readonly { readonly scope: string, readonly target: string, readonly erasedAt: string }[]
+  /** Completed marketing journeys holding the account (or the person): their own, or with a touch assigned to them. */
+  readonly journeys: readonly ExportedJourney[]
+  /** Touches not yet on a completed journey. */
+  readonly pendingTouches: readonly ExportedTouch[]
 }
+
+export interface ExportedTouch {
+  readonly at: string
+  readonly channel: string
+  readonly device: string
+  readonly person: string
+}
+
+export interface ExportedJourney {
+  readonly level: string
+  readonly person: string | null
+  readonly end: string
+  readonly conversions: number
+  readonly value: number
+  readonly touches: readonly ExportedTouch[]
+}
+
+const touchOut = (t: JourneyTouch): ExportedTouch => ({ at: new Date(t.ts).toISOString(), channel: channelName(t.channel), device: t.device, person: t.person })
 
 export interface ExportedSession {
   readonly start: string
@@ -39,10 +62,14 @@ export interface ExportedSession {
 }
 
 /** The export of a household (undefined: none held) for the account, or for one person of it. */
-export function accessExport(account: string, accountPseudonym: string, h: Household | undefined, tombstones: readonly Tombstone[], now: number, person?: string): AccessExport {
+export function accessExport(account: string, accountPseudonym: string, h: Household | undefined, tombstones: readonly Tombstone[], now: number, person?: string, stored: readonly JourneyRecord[] = []): AccessExport {
   const erasures = tombstones.filter((t) => t.account === accountPseudonym).map((t) => ({ scope: t.scope, target: t.target, erasedAt: new Date(t.erasedAt).toISOString() }))
-  const base = { v: EXPORT_VERSION, account, accountPseudonym, ...(person !== undefined ? { person } : {}), exportedAt: new Date(now).toISOString(), erasures }
-  if (!h) return { ...base, found: false, persons: [], devices: [], sessions: [], openSessions: [] }
+  const journeys = [...stored, ...(h?.journeys?.unstored ?? [])]
+    .filter((r) => person === undefined || involvesPerson(r, person))
+    .map((r): ExportedJourney => ({ level: r.level, person: r.person === '' ? null : r.person, end: new Date(r.endTs).toISOString(), conversions: r.conversions, value: r.value, touches: r.touches.map(touchOut) }))
+  const pendingTouches = (h?.journeys?.pendingTouches() ?? []).filter((t) => person === undefined || t.person === person).map(touchOut)
+  const base = { v: EXPORT_VERSION, account, accountPseudonym, ...(person !== undefined ? { person } : {}), exportedAt: new Date(now).toISOString(), erasures, journeys, pendingTouches }
+  if (!h) return { ...base, found: journeys.length > 0, persons: [], devices: [], sessions: [], openSessions: [] }
   const profile = householdProfile(h)
   const sessions = h.historyRows()
     .filter((r) => person === undefined || r.person === person)

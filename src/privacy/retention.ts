@@ -58,6 +58,8 @@ export interface PassResult {
   readonly devices: number
   /** Households deleted from the store, nothing being left of them. */
   readonly dropped: number
+  /** Journeys purged: stored ones that ended before the cutoff, and pending touches and unstored journeys in households. */
+  readonly journeys: number
   /** The pass's audit record; undefined when nothing was purged (no record is written then). */
   readonly auditSeq: number | undefined
   /** False when stop() cut the pass short (what it purged so far is written and audited). */
@@ -78,6 +80,7 @@ interface Totals {
   openSessions: number
   devices: number
   dropped: number
+  journeys: number
 }
 
 /** Runs retention passes over a store (and the live runtime's households). */
@@ -104,7 +107,7 @@ export class RetentionJob {
     const { store, runtime } = this.#o
     const at = this.#now()
     const cutoffMs = at - this.#retentionMs
-    const t: Totals = { scanned: 0, households: 0, sessions: 0, openSessions: 0, devices: 0, dropped: 0 }
+    const t: Totals = { scanned: 0, households: 0, sessions: 0, openSessions: 0, devices: 0, dropped: 0, journeys: 0 }
     // copied at once: the runtime's map changes while the pass awaits; bounded by maxResident
     const resident = new Set(runtime?.residentAccounts() ?? [])
     let sliceEnd = performance.now() + this.#sliceMs
@@ -126,8 +129,10 @@ export class RetentionJob {
       if (!resident.has(account)) await visit(account)
     }
     if (signal?.aborted) complete = false
+    // stored journeys that ended before the cutoff (one statement over the end-time index)
+    t.journeys += store.purgeJourneys(cutoffMs)
     let auditSeq: number | undefined
-    if (t.households > 0 || t.dropped > 0) {
+    if (t.households > 0 || t.dropped > 0 || t.journeys > 0) {
       const { scanned: _, ...counts } = t
       auditSeq = store.auditLog().append({ op: 'retention-purge', at, counts }).seq
       store.checkpoint() // WAL truncated: the purged snapshots' old pages leave it too
@@ -142,7 +147,7 @@ export class RetentionJob {
       if (!h) return
       t.scanned++
       const r = h.purgeBefore(cutoffMs)
-      const changed = r.openSessions > 0 || r.sessions > 0
+      const changed = r.openSessions > 0 || r.sessions > 0 || r.journeys > 0
       if (h.empty) {
         const deleted = store.delete(account)
         if (!deleted && !changed) return // a resident household that never held anything
@@ -158,6 +163,7 @@ export class RetentionJob {
       t.sessions += r.sessions
       t.openSessions += r.openSessions
       t.devices += r.devices
+      t.journeys += r.journeys
     })
   }
 
@@ -167,7 +173,7 @@ export class RetentionJob {
     const stored = this.#o.store.load(account)
     if (!stored) return Promise.resolve() // deleted since the pass listed it
     const h = Household.fromSnapshot(account, stored.snapshot, this.#o.household ?? {})
-    return Promise.resolve(fn(h, () => ({ account, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot() })))
+    return Promise.resolve(fn(h, () => ({ account, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] })))
   }
 }
 

@@ -1,11 +1,13 @@
 // SnapshotStore in memory: for embedding without a file, and for runtime tests. Nothing survives the process.
+import type { JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
-import { householdProblem, positionProblem, type CommitBatch, type SnapshotStore, type StoredHousehold } from './store.js'
+import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from './store.js'
 
 /** A Map-backed SnapshotStore that copies bytes in and out, so no caller can alias what it holds. */
 export class MemoryStore implements SnapshotStore {
   private readonly households = new Map<string, StoredHousehold>()
   private readonly stored = new Map<number, number>()
+  private journeyRows: { account: string, r: JourneyRecord }[] = []
   private closed = false
 
   load(account: string): StoredHousehold | undefined {
@@ -26,6 +28,7 @@ export class MemoryStore implements SnapshotStore {
     }
     for (const h of batch.households) {
       s.households.set(h.account, { account: h.account, partition: h.partition, seq: h.seq, snapshot: h.snapshot.slice() })
+      for (const r of h.journeys ?? []) s.journeyRows.push({ account: h.account, r })
     }
     for (const [partition, seq] of batch.positions) s.stored.set(partition, seq)
   }
@@ -47,11 +50,39 @@ export class MemoryStore implements SnapshotStore {
     return this.open().households.delete(account)
   }
 
+  journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number {
+    let n = 0
+    for (const { account, r } of this.open().journeyRows) {
+      if ((q.level !== undefined && r.level !== q.level) || (q.account !== undefined && account !== q.account) || (q.person !== undefined && r.person !== q.person)) continue
+      if ((q.fromMs !== undefined && r.endTs < q.fromMs) || (q.toMs !== undefined && r.endTs >= q.toMs)) continue
+      each(r, account)
+      n++
+    }
+    return n
+  }
+
+  deleteJourneys(account: string, which?: (r: JourneyRecord) => boolean): number {
+    return this.dropJourneys((row) => row.account === account && (!which || which(row.r)))
+  }
+
+  purgeJourneys(cutoffMs: number): number {
+    return this.dropJourneys((row) => row.r.endTs < cutoffMs)
+  }
+
+  private dropJourneys(drop: (row: { account: string, r: JourneyRecord }) => boolean): number {
+    const s = this.open()
+    const keep = s.journeyRows.filter((row) => !drop(row))
+    const n = s.journeyRows.length - keep.length
+    s.journeyRows = keep
+    return n
+  }
+
   /** Drops everything; later calls throw CLOSED. Closing twice is a no-op. */
   close(): void {
     this.closed = true
     this.households.clear()
     this.stored.clear()
+    this.journeyRows = []
   }
 
   private open(): this {

@@ -201,6 +201,7 @@ export class ActorRuntime {
   checkpoint(budgetMs = Infinity): { households: number, positions: ReadonlyMap<number, number>, complete: boolean } {
     const households: StoredHousehold[] = []
     const written: Actor[] = []
+    const before: Unstored[] = []
     const deadline = performance.now() + budgetMs
     let complete = true
     for (const a of this.dirty) {
@@ -209,6 +210,7 @@ export class ActorRuntime {
           complete = false
           break
         }
+        before.push(unstored(a))
         households.push(this.stored(a))
         written.push(a)
       } else if (!a.changed && a.mailbox.length === 0 && a.refit.phase === 'none') {
@@ -220,7 +222,12 @@ export class ActorRuntime {
       if (a.mailbox.length > 0 || a.refit.phase !== 'none') this.dirty.add(a)
     }
     const positions = this.coveredPositions()
-    this.store.commit({ households, positions })
+    try {
+      this.store.commit({ households, positions })
+    } catch (e) {
+      written.forEach((a, i) => this.unstore(a, before[i]!, households[i]!))
+      throw e
+    }
     for (const [p, seq] of positions) this.covered.set(p, seq)
     this.stats.snapshotsWritten += households.length
     if (complete) {
@@ -240,13 +247,23 @@ export class ActorRuntime {
     return this.queuedEvents === 0 && this.refitsRunning === 0 && this.readyHead >= this.ready.length
   }
 
-  /** The snapshot record of a loaded actor; marks it persisted. */
+  /** The snapshot record of a loaded actor, with the journeys it completed since; marks it persisted. */
   private stored(a: Actor): StoredHousehold {
     const snapshot = a.household!.toSnapshot()
+    const journeys = a.household!.journeys?.take() ?? []
     a.changed = false
     a.stored = true
     a.unpersistedFrom = Infinity
-    return { account: a.account, partition: a.partition, seq: a.lastPos, snapshot }
+    return { account: a.account, partition: a.partition, seq: a.lastPos, snapshot, journeys }
+  }
+
+  /** Undoes stored() after its commit failed: the actor is changed again and gets its journeys back. */
+  private unstore(a: Actor, was: Unstored, record: StoredHousehold): void {
+    a.changed = true
+    a.stored = was.stored
+    a.unpersistedFrom = was.unpersistedFrom
+    if (record.journeys && record.journeys.length > 0) a.household?.journeys?.restore(record.journeys)
+    if (!a.dropped) this.dirty.add(a)
   }
 
   /**
@@ -412,15 +429,29 @@ export class ActorRuntime {
     let excess = this.actors.size - this.maxResident
     if (excess <= 0) return
     const evicted: StoredHousehold[] = []
+    const evictedActors: Actor[] = []
+    const before: Unstored[] = []
     const gone: Actor[] = []
     for (const a of this.actors.values()) {
       if (excess <= 0) break
       if (!a.idle || a.queued) continue
-      if (a.changed && a.household) evicted.push(this.stored(a))
+      if (a.changed && a.household) {
+        before.push(unstored(a))
+        evicted.push(this.stored(a))
+        evictedActors.push(a)
+      }
       gone.push(a)
       excess--
     }
-    if (evicted.length > 0) this.store.commit({ households: evicted, positions: new Map() })
+    if (evicted.length > 0) {
+      try {
+        this.store.commit({ households: evicted, positions: new Map() })
+      } catch {
+        // nothing is evicted unwritten: they stay resident and the next checkpoint tries again (and reports the error)
+        evictedActors.forEach((a, i) => this.unstore(a, before[i]!, evicted[i]!))
+        return
+      }
+    }
     for (const a of gone) {
       this.actors.delete(a.account)
       this.dirty.delete(a)
@@ -499,6 +530,14 @@ export class ActorRuntime {
     return stored ? Household.fromSnapshot(account, stored.snapshot, this.householdOptions) : undefined
   }
 }
+
+/** What stored() changes on an actor, to undo it when the write fails. */
+interface Unstored {
+  readonly stored: boolean
+  readonly unpersistedFrom: number
+}
+
+const unstored = (a: Actor): Unstored => ({ stored: a.stored, unpersistedFrom: a.unpersistedFrom })
 
 function cloneTask(t: RefitTask): RefitTask {
   return { ...t, slot: t.slot.slice(), w: t.w.slice(), dur: t.dur.slice(), current: t.current.slice() }

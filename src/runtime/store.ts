@@ -1,4 +1,5 @@
 // What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
+import type { JourneyRecord, LedgerLevel } from '../attribution/ledger.js'
 
 /** Positions of events inside one message: a message carries at most this many events. */
 export const POSITION_STRIDE = 16_384
@@ -15,6 +16,17 @@ export interface StoredHousehold {
   readonly seq: number
   /** Household.toSnapshot() bytes. */
   readonly snapshot: Uint8Array
+  /** Journeys the household completed since its last stored snapshot, written in the same transaction. */
+  readonly journeys?: readonly JourneyRecord[]
+}
+
+/** Which stored journeys: all, or by level, account, person and end time in [fromMs, toMs). */
+export interface JourneyQuery {
+  readonly level?: LedgerLevel
+  readonly account?: string
+  readonly person?: string
+  readonly fromMs?: number
+  readonly toMs?: number
 }
 
 /** A batch written atomically: snapshots, and per partition the stream sequence the whole partition is covered up to. */
@@ -36,8 +48,14 @@ export interface SnapshotStore {
   count(): number
   /** Every stored account (for tests and exports), in account order. */
   accounts(): IterableIterator<string>
-  /** Deletes an account's snapshot (erasure); true when one existed. */
+  /** Deletes an account's snapshot (erasure); true when one existed. Its journeys are deleteJourneys' to remove. */
   delete(account: string): boolean
+  /** Calls `each` with every stored journey the query selects, in the order written; returns how many. */
+  journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number
+  /** Deletes an account's journeys, or those of them `which` selects (erasure); returns how many. */
+  deleteJourneys(account: string, which?: (r: JourneyRecord) => boolean): number
+  /** Deletes journeys that ended before cutoffMs (retention); returns how many. */
+  purgeJourneys(cutoffMs: number): number
   close(): void
 }
 
@@ -49,6 +67,7 @@ export function householdProblem(h: StoredHousehold, i: number, partitions?: num
   if (!isPartition(h.partition, partitions)) return `${at}.partition ${partitionRule(partitions)}, got ${show(h.partition)}`
   if (!isSeq(h.seq)) return `${at}.seq must be an integer ≥ 0, got ${show(h.seq)}`
   if (!(h.snapshot instanceof Uint8Array)) return `${at}.snapshot must be a Uint8Array, got ${show(h.snapshot)}`
+  if (h.journeys !== undefined && !Array.isArray(h.journeys)) return `${at}.journeys must be an array, got ${show(h.journeys)}`
   return undefined
 }
 

@@ -59,11 +59,32 @@ CREATE TABLE tombstones (
 ) STRICT;
 `
 
+// Completed marketing journeys (src/store/journeys.ts), written with their household's snapshot; the
+// attribution report reads them by end time, erasure by account.
+const V4 = `
+CREATE TABLE journeys (
+  id          INTEGER PRIMARY KEY,
+  account     TEXT    NOT NULL CHECK (length(account) > 0),
+  level       TEXT    NOT NULL CHECK (level IN ('account', 'person')),
+  person      TEXT    NOT NULL,
+  end_ts      INTEGER NOT NULL,
+  conversions REAL    NOT NULL CHECK (conversions >= 0),
+  value       REAL    NOT NULL CHECK (value >= 0),
+  nulls       REAL    NOT NULL CHECK (nulls >= 0),
+  path        BLOB    NOT NULL,
+  times       BLOB    NOT NULL CHECK (length(times) = 8 * length(path)),
+  who         BLOB    NOT NULL
+) STRICT;
+CREATE INDEX journeys_account ON journeys (account);
+CREATE INDEX journeys_end ON journeys (level, end_ts);
+`
+
 /** Every migration in order; the last one's version is the schema this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'households, positions, meta', up: (db) => db.exec(V1) },
   { version: 2, name: 'audit', up: (db) => db.exec(V2) },
   { version: 3, name: 'tombstones', up: (db) => db.exec(V3) },
+  { version: 4, name: 'journeys', up: (db) => db.exec(V4) },
 ]
 
 /** The schema version this build of idr writes. */

@@ -4,9 +4,11 @@ import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { checkOptionNames } from '../kernels/validate.js'
-import { householdProblem, positionProblem, type CommitBatch, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
+import type { JourneyRecord } from '../attribution/ledger.js'
+import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
 import { AuditLog } from '../privacy/audit.js'
 import { StoreError } from './errors.js'
+import { JourneyTable } from './journeys.js'
 import { migrate } from './migrations.js'
 import { TombstoneTable } from './tombstones.js'
 
@@ -59,6 +61,7 @@ interface Open extends Statements {
   readonly phase: 'open'
   readonly db: Database.Database
   readonly commit: Database.Transaction<(batch: CommitBatch, now: number) => void>
+  readonly journeys: JourneyTable
 }
 
 /** Opens (creating and migrating as needed) the idr store in `file`. */
@@ -83,8 +86,9 @@ export class SqliteStore implements SnapshotStore {
       configure(db, o.durability)
       migrate(db)
       const st = statements(db)
-      const commit = db.transaction((batch: CommitBatch, now: number) => this.writeBatch(st, batch, now))
-      this.state = { phase: 'open', db, ...st, commit }
+      const journeys = new JourneyTable(db)
+      const commit = db.transaction((batch: CommitBatch, now: number) => this.writeBatch(st, journeys, batch, now))
+      this.state = { phase: 'open', db, ...st, commit, journeys }
       const bound = st.getMeta.get(PARTITIONS_KEY) as string | undefined
       if (bound !== undefined) this.partitions = Number(bound)
       if (o.partitions !== undefined) this.bindPartitions(o.partitions)
@@ -136,6 +140,24 @@ export class SqliteStore implements SnapshotStore {
   /** Deletes the row; secure_delete zeroes its bytes in the database pages. Call checkpoint() to clear the WAL too. */
   delete(account: string): boolean {
     return this.open().delete.run(account).changes > 0
+  }
+
+  journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number {
+    return this.open().journeys.query(q, each)
+  }
+
+  /** Deletes journeys (secure_delete zeroes them too); inside transaction() when it goes with other changes. */
+  deleteJourneys(account: string, which?: (r: JourneyRecord) => boolean): number {
+    return this.open().journeys.delete(account, which)
+  }
+
+  purgeJourneys(cutoffMs: number): number {
+    return this.open().journeys.purgeBefore(cutoffMs)
+  }
+
+  /** Stored journeys. */
+  journeyCount(): number {
+    return this.open().journeys.count()
   }
 
   /**
@@ -207,11 +229,12 @@ export class SqliteStore implements SnapshotStore {
   }
 
   // Same rules as MemoryStore, checked inside the transaction: a bad record rolls back the records before it.
-  private writeBatch(s: Statements, batch: CommitBatch, now: number): void {
+  private writeBatch(s: Statements, journeys: JourneyTable, batch: CommitBatch, now: number): void {
     batch.households.forEach((h, i) => {
       const problem = householdProblem(h, i, this.partitions)
       if (problem) bad(problem)
       s.upsertHousehold.run(h.account, h.partition, h.seq, h.snapshot, now)
+      if (h.journeys && h.journeys.length > 0) journeys.add(h.account, h.journeys)
     })
     for (const [partition, seq] of batch.positions) {
       const problem = positionProblem(partition, seq, this.partitions)
