@@ -7,7 +7,7 @@ import { rng } from '../src/sim/random.js'
 import { EngineProcess } from './helpers/engine-process.js'
 import { simEvents } from './helpers/engine.js'
 import type { NatsServerHandle } from './helpers/nats-server.js'
-import { caughtUp, publish, Published, snapshotStats, storedRows, STREAM, streamServer, tempDir, type StoredRow } from './helpers/stream.js'
+import { caughtUp, publish, Published, snapshotStats, storedJourneys, storedRows, STREAM, streamServer, tempDir, type StoredRow } from './helpers/stream.js'
 
 const PARTITIONS = 4
 const SEED = Number(process.env['IDR_RECOVERY_SEED'] ?? 20261122)
@@ -18,6 +18,7 @@ let server: NatsServerHandle
 const tmp = tempDir()
 const published = new Published()
 let reference: StoredRow[] = []
+let referenceJourneys: string[] = []
 
 function engineArgs(db: string, extra: string[] = []): string[] {
   return [
@@ -43,10 +44,13 @@ async function runToEnd(db: string, extra: string[] = [], owned?: number[]): Pro
   expect(await engine.terminate()).toBe(0)
 }
 
-function expectSameAsReference(rows: StoredRow[]): void {
+function expectSameAsReference(rows: StoredRow[], journeys: string[]): void {
   expect(rows.map((r) => r.account)).toEqual(reference.map((r) => r.account))
   const differing = rows.filter((r, i) => !r.snapshot.equals(reference[i]!.snapshot) || r.seq !== reference[i]!.seq).map((r) => r.account)
   expect(differing).toEqual([])
+  // the journeys completed, each written once with the snapshot that followed it, none lost or doubled by replay
+  expect(journeys.length).toBe(referenceJourneys.length)
+  expect(journeys.filter((j, i) => j !== referenceJourneys[i]).slice(0, 3)).toEqual([])
 }
 
 describe('recovery in JetStream mode', () => {
@@ -86,13 +90,15 @@ describe('recovery in JetStream mode', () => {
 
     await runToEnd(tmp.db('reference'))
     reference = storedRows(tmp.db('reference'))
+    referenceJourneys = storedJourneys(tmp.db('reference'))
+    expect(referenceJourneys.length).toBeGreaterThan(500)
     expect(reference.length).toBe(published.perAccount.size)
     for (const row of reference) {
       const st = snapshotStats(row.snapshot)
       expect(st.events, row.account).toBe(published.perAccount.get(row.account))
       expect(st.duplicates, row.account).toBe(0)
     }
-    expectSameAsReference(storedRows(db))
+    expectSameAsReference(storedRows(db), storedJourneys(db))
   }, 240_000) // five engine starts, two full catch-ups of ~207k events: ~60 s on a quiet 2-core machine
 
   it('drains on SIGTERM under load and resumes with nothing lost', async () => {
@@ -105,7 +111,7 @@ describe('recovery in JetStream mode', () => {
     expect(await engine.terminate()).toBe(0)
     expect(engine.lines.some((l) => l.msg === 'engine drained')).toBe(true)
     await runToEnd(db)
-    expectSameAsReference(storedRows(db))
+    expectSameAsReference(storedRows(db), storedJourneys(db))
   })
 
   it('splits the accounts between two processes with disjoint partitions, none missed', async () => {
@@ -117,6 +123,6 @@ describe('recovery in JetStream mode', () => {
     const rowsB = storedRows(b)
     const inA = new Set(rowsA.map((x) => x.account))
     expect(rowsB.filter((x) => inA.has(x.account))).toEqual([])
-    expectSameAsReference([...rowsA, ...rowsB].sort((x, y) => (x.account < y.account ? -1 : 1)))
+    expectSameAsReference([...rowsA, ...rowsB].sort((x, y) => (x.account < y.account ? -1 : 1)), [...storedJourneys(a), ...storedJourneys(b)].sort())
   })
 })

@@ -1,7 +1,8 @@
-// Request-reply services on the bus (docs/subjects.md): household.get, session.score, stats, and with an
+// Request-reply services on the bus (docs/subjects.md): household.get, session.score, stats, attribution.report, and with an
 // Eraser privacy.erase and privacy.export (admin only: the server's permissions decide). Requests and
 // replies are JSON. With several engine processes each answers only for the accounts it owns, so a
 // request reaches exactly one responder; stats answers for the process that replies.
+import { attributionReport, checkReportRequest } from '../attribution/report.js'
 import { IdrError } from '../errors.js'
 import type { Engine } from '../engine/engine.js'
 import { GENRES, validateEvent } from '../model/events.js'
@@ -38,6 +39,20 @@ export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser): void {
     const h = engine.runtime.peek(account)
     if (!h) return errorReply('NOT_FOUND', `no household ${account}`)
     return json.encode(JSON.stringify(householdProfile(h)))
+  })
+
+  bus.serve(`${p}.api.attribution.report`, (data) => {
+    const req = parse(data)
+    if ('error' in req) return req.error
+    try {
+      const r = checkReportRequest(req.value)
+      if (r.account !== undefined && !owns(r.account)) return undefined
+      const report = attributionReport((q, each) => engine.journeys(q, each), r)
+      return json.encode(JSON.stringify({ ...report, partitions: [...engine.owned].sort((a, b) => a - b), of: engine.partitionsOf }))
+    } catch (e) {
+      if (e instanceof IdrError) return errorReply(e.code, e.message)
+      throw e
+    }
   })
 
   if (privacy) {

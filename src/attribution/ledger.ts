@@ -168,6 +168,21 @@ export class Tracks {
   }
 }
 
+/** Which journeys: by level, account, person, and end time in [fromMs, toMs) (each absent: any). */
+export interface JourneySelection {
+  readonly level?: LedgerLevel
+  readonly account?: string
+  readonly person?: string
+  readonly fromMs?: number
+  readonly toMs?: number
+}
+
+/** Whether the account's journey is in the selection (the SQLite store applies the same rules in SQL). */
+export function selects(q: JourneySelection, r: JourneyRecord, account: string): boolean {
+  return (q.level === undefined || r.level === q.level) && (q.account === undefined || account === q.account) && (q.person === undefined || r.person === q.person)
+    && (q.fromMs === undefined || r.endTs >= q.fromMs) && (q.toMs === undefined || r.endTs < q.toMs)
+}
+
 /** Whether a journey holds anything of the person: their own journey, or (account level) a touch assigned to them. */
 export function involvesPerson(r: JourneyRecord, person: string): boolean {
   return r.person === person || r.touches.some((t) => t.person === person)

@@ -11,7 +11,8 @@ import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
 import { partitionOf } from '../runtime/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
-import { POSITION_STRIDE, type SnapshotStore } from '../runtime/store.js'
+import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
+import { selects, type JourneyRecord } from '../attribution/ledger.js'
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
 /**
@@ -181,6 +182,15 @@ export class Engine {
     this.state = { phase: 'stopped' }
     if (r === 'timeout') throw new IdrError('DRAIN_TIMEOUT', `drain did not finish in ${timeoutMs} ms: ${this.runtime.queued} events still queued`)
     this.log.info({ stats: this.stats() }, 'engine drained')
+  }
+
+  /**
+   * Every journey the query selects: stored ones, then those resident households completed since their last
+   * checkpoint (synchronous, so nothing moves from one to the other in between).
+   */
+  journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): void {
+    this.store.journeys(q, each)
+    this.runtime.unstoredJourneys((r, account) => { if (selects(q, r, account)) each(r, account) })
   }
 
   stats(): EngineStats {

@@ -1,5 +1,5 @@
 // SnapshotStore in memory: for embedding without a file, and for runtime tests. Nothing survives the process.
-import type { JourneyRecord } from '../attribution/ledger.js'
+import { selects, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from './store.js'
 
@@ -53,8 +53,7 @@ export class MemoryStore implements SnapshotStore {
   journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number {
     let n = 0
     for (const { account, r } of this.open().journeyRows) {
-      if ((q.level !== undefined && r.level !== q.level) || (q.account !== undefined && account !== q.account) || (q.person !== undefined && r.person !== q.person)) continue
-      if ((q.fromMs !== undefined && r.endTs < q.fromMs) || (q.toMs !== undefined && r.endTs >= q.toMs)) continue
+      if (!selects(q, r, account)) continue
       each(r, account)
       n++
     }

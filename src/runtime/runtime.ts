@@ -2,6 +2,7 @@
 // queues with backpressure, refits on a pool coming back as messages, passivation, and checkpoints of
 // snapshots with the input positions they cover. No NATS, no SQLite: see ./store.ts for what it persists to.
 import { performance } from 'node:perf_hooks'
+import type { JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, positiveInt } from '../kernels/validate.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
@@ -520,6 +521,11 @@ export class ActorRuntime {
   /** partition → the last message sequence delivered to this runtime (erasures cover input up to it). */
   deliveredUpTo(partition: number): number {
     return this.delivered.get(partition) ?? 0
+  }
+
+  /** Journeys resident households completed and no checkpoint has stored yet (the store holds the rest). */
+  unstoredJourneys(each: (r: JourneyRecord, account: string) => void): void {
+    for (const [account, a] of this.actors) for (const r of a.household?.journeys?.unstored ?? []) each(r, account)
   }
 
   /** Loaded households (for queries); loads a passivated one without making it resident. */

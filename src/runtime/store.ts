@@ -1,5 +1,5 @@
 // What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
-import type { JourneyRecord, LedgerLevel } from '../attribution/ledger.js'
+import type { JourneyRecord, JourneySelection } from '../attribution/ledger.js'
 
 /** Positions of events inside one message: a message carries at most this many events. */
 export const POSITION_STRIDE = 16_384
@@ -21,13 +21,7 @@ export interface StoredHousehold {
 }
 
 /** Which stored journeys: all, or by level, account, person and end time in [fromMs, toMs). */
-export interface JourneyQuery {
-  readonly level?: LedgerLevel
-  readonly account?: string
-  readonly person?: string
-  readonly fromMs?: number
-  readonly toMs?: number
-}
+export type JourneyQuery = JourneySelection
 
 /** A batch written atomically: snapshots, and per partition the stream sequence the whole partition is covered up to. */
 export interface CommitBatch {

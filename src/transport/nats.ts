@@ -102,6 +102,8 @@ export class NatsBus implements Bus {
           },
         }))
       }
+      // one round trip: the server has the subscriptions when start() resolves, so "serving" means receiving
+      await this.nc.flush()
       return
     }
     const js = this.nc.jetstream()

@@ -103,6 +103,17 @@ export function storedRows(file: string): StoredRow[] {
   }
 }
 
+/** A store file's journeys as sorted text rows (their order of writing depends on checkpoint timing). */
+export function storedJourneys(file: string): string[] {
+  const db = new Database(file, { readonly: true })
+  try {
+    return (db.prepare(`SELECT account || '|' || level || '|' || person || '|' || end_ts || '|' || conversions || '|' || value || '|' || nulls || '|' ||
+      hex(path) || '|' || hex(times) || '|' || hex(who) FROM journeys`).pluck().all() as string[]).sort()
+  } finally {
+    db.close()
+  }
+}
+
 /** Stored positions of a store file (partition → sequence). */
 export function storedPositions(file: string): Map<number, number> {
   const db = new Database(file, { readonly: true })
