@@ -23,7 +23,7 @@ export const RECENT_WINDOW_MS = 7 * DAY_MS
 export const CONVERSION_SCALE = 0.1
 export const RECENT_SATURATION = 2
 export const CONVERSION_CAP = 0.5
-/** How well each channel converts (relative), for a person whose factor is 1 (the median of a neutral persona). */
+/** How well each channel converts (relative): the mean lift of a person whose persona names no factor for the channel. */
 export const CHANNEL_LIFT: Readonly<Record<Channel, number>> = {
   email: 1, social: 0.8, search: 1.6, display: 0.5, affiliate: 1.3, push: 0.9, tv: 0.7, organic: 1.2, referral: 1.5, other: 0.5,
 }
