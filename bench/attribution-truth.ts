@@ -8,6 +8,7 @@ import { attribute, buildJourneys, creditByChannel, nmae, shareError, spearman, 
 import { groundTruth, SIM_CHANNELS } from '../src/sim/ground-truth.js'
 import { simulate, type Difficulty } from '../src/sim/simulator.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'
+import { PERSON_SOURCES, personScores, type PersonScores } from './person-truth.js'
 
 const BASE_MODELS: readonly ModelName[] = ['first', 'last', 'linear', 'decay', 'position', 'markov', 'shapley']
 /** Account level; person level as the model assigns it (conversions split by probability, or all to the most probable person); true persons. */
@@ -36,6 +37,8 @@ interface Cell {
   attributed: Record<Variant, number>
   /** model (or hybrid:w) → level → { share, raw, rho } */
   scores: Record<string, Record<Variant, { share: number, raw: number, rho: number }>>
+  /** Each true person's attribution against their own truth (bench/person-truth.ts). */
+  perPerson: PersonScores
 }
 
 function sizeMix(size: number | 'mixed'): number[] | undefined {
@@ -48,7 +51,9 @@ function runCell(size: number | 'mixed', difficulty: Difficulty, seed: number, s
   const truth = groundTruth(options)
   const channels = truth.channels.map((c) => c.channel as string)
   const t = Float64Array.from(truth.channels, (c) => c.incremental)
-  const { tables } = buildJourneys(simulate(options).events(), { split: 'both' })
+  const sim = simulate(options)
+  const { tables } = buildJourneys(sim.events(), { split: 'both' })
+  const population = new Map<ModelName, Float64Array>()
   const scores: Cell['scores'] = {}
   const attributed = {} as Record<Variant, number>
   const score = (name: string, level: Variant, a: Float64Array) => {
@@ -63,12 +68,14 @@ function runCell(size: number | 'mixed', difficulty: Difficulty, seed: number, s
       const a = creditByChannel(attribute(table, m), channels)
       credit.set(m, a)
       score(m, level, a)
+      if (level === 'oracle') population.set(m, a)
     }
     const mk = credit.get('markov')!
     const sh = credit.get('shapley')!
     for (const w of HYBRID_GRID) score(`hybrid:${w}`, level, mk.map((x, i) => w * x + (1 - w) * sh[i]!))
   }
-  return { size, difficulty, seed, households, conversions: truth.conversions, truthTotal: t.reduce((a, b) => a + b, 0), attributed, scores }
+  const perPerson = personScores(sim.events(), truth, BASE_MODELS, population)
+  return { size, difficulty, seed, households, conversions: truth.conversions, truthTotal: t.reduce((a, b) => a + b, 0), attributed, scores, perPerson }
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -128,6 +135,12 @@ export async function benchAttributionTruth(ctx: BenchContext): Promise<string> 
     hybrid: { chosenOnSeed: seeds[0], markovWeight: best.w, trainGrid: grid, validationGrid: validation },
     cells,
   })
+  // per person (oracle): mean over cells of the mean share error over each cell's persons with incremental conversions
+  const personRows = BASE_MODELS.map((m) => {
+    const by = PERSON_SOURCES.map((src) => mean(cells.map((c) => c.perPerson.share[m]![src])))
+    return [m, ...by.map(f3), `${(100 * (1 - by[0]! / by[1]!)).toFixed(1)} %`, `${(100 * (1 - by[0]! / by[2]!)).toFixed(1)} %`]
+  })
+  const personsScored = cells.reduce((a, c) => a + c.perPerson.persons, 0)
   const sizeHeader = ['size', ...['markov', 'shapley', 'linear', 'last'].flatMap((m) => LEVELS.map((l) => `${m} ${SHORT[l]}`))]
   return [
     `${Math.round(scale * TRUTH_PERSONS)} persons (mixed: ${Math.round(scale * TRUTH_MIXED_HOUSEHOLDS)} households) × ${days} days per cell; cells: sizes 1..6 + mixed × ${DIFFICULTIES.join('/')} × seeds ${seeds.join(', ')}; ${((performance.now() - t0) / 1000).toFixed(0)} s`,
@@ -141,6 +154,9 @@ export async function benchAttributionTruth(ctx: BenchContext): Promise<string> 
     '',
     'share error by difficulty (mixed sizes, mean over seeds):',
     mdTable(sizeHeader.map((h, i) => (i === 0 ? 'difficulty' : h)), byDifficulty),
+    '',
+    `per person (oracle): each true person's own attribution against their own truth, share error averaged over the ${personsScored} persons with incremental conversions (summed over cells), then over cells:`,
+    mdTable(['model', 'own journeys', 'household account level', 'population (all true persons)', 'reduction vs household', 'vs population'], personRows),
     '',
     `results: ${file}`,
   ].join('\n')

@@ -53,6 +53,48 @@ describe('ground truth: counterfactual runs', () => {
   })
 })
 
+describe('ground truth: per person', () => {
+  const truth = groundTruth(OPTIONS)
+  const sim = simulate(OPTIONS)
+
+  it('lists every person of every household, with their factual conversions', () => {
+    expect(truth.persons.map((p) => `${p.account} ${p.person}`)).toEqual(sim.households.flatMap((h) => h.persons.map((p) => `${h.account} ${p.id}`)))
+    for (const h of sim.households) {
+      for (const p of h.persons) {
+        const mine = h.marketing.filter((m) => m.kind === 'convert' && m.person === p.id).length
+        expect(truth.persons.find((x) => x.account === h.account && x.person === p.id)!.conversions).toBe(mine)
+      }
+    }
+  })
+
+  it('sums over persons to the channel totals', () => {
+    truth.channels.forEach((c, k) => {
+      const of = (f: (x: (typeof truth.channels)[number]) => number) => truth.persons.reduce((s, p) => s + f(p.channels[k]!), 0)
+      expect(of((x) => x.incremental)).toBe(c.incremental)
+      expect(of((x) => x.touches)).toBe(c.touches)
+      expect(of((x) => x.incrementalValue)).toBeCloseTo(c.incrementalValue, 6)
+    })
+    expect(truth.persons.reduce((s, p) => s + p.conversions, 0)).toBe(truth.conversions)
+  })
+
+  it('gives 0 incremental conversions to a channel the person was never touched by, and never a negative count', () => {
+    let untouched = 0
+    let credited = 0
+    for (const p of truth.persons) {
+      for (const c of p.channels) {
+        expect(c.incremental).toBeGreaterThanOrEqual(0)
+        if (c.touches === 0) {
+          untouched++
+          expect(c.incremental).toBe(0)
+          expect(c.incrementalValue).toBe(0)
+        } else if (c.incremental > 0) credited++
+      }
+    }
+    expect(untouched).toBeGreaterThan(0)
+    expect(credited).toBeGreaterThan(0)
+  })
+})
+
 describe('comparison scores', () => {
   it('computes NMAE, share error and Spearman by their definitions', () => {
     expect(nmae([2, 0], [1, 1])).toBeCloseTo(1, 12) // (1 + 1) / 2

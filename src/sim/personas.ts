@@ -41,6 +41,8 @@ export interface Archetype {
   readonly touchesPerDay: number
   /** Relative marketing channel affinities; channels not named get BACKGROUND_CHANNEL_WEIGHT. */
   readonly channels: Partial<Record<Channel, number>>
+  /** How strongly a touch of the channel persuades this persona, × CHANNEL_LIFT; channels not named get 1 (lift.ts). */
+  readonly lift: Partial<Record<Channel, number>>
 }
 
 const BACKGROUND_GENRE_WEIGHT = 0.08
@@ -51,49 +53,49 @@ export const ARCHETYPES: readonly Archetype[] = [
     name: 'evening-drama', age: 'adult', hours: [{ weight: 1, meanH: 20.75, sdH: 1.3 }], weekendFactor: 1.2,
     sessionsPerDay: 1.1, personalShare: 0.15, personal: ['mobile', 'tablet'], consoleLiking: 0.05,
     genres: { drama: 5, romance: 2, crime: 2, comedy: 2, reality: 1 }, durationMedianMin: 50, durationSigma: 0.5,
-    touchesPerDay: 0.25, channels: { email: 3, tv: 2, social: 1, display: 1 },
+    touchesPerDay: 0.25, channels: { email: 3, tv: 2, social: 1, display: 1 }, lift: { email: 1.5, tv: 1.3, social: 0.7 },
   },
   {
     name: 'late-night-thriller', age: 'adult', hours: [{ weight: 1, meanH: 23.25, sdH: 1.2 }], weekendFactor: 1.1,
     sessionsPerDay: 0.9, personalShare: 0.6, personal: ['desktop', 'mobile'], consoleLiking: 0.1,
     genres: { thriller: 5, crime: 3, horror: 2, scifi: 1 }, durationMedianMin: 70, durationSigma: 0.45,
-    touchesPerDay: 0.2, channels: { search: 3, display: 2, email: 1, affiliate: 1 },
+    touchesPerDay: 0.2, channels: { search: 3, display: 2, email: 1, affiliate: 1 }, lift: { search: 1.5, affiliate: 1.3, social: 0.6 },
   },
   {
     name: 'teen-scifi', age: 'teen', hours: [{ weight: 0.6, meanH: 16.5, sdH: 1.5 }, { weight: 0.4, meanH: 21.5, sdH: 1 }], weekendFactor: 1.4,
     sessionsPerDay: 1.6, personalShare: 0.7, personal: ['mobile', 'tablet'], consoleLiking: 0.7,
     genres: { scifi: 5, animation: 3, fantasy: 3, comedy: 2, action: 2 }, durationMedianMin: 30, durationSigma: 0.55,
-    touchesPerDay: 0.3, channels: { social: 5, push: 2, referral: 1 },
+    touchesPerDay: 0.3, channels: { social: 5, push: 2, referral: 1 }, lift: { social: 1.8, referral: 1.5, push: 1.3, email: 0.4 },
   },
   {
     name: 'child-cartoons', age: 'child', hours: [{ weight: 0.55, meanH: 7.75, sdH: 0.8 }, { weight: 0.45, meanH: 17.25, sdH: 1.2 }], weekendFactor: 1.5,
     sessionsPerDay: 2, personalShare: 0.55, personal: ['tablet'], consoleLiking: 0,
     genres: { kids: 6, animation: 4, comedy: 1, music: 1 }, durationMedianMin: 22, durationSigma: 0.45,
-    touchesPerDay: 0.05, channels: { tv: 3, push: 1 },
+    touchesPerDay: 0.05, channels: { tv: 3, push: 1 }, lift: { tv: 1.5, push: 0.7 },
   },
   {
     name: 'weekend-sports', age: 'adult', hours: [{ weight: 0.5, meanH: 15, sdH: 2.2 }, { weight: 0.5, meanH: 20, sdH: 1.3 }], weekendFactor: 3.5,
     sessionsPerDay: 0.8, personalShare: 0.2, personal: ['mobile'], consoleLiking: 0.3,
     genres: { sports: 7, news: 2, documentary: 1 }, durationMedianMin: 110, durationSigma: 0.4,
-    touchesPerDay: 0.25, channels: { tv: 3, search: 2, display: 1, email: 1 },
+    touchesPerDay: 0.25, channels: { tv: 3, search: 2, display: 1, email: 1 }, lift: { tv: 1.5, search: 1.2, email: 0.7 },
   },
   {
     name: 'morning-news', age: 'adult', hours: [{ weight: 0.65, meanH: 6.75, sdH: 0.8 }, { weight: 0.35, meanH: 12.5, sdH: 1 }], weekendFactor: 0.6,
     sessionsPerDay: 1.4, personalShare: 0.75, personal: ['mobile', 'desktop'], consoleLiking: 0,
     genres: { news: 6, documentary: 3, sports: 1 }, durationMedianMin: 15, durationSigma: 0.5,
-    touchesPerDay: 0.3, channels: { email: 4, push: 2, search: 1 },
+    touchesPerDay: 0.3, channels: { email: 4, push: 2, search: 1 }, lift: { email: 1.8, push: 1.3, social: 0.6 },
   },
   {
     name: 'console-gamer', age: 'teen', hours: [{ weight: 1, meanH: 21, sdH: 1.6 }], weekendFactor: 1.3,
     sessionsPerDay: 1, personalShare: 0.3, personal: ['mobile', 'desktop'], consoleLiking: 3,
     genres: { action: 4, scifi: 3, fantasy: 2, animation: 2 }, durationMedianMin: 60, durationSigma: 0.5,
-    touchesPerDay: 0.3, channels: { social: 3, affiliate: 2, display: 2 },
+    touchesPerDay: 0.3, channels: { social: 3, affiliate: 2, display: 2 }, lift: { social: 1.5, affiliate: 1.5, email: 0.5 },
   },
   {
     name: 'daytime-casual', age: 'adult', hours: [{ weight: 0.6, meanH: 13.5, sdH: 1.8 }, { weight: 0.4, meanH: 18.5, sdH: 1.3 }], weekendFactor: 0.9,
     sessionsPerDay: 1, personalShare: 0.6, personal: ['tablet', 'mobile'], consoleLiking: 0,
     genres: { reality: 4, comedy: 3, romance: 2, music: 2, documentary: 1 }, durationMedianMin: 35, durationSigma: 0.5,
-    touchesPerDay: 0.35, channels: { social: 3, email: 2, display: 2, organic: 1 },
+    touchesPerDay: 0.35, channels: { social: 3, email: 2, display: 2, organic: 1 }, lift: { social: 1.3, organic: 1.3, search: 0.7 },
   },
 ]
 

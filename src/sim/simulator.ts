@@ -1,16 +1,17 @@
 // The ground-truth simulator: households that share one streaming account, their viewing sessions and
 // marketing events with the true person on every event, and the Bayes oracle that bounds what any model can
 // reach on them. Deterministic by seed. Entry point of src/sim/; docs/simulator.md describes the model.
-import type { IdrEvent } from '../model/events.js'
+import type { Channel, IdrEvent } from '../model/events.js'
 import { buildCatalogue, type Catalogue } from './catalogue.js'
-import { planHousehold } from './household.js'
+import { planHousehold, type HouseholdPlan } from './household.js'
+import { drawLiftFactors } from './lift.js'
 import { drawMarketing } from './marketing.js'
 import { resolveOptions, type ResolvedSimOptions, type SimOptions } from './options.js'
 import { rng } from './random.js'
 import { deriveSeed } from './sampling.js'
 import { drawSessions } from './sessions.js'
 import { countEvents, deliveries, events, type SimDelivery } from './stream.js'
-import type { SimHousehold } from './types.js'
+import type { SimHousehold, SimMarketingEvent } from './types.js'
 
 export * from './options.js'
 export type * from './types.js'
@@ -23,13 +24,15 @@ export type { Catalogue, Title } from './catalogue.js'
 export { bayesCeiling, observe, oracleLogWeights, oraclePosterior } from './oracle.js'
 export type { CeilingPart, CeilingReport, HouseholdCeiling, SessionObservation } from './oracle.js'
 export { conversionProbability } from './marketing.js'
+export { drawLiftFactors, LIFT_SIGMA } from './lift.js'
+export type { HouseholdLift } from './lift.js'
 export { heartbeatCount, weekdayOf } from './person-model.js'
 export type { SimDelivery } from './stream.js'
 export { NdjsonError, readEventsNdjson, writeEventsNdjson } from './ndjson.js'
 export type { NdjsonErrorCode, NdjsonEventReader } from './ndjson.js'
 
 /** Labels of the independent random streams derived from the seed (the disorder stage uses 4). */
-export const STREAM = { catalogue: 0, household: 1, sessions: 2, marketing: 3 } as const
+export const STREAM = { catalogue: 0, household: 1, sessions: 2, marketing: 3, lift: 5, liftConversions: 6 } as const
 
 export interface Simulation {
   /** The options in effect, defaults filled in. */
@@ -64,7 +67,7 @@ export function simulate(options?: SimOptions): Simulation {
       regimes: plan.regimes,
       changes: plan.changes,
       sessions: drawSessions(rng(deriveSeed(o.seed, STREAM.sessions, i)), plan, catalogue, o),
-      marketing: o.marketing ? drawMarketing(rng(deriveSeed(o.seed, STREAM.marketing, i)), plan, o) : [],
+      marketing: o.marketing ? householdMarketing(plan, o) : [],
     }
   })
   return {
@@ -75,4 +78,14 @@ export function simulate(options?: SimOptions): Simulation {
     events: () => events(households, o),
     deliveries: () => deliveries(households, o),
   }
+}
+
+/**
+ * Household `plan.index`'s marketing, from its marketing and lift streams; `off` switches channels off for the
+ * counterfactual runs of ground-truth.ts (drawMarketing keeps them aligned with the factual run).
+ */
+export function householdMarketing(plan: HouseholdPlan, o: ResolvedSimOptions, off?: ReadonlySet<Channel>): SimMarketingEvent[] {
+  const factors = drawLiftFactors(rng(deriveSeed(o.seed, STREAM.lift, plan.index)), plan.bases)
+  const extra = rng(deriveSeed(o.seed, STREAM.liftConversions, plan.index))
+  return drawMarketing(rng(deriveSeed(o.seed, STREAM.marketing, plan.index)), plan, o, off, { factors, extra })
 }
