@@ -115,6 +115,34 @@ describe('idr attribute', () => {
     expect(r.stderr).toContain('(BAD_OPTION)')
   })
 
+  it('decays by real time on events: a touch weighs half per half-life of age before the conversion', () => {
+    // account level: email 2 h and search 1 h before the conversion; half-life 2 h → weights 2^-1 and 2^-0.5
+    const r = idr('--input', EVENTS, '--level', 'account', '--model', 'decay', '--half-life-days', String(2 / 24), '--json')
+    expect(r.status).toBe(0)
+    const out = JSON.parse(r.stdout) as Out
+    const w = [0.5, Math.SQRT1_2]
+    expect(out.channels.map((c) => c.channel)).toEqual(['email', 'search'])
+    expect(out.channels[0]!.conversions).toBeCloseTo(w[0]! / (w[0]! + w[1]!), 12)
+    expect(out.channels[1]!.value).toBeCloseTo((10 * w[1]!) / (w[0]! + w[1]!), 12)
+    // the default on events is real time with a 7-day half-life: an hour apart is almost an even split
+    const d = JSON.parse(idr('--input', EVENTS, '--level', 'account', '--model', 'decay', '--json').stdout) as Out
+    expect(d.channels[0]!.conversions).toBeCloseTo(1 / (1 + 2 ** (1 / 168)), 12)
+    // --half-life counts touches instead
+    const t = JSON.parse(idr('--input', EVENTS, '--level', 'account', '--model', 'decay', '--half-life', '1', '--json').stdout) as Out
+    expect(t.channels[0]!.conversions).toBeCloseTo(1 / 3, 12)
+    for (const bad of [['--input', FIXTURE, '--half-life-days', '7'], ['--input', EVENTS, '--half-life', '1', '--half-life-days', '7'], ['--input', EVENTS, '--half-life-days', '0'], ['--input', EVENTS, '--account', 'a']]) {
+      const x = idr(...bad)
+      expect(x.status, bad.join(' ')).toBe(1)
+      expect(x.stderr).toContain('(BAD_OPTION)')
+    }
+  })
+
+  it('says plainly when no engine answers --nats', () => {
+    const r = idr('--nats', 'nats://127.0.0.1:1', '--json')
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('(ENGINE_UNAVAILABLE)')
+  })
+
   it('names the line of a bad row, and refuses an order out of range', () => {
     const bad = idr('--input', tempFile('paths.csv', 'path,total_conversions\na,1\nb,-1\n'))
     expect(bad.status).toBe(1)

@@ -1,6 +1,8 @@
 // Journeys kept live: the ledger's rules (order, window, expiry, bounds, erasure), journeys across snapshots,
 // time decay by real time, and idr.api.attribution.report on an engine over a real nats-server and a real
 // SQLite file, restarted half-way, against households run in-process over the same events.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,12 +16,14 @@ import { DAY_MS, TimedJourneys } from '../src/attribution/timed.js'
 import { Engine } from '../src/engine/engine.js'
 import { validateEvent, type IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
+import { builtFile, projectRoot } from '../src/paths.js'
 import { openStore } from '../src/store/sqlite-store.js'
 import { NatsBus } from '../src/transport/nats.js'
 import { expectClose } from './helpers/close.js'
 import { TEST_KEY, messages, simEvents } from './helpers/engine.js'
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
 
+const run_ = promisify(execFile)
 const T0 = Date.UTC(2026, 2, 2)
 const HOUR = 3_600_000
 let n = 0
@@ -242,6 +246,11 @@ describe('idr.api.attribution.report on a running engine', () => {
     // one person of one account
     const one = ref.find((x) => x.r.level === 'person' && x.r.conversions > 0)!
     same(await ask({ level: 'person', account: one.account, person: one.r.person }), local({ level: 'person', account: one.account, person: one.r.person }))
+    // idr attribute --nats prints the engine's report, the --json contract per model
+    // (a child process run asynchronously: this process is the engine that answers it)
+    const cli = await run_(process.execPath, [builtFile('src/cli/main.js'), 'attribute', '--nats', server.url, '--level', 'account', '--model', 'shapley', '--to', String(cut), '--json'], { encoding: 'utf8', cwd: projectRoot })
+    expect(cli.stderr).toBe('')
+    expect(JSON.parse(cli.stdout)).toEqual((await ask({ level: 'account', model: 'shapley', to: cut })).models[0])
     expect((await ask({ level: 'team' })).error?.code).toBe('BAD_OPTION')
     expect((await ask({ level: 'person', person: 'p1' })).error?.code).toBe('BAD_OPTION')
     await second.stop()

@@ -9,6 +9,7 @@ export type AttributionErrorCode =
   | 'TOO_MANY_CHANNELS' // more channels than a model (or the interning) supports
   | 'NOT_SUPPORTED' // a model or input that this version does not build yet
   | 'NO_CONVERGENCE' // the iterative absorbing-chain solve did not reach its tolerance
+  | 'ENGINE_UNAVAILABLE' // `idr attribute --nats`: no NATS server, or no engine answered the report
 
 /** An attribution input or call that cannot be honoured. */
 export class AttributionError extends IdrError {

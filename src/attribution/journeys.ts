@@ -73,8 +73,8 @@ export class JourneyBuilder {
   private readonly household: HouseholdOptions
   private readonly builders: Record<JourneyLevel, PathTableBuilder> = { account: new PathTableBuilder(), person: new PathTableBuilder(), oracle: new PathTableBuilder() }
   private readonly hardBuilder = new PathTableBuilder()
-  /** With timed: the account and person levels' journeys with their touch times (time decay by real time). */
-  readonly timed: Record<'account' | 'person', TimedJourneys> | undefined
+  /** With the timed option: each table's journeys with their touch times (time decay by real time). */
+  readonly timed: Record<JourneyLevel | 'personHard', TimedJourneys> | undefined
   private readonly accounts = new Map<string, AccountState>()
   private oracleMissing = false
   private flushed = false
@@ -91,7 +91,7 @@ export class JourneyBuilder {
     if (split !== 'soft' && split !== 'hard' && split !== 'both') throw new AttributionError('BAD_OPTION', `split must be soft, hard or both, got "${String(split)}"`)
     this.splits = new Set<PersonSplit>(split === 'both' ? ['soft', 'hard'] : [split])
     this.household = options.household ?? {}
-    this.timed = options.timed ? { account: new TimedJourneys(), person: new TimedJourneys() } : undefined
+    this.timed = options.timed ? { account: new TimedJourneys(), person: new TimedJourneys(), oracle: new TimedJourneys(), personHard: new TimedJourneys() } : undefined
   }
 
   private state(account: string): AccountState {
@@ -99,8 +99,8 @@ export class JourneyBuilder {
     if (!s) {
       const journeys = { lookbackMs: this.lookbackMs, maxPathTouches: Number.MAX_SAFE_INTEGER }
       const model = this.levels.has('person') ? new Household(account, { ...this.household, refits: 'inline', journeys }) : undefined
-      const hard = (r: JourneyRecord): void => { this.add(this.hardBuilder, r) }
-      const oracle = (r: JourneyRecord): void => { this.add(this.builders.oracle, r) }
+      const hard = (r: JourneyRecord): void => { this.add(this.hardBuilder, r, this.timed?.personHard) }
+      const oracle = (r: JourneyRecord): void => { this.add(this.builders.oracle, r, this.timed?.oracle) }
       s = {
         model,
         ledger: model?.journeys ?? new JourneyLedger(journeys),
@@ -167,18 +167,17 @@ export class JourneyBuilder {
   private drain(s: AccountState): void {
     for (const r of s.ledger.take()) {
       if (r.level === 'account') {
-        if (this.levels.has('account')) this.add(this.builders.account, r)
-        this.timed?.account.add(r)
+        if (this.levels.has('account')) this.add(this.builders.account, r, this.timed?.account)
       } else if (this.splits.has('soft')) {
-        this.add(this.builders.person, r)
-        this.timed?.person.add(r)
+        this.add(this.builders.person, r, this.timed?.person)
       }
     }
   }
 
   private readonly ids: number[] = []
 
-  private add(b: PathTableBuilder, r: JourneyRecord): void {
+  private add(b: PathTableBuilder, r: JourneyRecord, timed: TimedJourneys | undefined): void {
+    timed?.add(r)
     const ids = this.ids
     ids.length = 0
     for (const t of r.touches) ids.push(b.channelId(CHANNELS[t.channel]!))

@@ -1,16 +1,21 @@
-// `idr attribute`: channel attribution under one model or all of them, of a ChannelAttribution path-table CSV
-// or of NDJSON events whose journeys are built per account, per person or per true person (docs/attribution.md).
+// `idr attribute`: channel attribution under one model or all of them, of a ChannelAttribution path-table CSV,
+// of NDJSON events whose journeys are built per account, per person or per true person, or of the journeys a
+// running engine keeps (--nats: idr.api.attribution.report) (docs/attribution.md).
 import { extname } from 'node:path'
 import { parseArgs } from 'node:util'
+import { connect } from 'nats'
 import {
-  attribute, AttributionError, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS, JourneyBuilder, MAX_MARKOV_ORDER, MODELS, readPathTable,
+  attribute, AttributionError, DEFAULT_DECAY_HALF_LIFE_DAYS, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS, JourneyBuilder, MAX_MARKOV_ORDER, MODELS, readPathTable,
   type AttributeOptions, type Attribution, type JourneyLevel, type ModelName, type PathTable, type PersonSplit,
 } from '../attribution/index.js'
+import type { AttributionReport } from '../attribution/report.js'
 import type { IdrEvent } from '../model/events.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
 
-export const ATTRIBUTE_USAGE = 'idr attribute --input FILE.csv|FILE.ndjson [--model first|last|linear|decay|position|markov|shapley|hybrid|all] [--order 1..3] [--half-life N] [--dedup-repeats] [--markov-weight W] [--level account|person|oracle] [--split soft|hard] [--lookback-days D] [--json]'
+export const ATTRIBUTE_USAGE = 'idr attribute (--input FILE.csv|FILE.ndjson | --nats URL [--account A [--person P]] [--from T] [--to T]) [--model first|last|linear|decay|position|markov|shapley|hybrid|all] [--order 1..3] [--half-life N | --half-life-days D] [--dedup-repeats] [--markov-weight W] [--level account|person|oracle] [--split soft|hard] [--lookback-days D] [--json]'
 const DAY_MS = 86_400_000
+/** How long `--nats` waits for the engine's reply, ms. */
+const REPORT_TIMEOUT_MS = 60_000
 /** How a person-level conversion is credited by default (docs/attribution.md, "Soft or hard"). */
 const DEFAULT_SPLIT: PersonSplit = 'soft'
 /** Extensions taken for event streams rather than path tables. */
@@ -68,7 +73,7 @@ function parseLookback(v: string | undefined): number {
  * Journeys of one level from an NDJSON event file, in event-time order (a stable sort by ts: the file is a
  * finished batch). Bad lines are skipped and counted on stderr, as `idr eval --input` does.
  */
-async function eventTable(file: string, level: JourneyLevel, split: PersonSplit, lookbackMs: number): Promise<{ table: PathTable, summary: string }> {
+async function eventTable(file: string, level: JourneyLevel, split: PersonSplit, lookbackMs: number, decayDays: number | undefined): Promise<{ table: PathTable, summary: string, decay?: Attribution }> {
   const reader = readEventsNdjson(file)
   const events: IdrEvent[] = []
   for await (const e of reader) events.push(e)
@@ -77,7 +82,7 @@ async function eventTable(file: string, level: JourneyLevel, split: PersonSplit,
     console.error(`idr attribute: ${file}: skipped ${reader.errors.length} bad line(s); first: line ${first.line}: ${first.message}`)
   }
   events.sort((a, b) => a.ts - b.ts)
-  const b = new JourneyBuilder({ lookbackMs, levels: [level], split })
+  const b = new JourneyBuilder({ lookbackMs, levels: [level], split, timed: decayDays !== undefined })
   for (const e of events) b.push(e)
   const table = b.table(level)
   if (!table) throw new AttributionError('BAD_OPTION', `${file}: --level oracle needs the true person (truth) on every touch and convert event`)
@@ -85,7 +90,9 @@ async function eventTable(file: string, level: JourneyLevel, split: PersonSplit,
   const st = b.stats
   const summary = `journeys (${level} level${level === 'person' ? `, ${split} split` : ''}, lookback ${lookbackMs / DAY_MS} days): ${table.rows} distinct paths, ${num(table.totalConversions())} conversions, ${num(table.totalNulls())} null; ` +
     `${st.touches} touches, ${st.conversions} conversions in the file, ${st.unattributed[level]} without a touch in the window`
-  return { table, summary }
+  if (decayDays === undefined) return { table, summary }
+  const timed = b.timed![level === 'person' && split === 'hard' ? 'personHard' : level]
+  return { table, summary, decay: timed.decay(decayDays * DAY_MS, table) }
 }
 
 /** The JSON shape of one model's result (extra fields of the library result, like the chain's size, left out). */
@@ -141,11 +148,43 @@ export async function attributeCommand(args: string[]): Promise<number> {
   }
 }
 
+/** A positive number of days, or undefined when absent. */
+function parseDays(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  const days = Number(v)
+  if (!(days > 0 && days < Infinity) || v.trim() === '') throw new AttributionError('BAD_OPTION', `--${flag} must be a positive number of days, got "${v}"`)
+  return days
+}
+
+/** The journeys a running engine keeps, attributed by the engine (idr.api.attribution.report). */
+async function engineReport(url: string, request: Record<string, unknown>): Promise<AttributionReport> {
+  let nc
+  try {
+    nc = await connect({ servers: url.split(','), name: 'idr-attribute' })
+  } catch (cause) {
+    throw new AttributionError('ENGINE_UNAVAILABLE', `cannot connect to NATS at ${url}: ${(cause as Error).message}`, { cause })
+  }
+  try {
+    const prefix = typeof request['prefix'] === 'string' ? request['prefix'] : 'idr'
+    const { prefix: _p, ...body } = request
+    const m = await nc.request(`${prefix}.api.attribution.report`, new TextEncoder().encode(JSON.stringify(body)), { timeout: REPORT_TIMEOUT_MS })
+    const reply = JSON.parse(new TextDecoder().decode(m.data)) as AttributionReport & { error?: { code: string, message: string } }
+    if (reply.error) throw new AttributionError('BAD_OPTION', `the engine refused the report: ${reply.error.message} [${reply.error.code}]`)
+    return reply
+  } catch (e) {
+    if (e instanceof AttributionError) throw e
+    throw new AttributionError('ENGINE_UNAVAILABLE', `no attribution report from an engine at ${url}: ${(e as Error).message}`, { cause: e })
+  } finally {
+    await nc.close()
+  }
+}
+
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      input: { type: 'string' }, model: { type: 'string' }, order: { type: 'string' }, 'half-life': { type: 'string' },
+      input: { type: 'string' }, nats: { type: 'string' }, account: { type: 'string' }, person: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+      prefix: { type: 'string' }, model: { type: 'string' }, order: { type: 'string' }, 'half-life': { type: 'string' }, 'half-life-days': { type: 'string' },
       'markov-weight': { type: 'string' }, level: { type: 'string' }, split: { type: 'string' }, 'lookback-days': { type: 'string' },
       'dedup-repeats': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
@@ -155,20 +194,45 @@ async function run(args: string[]): Promise<number> {
     console.log(ATTRIBUTE_USAGE)
     return 0
   }
-  if (!values.input) throw new AttributionError('BAD_OPTION', `--input FILE is required\nusage: ${ATTRIBUTE_USAGE}`)
+  if (!values.input === !values.nats) throw new AttributionError('BAD_OPTION', `give either --input FILE or --nats URL\nusage: ${ATTRIBUTE_USAGE}`)
   const models = parseModel(values.model)
   const options = parseOptions(values)
+  const decayDays = parseDays('half-life-days', values['half-life-days'])
+  if (decayDays !== undefined && options.halfLife !== undefined) throw new AttributionError('BAD_OPTION', '--half-life (touches) and --half-life-days (real time) are two rules for time decay: give one')
+  const engineOnly = ['account', 'person', 'from', 'to', 'prefix'] as const
+  if (values.input && engineOnly.some((k) => values[k] !== undefined)) throw new AttributionError('BAD_OPTION', '--account, --person, --from, --to and --prefix select journeys of a running engine (--nats)')
+  if (values.nats) {
+    if (values.split !== undefined || values['lookback-days'] !== undefined) throw new AttributionError('BAD_OPTION', '--split and --lookback-days are the engine\'s settings; they do not apply to --nats')
+    const level = values.level ?? 'person'
+    if (level !== 'account' && level !== 'person') throw new AttributionError('BAD_OPTION', `--level must be account or person with --nats, got "${level}"`)
+    const time = (v: string | undefined): number | string | undefined => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v)
+    const report = await engineReport(values.nats, {
+      level, model: values.model ?? 'all', ...(options.order !== undefined ? { order: options.order } : {}), from: time(values.from), to: time(values.to),
+      account: values.account, person: values.person, ...(decayDays !== undefined ? { halfLifeDays: decayDays } : {}),
+      ...(options.halfLife !== undefined ? { halfLifeTouches: options.halfLife } : {}), dedupRepeats: options.dedupRepeats ?? false,
+      ...(options.markovWeight !== undefined ? { markovWeight: options.markovWeight } : {}), prefix: values.prefix,
+    })
+    const summary = `journeys kept by the engine (${level} level${report.account ? `, account ${report.account}` : ''}${report.person ? `, person ${report.person}` : ''}, ended ${report.from ?? 'any time'} to ${report.to ?? 'now'}): ` +
+      `${report.journeys} journeys, ${num(report.conversions)} conversions, ${num(report.nulls)} null`
+    if (values.json) for (const r of report.models) console.log(JSON.stringify(toJson(r)))
+    else if (report.conversions === 0) console.log(`${summary}\n\nno conversions to attribute`)
+    else console.log(`${summary}\n\n${report.models.length === 1 ? humanOne(report.models[0]!) : humanAll(report.models)}`)
+    return 0
+  }
+  const input = values.input!
   let table: PathTable
   let summary: string | undefined
-  if (EVENT_EXTENSIONS.has(extname(values.input).toLowerCase())) {
-    ({ table, summary } = await eventTable(values.input, parseLevel(values.level), parseSplit(values.split), parseLookback(values['lookback-days'])))
+  let decay: Attribution | undefined
+  if (EVENT_EXTENSIONS.has(extname(input).toLowerCase())) {
+    ({ table, summary, decay } = await eventTable(input, parseLevel(values.level), parseSplit(values.split), parseLookback(values['lookback-days']), options.halfLife === undefined ? decayDays ?? DEFAULT_DECAY_HALF_LIFE_DAYS : undefined))
   } else {
     if (values.level !== undefined || values.split !== undefined || values['lookback-days'] !== undefined) {
       throw new AttributionError('BAD_OPTION', '--level, --split and --lookback-days apply to NDJSON event input (.ndjson, .jsonl); a path table already holds journeys')
     }
-    table = readPathTable(values.input)
+    if (decayDays !== undefined) throw new AttributionError('BAD_OPTION', '--half-life-days needs touch times: NDJSON events or --nats; a path table has none (use --half-life N touches)')
+    table = readPathTable(input)
   }
-  const results = models.map((m) => attribute(table, m, options))
+  const results = models.map((m) => (m === 'decay' && decay ? decay : attribute(table, m, options)))
   if (values.json) for (const r of results) console.log(JSON.stringify(toJson(r)))
   else console.log(`${summary ? `${summary}\n\n` : ''}${results.length === 1 ? humanOne(results[0]!) : humanAll(results)}`)
   return 0
