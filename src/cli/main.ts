@@ -33,10 +33,11 @@ Usage:
       --nats URL --db FILE --jetstream --partitions 0-3 --of 8 --http PORT   (idr serve --help: all settings)
   idr load (--nats URL | --spawn-nats) [--rate R | --max] [--duration S] [--batch B] [--jetstream] [--households N] [--json]
                                 load and latency over NATS into idr serve, with the ceiling in the same run (idr load --help)
-  idr attribute [options]       channel attribution of NDJSON events (account, person or true-person journeys)
-                                or of a ChannelAttribution path-table CSV
-      --input FILE --level account|person|oracle --model first|last|linear|decay|position|markov|shapley|hybrid|all
-      --order 1..3 --json   (idr attribute --help; docs/attribution.md)
+  idr attribute [options]       channel attribution of NDJSON events (account, person or true-person journeys),
+                                of a ChannelAttribution path-table CSV, or of the journeys a running engine keeps
+      --input FILE | --nats URL [--account A --person P --from T --to T]   --level account|person|oracle
+      --model first|last|linear|decay|position|markov|shapley|hybrid|all --order 1..3 --half-life-days D --json
+                                (idr attribute --help; docs/attribution.md)
   idr audit head|verify --db FILE [--anchor SEQ:HEX]   the privacy audit trail: its head, or a chain check
   idr erase --account A [--person P | --device D] (--nats URL | --db FILE [--nats URL])
                                 erase what idr holds about an account, a person or a device (docs/privacy.md)
