@@ -41,6 +41,23 @@ export interface JourneyRecord {
   readonly convertDevice?: string
 }
 
+/** What a report reads of a journey: its channels and touch times, and how it ended. */
+export interface JourneyPath {
+  /** CHANNELS indices, in touch order. */
+  readonly channels: ArrayLike<number>
+  /** Touch times, epoch ms. */
+  readonly times: ArrayLike<number>
+  readonly conversions: number
+  readonly value: number
+  readonly nulls: number
+  readonly endTs: number
+}
+
+/** A journey record as a path. */
+export function pathOf(r: JourneyRecord): JourneyPath {
+  return { channels: r.touches.map((t) => t.channel), times: r.touches.map((t) => t.ts), conversions: r.conversions, value: r.value, nulls: r.nulls, endTs: r.endTs }
+}
+
 /** A person's share of a conversion. */
 export interface PersonShare {
   readonly person: string

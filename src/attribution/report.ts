@@ -4,7 +4,7 @@
 import { CHANNELS } from '../model/events.js'
 import { AttributionError } from './errors.js'
 import { MODELS, attribute, type AttributeOptions } from './index.js'
-import type { JourneyRecord, JourneySelection, LedgerLevel } from './ledger.js'
+import type { JourneyPath, JourneySelection, LedgerLevel } from './ledger.js'
 import { MAX_MARKOV_ORDER } from './markov.js'
 import type { Attribution, ModelName } from './result.js'
 import { DAY_MS, DEFAULT_DECAY_HALF_LIFE_DAYS, TimedJourneys } from './timed.js'
@@ -42,7 +42,7 @@ export interface AttributionReport {
 }
 
 /** Where the journeys come from: calls `each` for every journey of the selection. */
-export type JourneySource = (q: JourneySelection & { level: LedgerLevel }, each: (r: JourneyRecord) => void) => void
+export type JourneySource = (q: JourneySelection & { level: LedgerLevel }, each: (p: JourneyPath) => void) => void
 
 const FIELDS = ['level', 'model', 'order', 'from', 'to', 'account', 'person', 'halfLifeDays', 'halfLifeTouches', 'dedupRepeats', 'markovWeight']
 
@@ -87,8 +87,8 @@ export function attributionReport(source: JourneySource, req: ReportRequest): At
   let nulls = 0
   const q = { level: req.level, account: req.account, person: req.person, fromMs: req.fromMs, toMs: req.toMs }
   source(q, (r) => {
-    timed.add(r)
-    for (const t of r.touches) present.add(t.channel)
+    timed.addPath(r)
+    for (let i = 0; i < r.channels.length; i++) present.add(r.channels[i]!)
     conversions += r.conversions
     value += r.value
     nulls += r.nulls

@@ -3,7 +3,7 @@
 // from them too (docs/attribution.md, "Time decay by real time").
 import { CHANNELS } from '../model/events.js'
 import { AttributionError } from './errors.js'
-import type { JourneyRecord } from './ledger.js'
+import type { JourneyPath, JourneyRecord } from './ledger.js'
 import { PathTable, PathTableBuilder } from './path-table.js'
 import { toAttribution, type Attribution } from './result.js'
 
@@ -31,6 +31,18 @@ export class TimedJourneys {
       this.channels.push(t.channel)
       this.times.push(t.ts)
     }
+    this.end(r)
+  }
+
+  addPath(p: JourneyPath): void {
+    for (let i = 0; i < p.channels.length; i++) {
+      this.channels.push(p.channels[i]!)
+      this.times.push(p.times[i]!)
+    }
+    this.end(p)
+  }
+
+  private end(r: { conversions: number, value: number, nulls: number, endTs: number }): void {
     this.offsets.push(this.channels.length)
     this.conversions.push(r.conversions)
     this.value.push(r.value)

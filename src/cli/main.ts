@@ -44,7 +44,7 @@ Usage:
   idr export --account A [--person P] (--nats URL | --db FILE) [--out FILE]
                                 everything idr holds about an account or a person, as JSON (access request)
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
-                                names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure
+                                names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys
 
 Documentation: README.md, docs/ (operations.md, subjects.md, events.md, model.md, benchmarks.md).`
 

@@ -12,7 +12,7 @@ import type { Bus, InboundMessage } from '../runtime/bus.js'
 import { partitionOf } from '../runtime/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
-import { selects, type JourneyRecord } from '../attribution/ledger.js'
+import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
 /**
@@ -188,9 +188,9 @@ export class Engine {
    * Every journey the query selects: stored ones, then those resident households completed since their last
    * checkpoint (synchronous, so nothing moves from one to the other in between).
    */
-  journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): void {
-    this.store.journeys(q, each)
-    this.runtime.unstoredJourneys((r, account) => { if (selects(q, r, account)) each(r, account) })
+  journeys(q: JourneyQuery, each: (p: JourneyPath) => void): void {
+    this.store.journeyPaths(q, each)
+    this.runtime.unstoredJourneys((r, account) => { if (selects(q, r, account)) each(pathOf(r)) })
   }
 
   stats(): EngineStats {

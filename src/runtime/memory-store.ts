@@ -1,5 +1,5 @@
 // SnapshotStore in memory: for embedding without a file, and for runtime tests. Nothing survives the process.
-import { selects, type JourneyRecord } from '../attribution/ledger.js'
+import { pathOf, selects, type JourneyPath, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from './store.js'
 
@@ -58,6 +58,10 @@ export class MemoryStore implements SnapshotStore {
       n++
     }
     return n
+  }
+
+  journeyPaths(q: JourneyQuery, each: (p: JourneyPath) => void): number {
+    return this.journeys(q, (r) => each(pathOf(r)))
   }
 
   deleteJourneys(account: string, which?: (r: JourneyRecord) => boolean): number {

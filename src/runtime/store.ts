@@ -1,5 +1,5 @@
 // What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
-import type { JourneyRecord, JourneySelection } from '../attribution/ledger.js'
+import type { JourneyPath, JourneyRecord, JourneySelection } from '../attribution/ledger.js'
 
 /** Positions of events inside one message: a message carries at most this many events. */
 export const POSITION_STRIDE = 16_384
@@ -46,6 +46,8 @@ export interface SnapshotStore {
   delete(account: string): boolean
   /** Calls `each` with every stored journey the query selects, in the order written; returns how many. */
   journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number
+  /** The same selection as paths only (what a report reads: no devices, persons or accounts; faster). */
+  journeyPaths(q: JourneyQuery, each: (p: JourneyPath) => void): number
   /** Deletes an account's journeys, or those of them `which` selects (erasure); returns how many. */
   deleteJourneys(account: string, which?: (r: JourneyRecord) => boolean): number
   /** Deletes journeys that ended before cutoffMs (retention); returns how many. */

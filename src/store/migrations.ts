@@ -71,8 +71,7 @@ CREATE TABLE journeys (
   conversions REAL    NOT NULL CHECK (conversions >= 0),
   value       REAL    NOT NULL CHECK (value >= 0),
   nulls       REAL    NOT NULL CHECK (nulls >= 0),
-  path        BLOB    NOT NULL,
-  times       BLOB    NOT NULL CHECK (length(times) = 8 * length(path)),
+  touches     BLOB    NOT NULL CHECK (length(touches) % 9 = 0),
   who         BLOB    NOT NULL
 ) STRICT;
 CREATE INDEX journeys_account ON journeys (account);

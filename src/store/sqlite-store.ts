@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { checkOptionNames } from '../kernels/validate.js'
-import type { JourneyRecord } from '../attribution/ledger.js'
+import type { JourneyPath, JourneyRecord } from '../attribution/ledger.js'
 import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
 import { AuditLog } from '../privacy/audit.js'
 import { StoreError } from './errors.js'
@@ -144,6 +144,10 @@ export class SqliteStore implements SnapshotStore {
 
   journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number {
     return this.open().journeys.query(q, each)
+  }
+
+  journeyPaths(q: JourneyQuery, each: (p: JourneyPath) => void): number {
+    return this.open().journeys.paths(q, each)
   }
 
   /** Deletes journeys (secure_delete zeroes them too); inside transaction() when it goes with other changes. */

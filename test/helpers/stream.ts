@@ -108,7 +108,7 @@ export function storedJourneys(file: string): string[] {
   const db = new Database(file, { readonly: true })
   try {
     return (db.prepare(`SELECT account || '|' || level || '|' || person || '|' || end_ts || '|' || conversions || '|' || value || '|' || nulls || '|' ||
-      hex(path) || '|' || hex(times) || '|' || hex(who) FROM journeys`).pluck().all() as string[]).sort()
+      hex(touches) || '|' || hex(who) FROM journeys`).pluck().all() as string[]).sort()
   } finally {
     db.close()
   }
