@@ -10,7 +10,7 @@ import { decode } from '@msgpack/msgpack'
 import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serveApi } from '../src/api/service.js'
-import { JourneyLedger, pathOf, type JourneyRecord } from '../src/attribution/ledger.js'
+import { JourneyLedger, pathOf, selects, type JourneyRecord } from '../src/attribution/ledger.js'
 import { attributionReport, checkReportRequest, type AttributionReport } from '../src/attribution/report.js'
 import { DAY_MS, TimedJourneys } from '../src/attribution/timed.js'
 import { Engine } from '../src/engine/engine.js'
@@ -212,7 +212,7 @@ describe('idr.api.attribution.report on a running engine', () => {
       for (const r of h.journeys!.take()) ref.push({ r, account: e.account })
     }
     const local = (req: Record<string, unknown>): AttributionReport => attributionReport((q, each) => {
-      for (const { r, account } of ref) if (r.level === q.level && (q.account === undefined || account === q.account) && (q.person === undefined || r.person === q.person) && (q.fromMs === undefined || r.endTs >= q.fromMs) && (q.toMs === undefined || r.endTs < q.toMs)) each(pathOf(r))
+      for (const { r, account } of ref) if (selects(q, r, account)) each(pathOf(r))
     }, checkReportRequest(req))
     const same = (got: AttributionReport, want: AttributionReport): void => {
       expect(got.journeys).toBe(want.journeys)

@@ -299,6 +299,7 @@ export class JourneyLedger {
   erasePerson(person: string): number {
     const n = this.account.discard((_, t) => t.person === person)
     this.persons.discard((key) => key === person)
+    this.resetExpiry()
     return n + this.dropCompleted((r) => involvesPerson(r, person))
   }
 

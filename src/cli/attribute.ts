@@ -157,7 +157,7 @@ function parseDays(flag: string, v: string | undefined): number | undefined {
 }
 
 /** The journeys a running engine keeps, attributed by the engine (idr.api.attribution.report). */
-async function engineReport(url: string, request: Record<string, unknown>): Promise<AttributionReport> {
+async function engineReport(url: string, prefix: string, request: Record<string, unknown>): Promise<AttributionReport> {
   let nc
   try {
     nc = await connect({ servers: url.split(','), name: 'idr-attribute' })
@@ -165,9 +165,7 @@ async function engineReport(url: string, request: Record<string, unknown>): Prom
     throw new AttributionError('ENGINE_UNAVAILABLE', `cannot connect to NATS at ${url}: ${(cause as Error).message}`, { cause })
   }
   try {
-    const prefix = typeof request['prefix'] === 'string' ? request['prefix'] : 'idr'
-    const { prefix: _p, ...body } = request
-    const m = await nc.request(`${prefix}.api.attribution.report`, new TextEncoder().encode(JSON.stringify(body)), { timeout: REPORT_TIMEOUT_MS })
+    const m = await nc.request(`${prefix}.api.attribution.report`, new TextEncoder().encode(JSON.stringify(request)), { timeout: REPORT_TIMEOUT_MS })
     const reply = JSON.parse(new TextDecoder().decode(m.data)) as AttributionReport & { error?: { code: string, message: string } }
     if (reply.error) throw new AttributionError('BAD_OPTION', `the engine refused the report: ${reply.error.message} [${reply.error.code}]`)
     return reply
@@ -206,11 +204,11 @@ async function run(args: string[]): Promise<number> {
     const level = values.level ?? 'person'
     if (level !== 'account' && level !== 'person') throw new AttributionError('BAD_OPTION', `--level must be account or person with --nats, got "${level}"`)
     const time = (v: string | undefined): number | string | undefined => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v)
-    const report = await engineReport(values.nats, {
+    const report = await engineReport(values.nats, values.prefix ?? 'idr', {
       level, model: values.model ?? 'all', ...(options.order !== undefined ? { order: options.order } : {}), from: time(values.from), to: time(values.to),
       account: values.account, person: values.person, ...(decayDays !== undefined ? { halfLifeDays: decayDays } : {}),
       ...(options.halfLife !== undefined ? { halfLifeTouches: options.halfLife } : {}), dedupRepeats: options.dedupRepeats ?? false,
-      ...(options.markovWeight !== undefined ? { markovWeight: options.markovWeight } : {}), prefix: values.prefix,
+      ...(options.markovWeight !== undefined ? { markovWeight: options.markovWeight } : {}),
     })
     const summary = `journeys kept by the engine (${level} level${report.account ? `, account ${report.account}` : ''}${report.person ? `, person ${report.person}` : ''}, ended ${report.from ?? 'any time'} to ${report.to ?? 'now'}): ` +
       `${report.journeys} journeys, ${num(report.conversions)} conversions, ${num(report.nulls)} null`

@@ -10,7 +10,7 @@ import { Household, type HouseholdOptions, type Removal } from '../model/househo
 import type { ErasedInput } from '../runtime/actor.js'
 import { partitionOf } from '../runtime/partition.js'
 import type { ActorRuntime } from '../runtime/runtime.js'
-import { POSITION_STRIDE, type StoredHousehold } from '../runtime/store.js'
+import { POSITION_STRIDE, householdRecord, type StoredHousehold } from '../runtime/store.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
 import type { Tombstone, TombstoneScope } from '../store/tombstones.js'
 import { accessExport, type AccessExport } from './export.js'
@@ -219,7 +219,7 @@ export class Eraser {
     const stored = this.#o.store.load(raw)
     if (!stored) return Promise.resolve(fn(undefined, () => { throw new ErasureError('ERASURE_FAILED', 'no household to persist') }))
     const h = Household.fromSnapshot(raw, stored.snapshot, this.#household)
-    return Promise.resolve(fn(h, () => ({ account: raw, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] })))
+    return Promise.resolve(fn(h, () => householdRecord(raw, stored.partition, stored.seq, h)))
   }
 
   /** The input position the erasure covers: everything delivered of the account's partition so far. */

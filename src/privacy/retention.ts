@@ -7,7 +7,7 @@ import { IdrError } from '../errors.js'
 import { checkOptionNames } from '../kernels/validate.js'
 import { Household, type HouseholdOptions } from '../model/household.js'
 import type { ActorRuntime } from '../runtime/runtime.js'
-import type { StoredHousehold } from '../runtime/store.js'
+import { householdRecord, type StoredHousehold } from '../runtime/store.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
 
 export const DEFAULT_RETENTION_MS = 90 * 86_400_000 // 90 days
@@ -173,7 +173,7 @@ export class RetentionJob {
     const stored = this.#o.store.load(account)
     if (!stored) return Promise.resolve() // deleted since the pass listed it
     const h = Household.fromSnapshot(account, stored.snapshot, this.#o.household ?? {})
-    return Promise.resolve(fn(h, () => ({ account, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] })))
+    return Promise.resolve(fn(h, () => householdRecord(account, stored.partition, stored.seq, h)))
   }
 }
 

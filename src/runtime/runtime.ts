@@ -8,7 +8,7 @@ import { checkOptionNames, positiveInt } from '../kernels/validate.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
 import { Actor, wasErased, type Envelope, type ErasedInput } from './actor.js'
-import { POSITION_STRIDE, type SnapshotStore, type StoredHousehold } from './store.js'
+import { POSITION_STRIDE, householdRecord, type SnapshotStore, type StoredHousehold } from './store.js'
 
 export const DEFAULT_MAX_RESIDENT = 100_000 // actors
 export const DEFAULT_MAILBOX_MAX = 10_000 // events per actor
@@ -250,12 +250,11 @@ export class ActorRuntime {
 
   /** The snapshot record of a loaded actor, with the journeys it completed since; marks it persisted. */
   private stored(a: Actor): StoredHousehold {
-    const snapshot = a.household!.toSnapshot()
-    const journeys = a.household!.journeys?.take() ?? []
+    const record = householdRecord(a.account, a.partition, a.lastPos, a.household!)
     a.changed = false
     a.stored = true
     a.unpersistedFrom = Infinity
-    return { account: a.account, partition: a.partition, seq: a.lastPos, snapshot, journeys }
+    return record
   }
 
   /** Undoes stored() after its commit failed: the actor is changed again and gets its journeys back. */
@@ -483,7 +482,7 @@ export class ActorRuntime {
     const stored = this.store.load(account)
     if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
     const h = Household.fromSnapshot(account, stored.snapshot, this.householdOptions)
-    return fn(h, () => ({ account, partition: stored.partition, seq: stored.seq, snapshot: h.toSnapshot() }))
+    return fn(h, () => householdRecord(account, stored.partition, stored.seq, h))
   }
 
   /**

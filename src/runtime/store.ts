@@ -1,5 +1,6 @@
 // What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
 import type { JourneyPath, JourneyRecord, JourneySelection } from '../attribution/ledger.js'
+import type { Household } from '../model/household.js'
 
 /** Positions of events inside one message: a message carries at most this many events. */
 export const POSITION_STRIDE = 16_384
@@ -18,6 +19,14 @@ export interface StoredHousehold {
   readonly snapshot: Uint8Array
   /** Journeys the household completed since its last stored snapshot, written in the same transaction. */
   readonly journeys?: readonly JourneyRecord[]
+}
+
+/**
+ * The record that stores a household: its snapshot, and the journeys it completed since its last one (taken
+ * out of the household, so that each is written once, in the same transaction as the snapshot after it).
+ */
+export function householdRecord(account: string, partition: number, seq: number, h: Household): StoredHousehold {
+  return { account, partition, seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] }
 }
 
 /** Which stored journeys: all, or by level, account, person and end time in [fromMs, toMs). */
