@@ -7,7 +7,7 @@ const play = {
   deviceType: 'tv', screenIn: 55, content: 'c42', genres: ['Drama', 'telenovela'], durationSec: 0, truth: 'p1',
 }
 
-function rejects(raw: unknown): { code: string, field: string } {
+function rejects(raw: unknown): { code: string, field: string | undefined } {
   try {
     validateEvent(raw)
   } catch (e) {
@@ -37,8 +37,8 @@ describe('event validation (schema v1)', () => {
   })
 
   it.each([
-    [null, 'NOT_AN_OBJECT', ''],
-    [[play], 'NOT_AN_OBJECT', ''],
+    [null, 'NOT_AN_OBJECT', undefined],
+    [[play], 'NOT_AN_OBJECT', undefined],
     [{ ...play, v: 2 }, 'BAD_VERSION', 'v'],
     [{ ...play, v: undefined }, 'MISSING_FIELD', 'v'],
     [{ ...play, id: '' }, 'MISSING_FIELD', 'id'],

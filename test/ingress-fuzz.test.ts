@@ -51,7 +51,7 @@ describe('ingress fuzzing', () => {
         if (group === undefined) continue
         const events = group.map((e) => ({ ...e, id: `v${nextId++}` })) // unique ids; generated values stay untouched
         const ids = events.map((e) => e.id)
-        const out = ingress.decode('idr.ev.fuzz', encode(events.length === 1 ? events[0] : events), 0)
+        const out = ingress.decode(`idr.ev.${events[0]!.account}`, encode(events.length === 1 ? events[0] : events), 0)
         check(out.rejects.length === 0, () => `valid events rejected: ${JSON.stringify(out.rejects)}`)
         check(out.events.map((e) => e.id).join() === ids.join(), () => `valid ids ${ids.join()} came out as ${out.events.map((e) => e.id).join()}`)
         check(out.events.every((e) => e.device.startsWith('d_')), () => 'a device was not pseudonymised')

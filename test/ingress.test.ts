@@ -105,7 +105,7 @@ describe('whole-message rejections', () => {
   it('rejects a batch over maxEventsPerMessage as TOO_MANY_EVENTS', () => {
     const batch = [1, 2, 3, 4].map((i) => ({ ...play, id: `e${i}` }))
     expect(onlyReject(ingress({ maxEventsPerMessage: 3 }), encode(batch)).code).toBe('TOO_MANY_EVENTS')
-    expect(ingress({ maxEventsPerMessage: 4 }).decode('s', encode(batch), NOW).events).toHaveLength(4)
+    expect(ingress({ maxEventsPerMessage: 4 }).decode('idr.ev.acct-1', encode(batch), NOW).events).toHaveLength(4)
   })
 })
 
@@ -152,8 +152,8 @@ describe('per-event rejections', () => {
 
 describe('pseudonymisation', () => {
   it('replaces device and ip with keyed pseudonyms, stable for a key', () => {
-    const [a] = ingress().decode('s', encode(play), NOW).events
-    const [b] = ingress().decode('s', encode({ ...play, id: 'e2' }), NOW).events
+    const [a] = ingress().decode('idr.ev.acct-1', encode(play), NOW).events
+    const [b] = ingress().decode('idr.ev.acct-1', encode({ ...play, id: 'e2' }), NOW).events
     expect(a!.device).toMatch(/^d_[A-Za-z0-9_-]{22}$/)
     expect(a!.ip).toMatch(/^ip_[A-Za-z0-9_-]{22}$/)
     expect(b!.device).toBe(a!.device)
@@ -162,8 +162,8 @@ describe('pseudonymisation', () => {
 
   it('gives different pseudonyms under different keys and across the device and ip domains', () => {
     const same = RAW_IP
-    const [a] = ingress().decode('s', encode({ ...play, device: same, ip: same }), NOW).events
-    const [b] = ingress({ pseudonymKey: 'another-key-0123456789' }).decode('s', encode({ ...play, device: same, ip: same }), NOW).events
+    const [a] = ingress().decode('idr.ev.acct-1', encode({ ...play, device: same, ip: same }), NOW).events
+    const [b] = ingress({ pseudonymKey: 'another-key-0123456789' }).decode('idr.ev.acct-1', encode({ ...play, device: same, ip: same }), NOW).events
     expect(a!.device).not.toBe(b!.device)
     expect(a!.ip).not.toBe(b!.ip)
     expect(a!.device.slice(2)).not.toBe(a!.ip!.slice(3))
@@ -189,7 +189,7 @@ describe('pseudonymisation', () => {
   })
 
   it('drops an empty ip instead of giving every such event one shared pseudonym', () => {
-    const [e] = ingress().decode('s', encode({ ...play, ip: '' }), NOW).events
+    const [e] = ingress().decode('idr.ev.acct-1', encode({ ...play, ip: '' }), NOW).events
     expect(e).not.toHaveProperty('ip')
   })
 })

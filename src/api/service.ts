@@ -5,6 +5,7 @@
 import { attributionReport, checkReportRequest } from '../attribution/report.js'
 import { IdrError } from '../errors.js'
 import type { Engine } from '../engine/engine.js'
+import { isToken, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
 import { GENRES, validateEvent } from '../model/events.js'
 import { householdProfile } from '../model/profile.js'
 import { addGenreWeights, type Session } from '../model/sessionizer.js'
@@ -35,6 +36,7 @@ export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser): void {
     if ('error' in req) return req.error
     const account = req.value['account']
     if (typeof account !== 'string' || account.length === 0) return errorReply('BAD_REQUEST', 'account (string) is required')
+    if (!isToken(account)) return errorReply('BAD_ACCOUNT', `account ${tokenProblem(account)} (an account is ${TOKEN_PATTERN})`)
     if (!owns(account)) return undefined
     const h = engine.runtime.peek(account)
     if (!h) return errorReply('NOT_FOUND', `no household ${account}`)

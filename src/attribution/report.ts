@@ -1,6 +1,7 @@
 // The attribution report of a running engine (idr.api.attribution.report, `idr attribute --nats`): the
 // journeys the engine kept, selected by level, account, person and end time, aggregated into a path table and
 // run through the models (docs/attribution.md, "On the running engine").
+import { isToken, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
 import { CHANNELS } from '../model/events.js'
 import { AttributionError } from './errors.js'
 import { MODELS, attribute, type AttributeOptions } from './index.js'
@@ -59,7 +60,9 @@ export function checkReportRequest(o: Record<string, unknown>): ReportRequest {
   const toMs = time(o['to'], 'to')
   if (fromMs !== undefined && toMs !== undefined && !(fromMs < toMs)) bad(`from must be before to, got ${o['from']} and ${o['to']}`)
   const account = text(o['account'], 'account')
+  if (account !== undefined && !isToken(account)) bad(`account ${tokenProblem(account)} (an account is ${TOKEN_PATTERN})`)
   const person = text(o['person'], 'person')
+  if (person !== undefined && !isToken(person)) bad(`person ${tokenProblem(person)} (a person id is ${TOKEN_PATTERN}, e.g. p2)`)
   if (person !== undefined && account === undefined) bad('person needs account: person ids are per household')
   if (person !== undefined && level !== 'person') bad('person needs level "person"')
   const halfLifeDays = o['halfLifeDays'] ?? DEFAULT_DECAY_HALF_LIFE_DAYS

@@ -5,6 +5,8 @@ import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { IdrError } from '../errors.js'
 import { editDistance } from '../kernels/validate.js'
+import type { AccountBinding } from '../ingress/ingress.js'
+import { SUBJECT_PREFIX } from '../ingress/token.js'
 import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
 
 /** A setting of `idr serve` is unknown, misspelt or has a bad value. */
@@ -51,6 +53,7 @@ export const DEFAULTS = {
   devKey: false,
   poolThreads: Math.max(0, Math.min(2, availableParallelism() - 1)), // 0 = refits inline on the main thread
   logLevel: 'info' as LogLevel,
+  accountBinding: 'single' as AccountBinding, // a batch may mix accounts; 'strict': every event names its subject's account
 } as const
 
 /** The resolved settings of `idr serve`. */
@@ -94,6 +97,8 @@ export interface ServeConfig {
   /** Refit worker threads; 0 = refits inline. */
   readonly poolThreads: number
   readonly logLevel: LogLevel
+  /** How events must agree with their subject's account (docs/security.md). */
+  readonly accountBinding: AccountBinding
   /** Where each setting came from ("default", "config file idr.json", "environment IDR_DB", "flag --db"). */
   readonly sources: Readonly<Record<SettingName, string>>
   /** To be logged at startup: the insecure dev key, ignored IDR_* variables, ignored credentials. */
@@ -212,7 +217,6 @@ function secret(raw: unknown): string {
 const NON_EMPTY = /^\S(.*\S)?$/
 // JetStream stream names may not contain spaces, '.', '*', '>', path separators
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,255}$/
-const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 
 const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   nats: { default: DEFAULTS.nats, unit: 'URL', help: `NATS server URL(s), or "${EMBEDDED_BUS}" for the in-process bus`, parse: natsUrls },
@@ -223,7 +227,7 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   stream: { default: DEFAULTS.stream, unit: 'name', help: 'JetStream stream of the input events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
   partitions: { default: undefined, unit: 'partitions', help: 'partitions this process owns (default: all)', parse: partitionList },
   of: { default: DEFAULTS.of, unit: 'partitions', help: 'partition count of the whole deployment', parse: int(1, MAX_PARTITIONS, 'partitions') },
-  prefix: { default: DEFAULTS.prefix, unit: 'subject', help: 'subject prefix (idr.ev.<account>, idr.out.…)', parse: text(SUBJECT_PREFIX, 'subject tokens of letters, digits, _ and -, separated by dots') },
+  prefix: { default: DEFAULTS.prefix, unit: 'subject', help: 'subject prefix (idr.ev.<account>, idr.out.…)', parse: text(SUBJECT_PREFIX, 'one to eight subject tokens of letters, digits, _ and - (1–128 each), separated by dots') },
   http: { default: undefined, unit: 'port', help: 'HTTP port of /healthz, /readyz, /metrics (0 = ephemeral; default: none)', parse: optional(int(0, 65_535, 'port')) },
   maxResident: { default: DEFAULTS.maxResident, unit: 'actors', help: 'household actors kept in memory; idle ones beyond are passivated', parse: int(1, Number.MAX_SAFE_INTEGER, 'actors') },
   mailboxMax: { default: DEFAULTS.mailboxMax, unit: 'events', help: 'events queued in one actor mailbox', parse: int(1, Number.MAX_SAFE_INTEGER, 'events') },
@@ -238,6 +242,13 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   pseudonymKeyFile: { default: undefined, unit: 'path', help: 'JSON file of pseudonym keys by epoch, instead of pseudonymKey', parse: optional(text(NON_EMPTY, 'a file path')) },
   devKey: { default: DEFAULTS.devKey, unit: '', help: 'use a fixed, public, insecure pseudonym key (development only)', parse: bool, boolean: true },
   poolThreads: { default: DEFAULTS.poolThreads, unit: 'threads', help: 'refit worker threads (0 = refits inline)', parse: int(0, 256, 'threads') },
+  accountBinding: {
+    default: DEFAULTS.accountBinding, unit: '', help: 'single: a one-event message names its subject\'s account, batches may mix; strict: every event does',
+    parse: (raw) => {
+      if (raw !== 'single' && raw !== 'strict') throw new Invalid('"single" or "strict"')
+      return raw
+    },
+  },
   logLevel: {
     default: DEFAULTS.logLevel, unit: '', help: `log level: ${LOG_LEVELS.join(', ')}`,
     parse: (raw) => {

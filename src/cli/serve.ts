@@ -56,7 +56,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   engine = new Engine({
     bus, store, pseudonymKey: keys, partitionsOf: cfg.of, partitions: cfg.partitions, prefix: cfg.prefix,
     refits: pool, maxResident: cfg.maxResident, mailboxMax: cfg.mailboxMax, maxQueued: cfg.maxQueued,
-    snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes }, metrics, log,
+    snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }, metrics, log,
     erasedInput: (account) => eraser?.erasedInput(account),
   })
   let stream: EventStream | undefined

@@ -5,7 +5,9 @@ import { Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { EngineMetrics } from '../api/metrics.js'
 import { positiveInt } from '../kernels/validate.js'
-import { Ingress, type DlqRecord, type IngressOptions } from '../ingress/ingress.js'
+import { Ingress, type DlqRecord, type IngressOptions, type Route } from '../ingress/ingress.js'
+import type { InputSubject } from '../ingress/subject.js'
+import type { IdrEvent } from '../model/events.js'
 import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
@@ -13,6 +15,7 @@ import { partitionOf } from '../runtime/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
 import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
+import { subjects, type Subjects } from '../transport/subjects.js'
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
 /**
@@ -25,6 +28,9 @@ export const CHECKPOINT_TICK_MS = 100
 export const CHECKPOINT_BUSY_TICK_MS = 10
 export const CHECKPOINT_SLICE_MS = 2
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
+/** A forward into a durable bus that failed is retried after this long, doubling up to FORWARD_RETRY_MAX_MS. */
+export const FORWARD_RETRY_MS = 100
+export const FORWARD_RETRY_MAX_MS = 5_000
 
 /** What the engine logs; a pino logger satisfies it. Never given personal data (device ids, ips, payloads). */
 export interface EngineLog {
@@ -51,7 +57,7 @@ export interface EngineOptions {
   mailboxMax?: number
   maxQueued?: number
   snapshotIntervalMs?: number
-  ingress?: Omit<IngressOptions, 'pseudonymKey'>
+  ingress?: Omit<IngressOptions, 'pseudonymKey' | 'prefix'>
   metrics?: EngineMetrics
   log?: EngineLog
   /** What erasures took back from an account's input (Eraser.erasedInput): replayed events it covers are skipped. */
@@ -67,6 +73,8 @@ export interface EngineStats {
   duplicatesIgnored: number
   /** Events of accounts in partitions this process does not own (plain subjects, several processes). */
   eventsNotOwned: number
+  /** Events of another partition found in a batch on a mapped subject, re-published onto their own partition's subject. */
+  eventsForwarded: number
   dlqRecords: number
   assignmentsOut: number
   households: number
@@ -95,16 +103,18 @@ export class Engine {
   private readonly metrics: EngineMetrics | undefined
   private readonly log: EngineLog
   private readonly snapshotIntervalMs: number
+  private readonly s: Subjects
   /** One encoder for every output (a fresh one per message costs its buffer each time); encode() copies out. */
   private readonly encoder = new Encoder({ ignoreUndefined: true })
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
-  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, dlqRecords: 0, assignmentsOut: 0 }
+  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, eventsForwarded: 0, dlqRecords: 0, assignmentsOut: 0 }
 
   constructor(o: EngineOptions) {
     this.bus = o.bus
     this.store = o.store
     this.prefix = o.prefix ?? 'idr'
+    this.s = subjects(this.prefix)
     this.partitionsOf = o.partitionsOf ?? 1
     positiveInt('partitionsOf', this.partitionsOf)
     const owned = o.partitions ?? Array.from({ length: this.partitionsOf }, (_, i) => i)
@@ -115,7 +125,7 @@ export class Engine {
     this.metrics = o.metrics
     this.log = o.log ?? SILENT
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS
-    this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey })
+    this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey, prefix: this.prefix })
     this.runtime = new ActorRuntime({
       store: o.store, household: o.household, refits: o.refits, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
       erasedInput: o.erasedInput,
@@ -213,6 +223,19 @@ export class Engine {
     }
   }
 
+  /**
+   * Where a valid event goes (docs/subjects.md, "Batches"): its own partition decides. On a plain subject every
+   * process sees the message, so an event of a partition owned elsewhere is skipped; on a mapped subject only
+   * this process does, so an event of another partition is forwarded to its own partition's subject, unless
+   * the bus has no positions (core) and this process owns that partition too. JetStream always forwards: a
+   * partition's consumer position must cover exactly its own partition's events.
+   */
+  private readonly route = (e: IdrEvent, from: InputSubject): Route => {
+    const q = partitionOf(e.account, this.partitionsOf)
+    if (from.kind === 'mapped' && q !== from.partition) return this.bus.kind !== 'jetstream' && this.owned.has(q) ? 'apply' : 'forward'
+    return this.owned.has(q) ? 'apply' : 'skip'
+  }
+
   /** One inbound message: decode and validate, route its events, dead-letter what is bad. */
   private onMessage(m: InboundMessage): void | Promise<void> {
     this.counts.messagesIn++
@@ -223,38 +246,80 @@ export class Engine {
       this.dlq({ v: 1, code: 'OVERLOADED', message: `mailboxes full (${this.runtime.queued} events queued)`, subject: m.subject, bytes: m.data.byteLength, sha256: '', at: now })
       return
     }
-    const { events, rejects } = this.ingress.decode(m.subject, m.data, now)
+    const { events, forward, skipped, rejects } = this.ingress.decode(m.subject, m.data, now, this.route)
     for (const r of rejects) this.dlq(r)
     this.counts.eventsIn += events.length
+    this.counts.eventsNotOwned += skipped
     this.metrics?.eventsIn(events.length)
     const arrivalMs = m.seq > 0 ? m.timestampMs : now
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!
-      const p = partitionOf(event.account, this.partitionsOf)
-      if (m.partition !== undefined && p !== m.partition) {
-        this.dlq({ v: 1, code: 'WRONG_PARTITION', message: `event of partition ${p} on a subject of partition ${m.partition}`, subject: m.subject, bytes: m.data.byteLength, sha256: '', eventId: event.id, index: i, at: now })
-        continue
-      }
-      if (!this.owned.has(p)) {
-        this.counts.eventsNotOwned++
-        continue
-      }
       const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt }
-      this.runtime.enqueue(p, env)
+      this.runtime.enqueue(partitionOf(event.account, this.partitionsOf), env)
     }
+    const forwarded = forward.length > 0 ? this.forward(m, forward) : undefined
+    if (forwarded) return forwarded.then(() => this.delivered(m))
+    return this.delivered(m)
+  }
+
+  /** Every event of m is queued or forwarded: its position may be covered; backpressure for buses that wait. */
+  private delivered(m: InboundMessage): void | Promise<void> {
     if (m.seq > 0 && m.partition !== undefined) this.runtime.markDelivered(m.partition, m.seq)
     if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()
+  }
+
+  /**
+   * Re-publishes events of other partitions, raw as they came (their owner's ingress pseudonymises them), one
+   * batch per partition on <prefix>.evp.<q>.<first account>. A durable bus is retried until it holds them (the
+   * partition waits meanwhile), so a covered position never skips a forward; its msgId, from the message's
+   * stream sequence, makes a replay's repeat a duplicate the stream drops within its duplicate window (and the
+   * household's event-id check after it).
+   */
+  private forward(m: InboundMessage, events: readonly IdrEvent[]): Promise<void> | undefined {
+    const byPartition = new Map<number, IdrEvent[]>()
+    for (const e of events) {
+      const q = partitionOf(e.account, this.partitionsOf)
+      const list = byPartition.get(q)
+      if (list) list.push(e)
+      else byPartition.set(q, [e])
+    }
+    this.counts.eventsForwarded += events.length
+    const pending: Promise<void>[] = []
+    for (const [q, list] of byPartition) {
+      const subject = this.s.mappedEvents(q, list[0]!.account)
+      const data = this.encoder.encode(list)
+      const msgId = `idr-fwd-${m.seq}-${q}`
+      const r = this.bus.forward(subject, data, msgId)
+      if (r) pending.push(this.retried(r, () => this.bus.forward(subject, data, msgId), q))
+    }
+    return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined
+  }
+
+  private async retried(first: Promise<void>, again: () => void | Promise<void>, partition: number): Promise<void> {
+    let attempt: void | Promise<void> = first
+    for (let wait = FORWARD_RETRY_MS; ; wait = Math.min(2 * wait, FORWARD_RETRY_MAX_MS)) {
+      try {
+        await attempt
+        return
+      } catch (err) {
+        // while draining the message stays unacknowledged by any position: the next start replays it
+        if (this.state.phase !== 'running') throw err
+        this.log.warn({ partition, err: String(err), retryInMs: wait }, 'forwarding events to their partition failed; retrying')
+        await new Promise((resolve) => setTimeout(resolve, wait))
+        attempt = again()
+      }
+    }
   }
 
   private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
     const now = performance.now()
     for (const a of out.assignments) {
-      this.bus.publish(`${this.prefix}.out.assign.${account}`, this.encoder.encode(a))
+      this.bus.publish(this.s.assign(account), this.encoder.encode(a))
       this.counts.assignmentsOut++
       this.metrics?.assignments(a.stage === 'update' ? 'change' : a.stage)
     }
     if (out.assignments.length > 0 && cause) this.metrics?.observeLatency((now - cause.receivedAt) / 1000)
-    if (out.changes.length > 0) this.bus.publish(`${this.prefix}.out.persons.${account}`, this.encoder.encode({ account, changes: out.changes }))
+    if (out.changes.length > 0) this.bus.publish(this.s.persons(account), this.encoder.encode({ account, changes: out.changes }))
     for (const r of out.rejected) {
       if (r.reason !== 'not-playback') this.counts.householdDropped++
       if (r.reason === 'duplicate') {
@@ -263,7 +328,7 @@ export class Engine {
       } else if (r.reason === 'late' || r.reason === 'clock-ahead') {
         const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
         const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
-        this.dlq({ v: 1, code, message, subject: `${this.prefix}.ev.${account}`, bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
+        this.dlq({ v: 1, code, message, subject: this.s.eventsOf(account), bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
       }
     }
     if (cause) this.metrics?.applied()
@@ -274,6 +339,6 @@ export class Engine {
     this.counts.eventsRejected++
     this.metrics?.rejected(r.code)
     this.metrics?.dlq()
-    this.bus.publish(`${this.prefix}.dlq`, this.encoder.encode(r))
+    this.bus.publish(this.s.dlq, this.encoder.encode(r))
   }
 }

@@ -108,9 +108,10 @@ export function scanMessage(b: Uint8Array, limits: DecodeLimits, remaining: Floa
       if (hdr > 1) len = uint(b, pos + 1, hdr - 1)
       pos += hdr
       if (container === 0) {
+        // a header that claims more bytes than the message holds is malformed, whatever the limits say
+        if (pos + len > n) throw bad(`message ends inside a ${str ? 'string' : 'bin'} at byte ${at}`)
         const max = str ? limits.maxStringBytes : limits.maxBinBytes
         if (len > max) throw limit(`${str ? 'string' : 'bin'} of ${len} bytes at byte ${at}, at most ${max} (${str ? 'maxStringBytes' : 'maxBinBytes'})`)
-        if (pos + len > n) throw bad(`message ends inside a ${str ? 'string' : 'bin'} at byte ${at}`)
         if (str) {
           if (depth > 0 && isMap[depth] === 1 && remaining[depth]! % 2 === 0 && isForbiddenKey(b, pos, len)) {
             throw new IngressError('FORBIDDEN_KEY', `map key "${new TextDecoder().decode(b.subarray(pos, pos + len))}" at byte ${at} is not allowed`)
@@ -119,6 +120,10 @@ export function scanMessage(b: Uint8Array, limits: DecodeLimits, remaining: Floa
         }
         pos += len
       } else {
+        const items = container === 2 ? 2 * len : len
+        // Every item takes at least one byte: a lying length is malformed (BAD_MSGPACK, before any limit) and
+        // fails here, before anything is allocated.
+        if (items > n - pos) throw bad(`${container === 2 ? 'map' : 'array'} at byte ${at} declares ${len} entries but ${n - pos} bytes follow`)
         if (depth + 1 > limits.maxDepth) throw limit(`nesting deeper than ${limits.maxDepth} levels at byte ${at} (maxDepth)`)
         if (container === 2) {
           if (len > limits.maxMapEntries) throw limit(`map of ${len} entries at byte ${at}, at most ${limits.maxMapEntries} (maxMapEntries)`)
@@ -129,9 +134,6 @@ export function scanMessage(b: Uint8Array, limits: DecodeLimits, remaining: Floa
         } else if (len > limits.maxArrayLength) {
           throw limit(`array of ${len} elements at byte ${at}, at most ${limits.maxArrayLength} (maxArrayLength)`)
         }
-        const items = container === 2 ? 2 * len : len
-        // Every item takes at least one byte: a lying length fails here, before anything is allocated.
-        if (items > n - pos) throw bad(`${container === 2 ? 'map' : 'array'} at byte ${at} declares ${len} entries but ${n - pos} bytes follow`)
         if (items > 0) {
           depth++
           remaining[depth] = items

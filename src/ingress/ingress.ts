@@ -10,6 +10,8 @@ import { KeyRing } from '../privacy/keyring.js'
 import type { Pseudonymiser } from '../privacy/pseudonymise.js'
 import { MessageDecoder, type DecodeLimits } from './decode.js'
 import { IngressError, type IngressErrorCode } from './errors.js'
+import { inputSubject, type InputSubject } from './subject.js'
+import { isSubjectPrefix } from './token.js'
 
 export { IngressError, type IngressErrorCode } from './errors.js'
 
@@ -46,14 +48,35 @@ export interface IngressOptions {
   maxDepth?: number
   /** One key (epoch 1) or a KeyRing; events are pseudonymised under the ring's current epoch. */
   pseudonymKey: string | Uint8Array | KeyRing
+  /** Subject prefix the input subjects start with. Default 'idr'. */
+  prefix?: string
+  /** How events must agree with the account of the subject they came on. Default 'single'. */
+  accountBinding?: AccountBinding
 }
+
+/**
+ * 'single': a message of one event must name its subject's account; a batch may hold events of any accounts
+ * (publishers batch consecutive events of many accounts), each routed by its own. 'strict': every event must
+ * name the subject's account, for deployments whose publishers may publish on their own accounts' subjects
+ * only (then the server's permissions bind each publisher to its accounts). docs/security.md.
+ */
+export type AccountBinding = 'single' | 'strict'
+export const DEFAULT_ACCOUNT_BINDING: AccountBinding = 'single'
+
+/** What happens to a valid event: applied here, forwarded (raw) to its own partition's subject, or not ours. */
+export type Route = 'apply' | 'forward' | 'skip'
 
 const OPTION_NAMES: readonly (keyof IngressOptions)[] = [
   'maxMessageBytes', 'maxEventsPerMessage', 'maxStringBytes', 'maxBinBytes', 'maxArrayLength', 'maxMapEntries', 'maxDepth', 'pseudonymKey',
+  'prefix', 'accountBinding',
 ]
 
-/** The codes the ingress puts on DLQ records (later stages may add their own, e.g. the engine's). */
-export type DlqCode = IngressErrorCode | EventErrorCode
+/**
+ * The codes the ingress puts on DLQ records (later stages may add their own, e.g. the engine's): whole-message
+ * codes, BAD_SUBJECT (the subject is no input subject, or its account token breaks the token rule), event codes,
+ * and ACCOUNT_MISMATCH (an event names another account than its subject, where the binding forbids it).
+ */
+export type DlqCode = IngressErrorCode | EventErrorCode | 'BAD_SUBJECT' | 'ACCOUNT_MISMATCH'
 
 /** The payload published on `idr.dlq` (msgpack-encoded by the caller); holds no raw personal data. */
 export interface DlqRecord {
@@ -77,10 +100,17 @@ export interface DlqRecord {
   readonly at: number
 }
 
-/** The good events of one message (pseudonymised) and one record per rejection. */
+/** The good events of one message and one record per rejection. */
 export interface IngressResult {
+  /** Events to apply here, pseudonymised. */
   events: IdrEvent[]
+  /** Valid events the route sent elsewhere, NOT pseudonymised (they are re-published raw, to be ingested by their owner). */
+  forward: IdrEvent[]
+  /** Valid events the route said are not this process's. */
+  skipped: number
   rejects: DlqRecord[]
+  /** What the subject said (kind 'bad': the message was rejected as a whole). */
+  from: InputSubject
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -105,6 +135,8 @@ export class Ingress {
   readonly keyRing: KeyRing
   /** The keyed HMAC of device ids and ips under the current epoch (shared with what-if queries, so there is one cache to clear). */
   readonly pseudonymiser: Pseudonymiser
+  readonly prefix: string
+  readonly accountBinding: AccountBinding
 
   constructor(options: IngressOptions) {
     if (typeof options !== 'object' || options === null) throw new IngressError('BAD_OPTION', 'Ingress needs an options object with pseudonymKey')
@@ -126,12 +158,24 @@ export class Ingress {
     this.#decoder = new MessageDecoder(this.limits)
     this.keyRing = KeyRing.from(options.pseudonymKey)
     this.pseudonymiser = this.keyRing.current
+    this.prefix = options.prefix ?? 'idr'
+    if (!isSubjectPrefix(this.prefix)) throw new IngressError('BAD_OPTION', 'prefix must be subject tokens of [A-Za-z0-9_-] joined by dots')
+    this.accountBinding = options.accountBinding ?? DEFAULT_ACCOUNT_BINDING
+    if (this.accountBinding !== 'single' && this.accountBinding !== 'strict') {
+      throw new IngressError('BAD_OPTION', `accountBinding must be "single" or "strict", got ${JSON.stringify(this.accountBinding)}`)
+    }
   }
 
-  /** Decodes, validates and pseudonymises one message received on `subject` at `nowMs` (epoch ms). Never throws on bad input. */
-  decode(subject: string, data: Uint8Array, nowMs: number): IngressResult {
+  /**
+   * Decodes, validates and pseudonymises one message received on `subject` at `nowMs` (epoch ms); `route` (default:
+   * apply all) says where each valid event goes. Never throws on bad input.
+   */
+  decode(subject: string, data: Uint8Array, nowMs: number, route?: (e: IdrEvent, from: InputSubject) => Route): IngressResult {
     const events: IdrEvent[] = []
+    const forward: IdrEvent[] = []
     const rejects: DlqRecord[] = []
+    const from = inputSubject(subject, this.prefix)
+    const result: IngressResult = { events, forward, skipped: 0, rejects, from }
     let hash: string | undefined
     const record = (code: DlqCode, message: string, extra?: { index?: number, field?: string, eventId?: string }): void => {
       hash ??= createHash('sha256').update(data).digest('hex')
@@ -140,25 +184,42 @@ export class Ingress {
         bytes: data.byteLength, sha256: hash, ...extra, at: nowMs,
       })
     }
+    if (from.kind === 'bad') {
+      record('BAD_SUBJECT', `subject refused: ${from.problem}`)
+      return result
+    }
     let decoded: { shape: 'map' | 'array', value: unknown }
     try {
       decoded = this.#decoder.decode(data)
     } catch (e) {
       if (!(e instanceof IngressError)) throw e
       record(e.code as IngressErrorCode, e.message)
-      return { events, rejects }
+      return result
+    }
+    const bound = decoded.shape === 'map' || this.accountBinding === 'strict'
+    const reject = (raw: unknown, index: number | undefined, code: DlqCode, field: string | undefined, message: string): void => {
+      const extra: { index?: number, field?: string, eventId?: string } = field === undefined ? {} : { field }
+      if (index !== undefined) extra.index = index
+      const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['id'] : undefined
+      if (typeof id === 'string' && id.length > 0) extra.eventId = cut(id, EVENT_LIMITS.idMaxLength)
+      record(code, redact(message, raw), extra)
     }
     const accept = (raw: unknown, index: number | undefined): void => {
+      let e: IdrEvent
       try {
-        events.push(this.#pseudonymise(validateEvent(raw)))
-      } catch (e) {
-        if (!(e instanceof EventError)) throw e
-        const extra: { index?: number, field?: string, eventId?: string } = { field: e.field }
-        if (index !== undefined) extra.index = index
-        const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['id'] : undefined
-        if (typeof id === 'string' && id.length > 0) extra.eventId = cut(id, EVENT_LIMITS.idMaxLength)
-        record(e.code, redact(e.message, raw), extra)
+        e = validateEvent(raw)
+      } catch (err) {
+        if (!(err instanceof EventError)) throw err
+        return reject(raw, index, err.code, err.field, err.message)
       }
+      if (bound && e.account !== from.account) {
+        const why = decoded.shape === 'map' ? 'a single event must name the account of its subject' : 'every event must name the account of its subject (accountBinding strict)'
+        return reject(raw, index, 'ACCOUNT_MISMATCH', 'account', why)
+      }
+      const r = route ? route(e, from) : 'apply'
+      if (r === 'apply') events.push(this.#pseudonymise(e))
+      else if (r === 'forward') forward.push(e)
+      else result.skipped++
     }
     if (decoded.shape === 'array') {
       const batch = decoded.value as unknown[]
@@ -166,7 +227,7 @@ export class Ingress {
     } else {
       accept(decoded.value, undefined)
     }
-    return { events, rejects }
+    return result
   }
 
   // validateEvent returns a fresh object owned by the caller, so it is safe to overwrite in place.

@@ -2,6 +2,7 @@
 // limits and codes defined here and in docs/events.md). One validator for every entry point: the bus
 // ingress, NDJSON files, the simulator's own output in tests.
 import { IdrError } from '../errors.js'
+import { isToken, TOKEN_MAX_LENGTH, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
 
 export const SCHEMA_VERSION = 1
 
@@ -27,7 +28,8 @@ export type Channel = (typeof CHANNELS)[number]
 /** Limits enforced by the validator (documented in docs/events.md). */
 export const EVENT_LIMITS = {
   idMaxLength: 128,
-  accountMaxLength: 128,
+  /** The account is a subject token: TOKEN_PATTERN (src/ingress/token.ts). */
+  accountMaxLength: TOKEN_MAX_LENGTH,
   deviceMaxLength: 128,
   contentMaxLength: 256,
   campaignMaxLength: 128,
@@ -76,11 +78,12 @@ export type EventErrorCode =
   | 'BAD_DEVICE_TYPE'
   | 'OUT_OF_RANGE'
   | 'TOO_LONG'
+  | 'BAD_ACCOUNT'
 
-/** An event that does not meet schema version 1. `field` names the offending field. */
+/** An event that does not meet schema version 1. `field` names the offending field (undefined: the event as a whole). */
 export class EventError extends IdrError {
   declare readonly code: EventErrorCode
-  constructor(code: EventErrorCode, readonly field: string, message: string) {
+  constructor(code: EventErrorCode, readonly field: string | undefined, message: string) {
     super(code, message)
   }
 }
@@ -97,6 +100,13 @@ function str(o: Raw, field: string, max: number, required: boolean): string | un
   if (required && v.length === 0) throw new EventError('MISSING_FIELD', field, `${field} must not be empty`)
   if (v.length > max) throw new EventError('TOO_LONG', field, `${field} is ${v.length} characters, at most ${max}`)
   return v
+}
+
+// The account becomes a subject token (idr.out.assign.<account>): the token rule, not just a length.
+function account(o: Raw): string {
+  const a = str(o, 'account', Infinity, true)!
+  if (!isToken(a)) throw new EventError('BAD_ACCOUNT', 'account', `account ${tokenProblem(a)} (an account is ${TOKEN_PATTERN})`)
+  return a
 }
 
 function num(o: Raw, field: string, min: number, max: number, required: boolean, unit: string): number | undefined {
@@ -117,12 +127,16 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], fallback:
 /** Checks one decoded event against schema version 1 and returns it typed; throws EventError otherwise. */
 export function validateEvent(raw: unknown): IdrEvent {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new EventError('NOT_AN_OBJECT', '', `an event must be an object, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}`)
+    throw new EventError('NOT_AN_OBJECT', undefined, `an event must be an object, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}`)
   }
   const o = raw as Raw
   const L = EVENT_LIMITS
   if (o['v'] === undefined) throw new EventError('MISSING_FIELD', 'v', 'v (schema version) is required')
-  if (o['v'] !== SCHEMA_VERSION) throw new EventError('BAD_VERSION', 'v', `schema version ${String(o['v'])} is not supported (expected 1)`)
+  if (o['v'] !== SCHEMA_VERSION) {
+    const v = o['v']
+    const got = typeof v === 'number' ? `version ${v} is not supported` : `v is a ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}`
+    throw new EventError('BAD_VERSION', 'v', `${got}: v must be the number ${SCHEMA_VERSION}`)
+  }
   const kindRaw = str(o, 'kind', 16, true)!
   if (!(EVENT_KINDS as readonly string[]).includes(kindRaw)) {
     throw new EventError('BAD_KIND', 'kind', `kind "${kindRaw}" is not one of ${EVENT_KINDS.join(', ')}`)
@@ -134,7 +148,7 @@ export function validateEvent(raw: unknown): IdrEvent {
     v: 1,
     id: str(o, 'id', L.idMaxLength, true)!,
     ts,
-    account: str(o, 'account', L.accountMaxLength, true)!,
+    account: account(o),
     device: str(o, 'device', L.deviceMaxLength, true)!,
     kind,
   }

@@ -5,7 +5,8 @@
 import { performance } from 'node:perf_hooks'
 import { involvesDevice, involvesPerson, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
-import type { IdrEvent } from '../model/events.js'
+import { isToken, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
+import { EVENT_LIMITS, type IdrEvent } from '../model/events.js'
 import { Household, type HouseholdOptions, type Removal } from '../model/household.js'
 import type { ErasedInput } from '../runtime/actor.js'
 import { partitionOf } from '../runtime/partition.js'
@@ -73,7 +74,7 @@ export interface EraserOptions {
   now?: () => number
 }
 
-export type ErasureErrorCode = 'BAD_REQUEST' | 'ERASURE_FAILED'
+export type ErasureErrorCode = 'BAD_REQUEST' | 'BAD_ACCOUNT' | 'ERASURE_FAILED'
 
 export class ErasureError extends IdrError {
   declare readonly code: ErasureErrorCode
@@ -279,6 +280,10 @@ export function checkRequest(v: unknown): ErasureRequest {
   const person = str('person')
   const device = str('device')
   if (account === undefined) bad('account is required')
+  // the token rule (docs/security.md): an account becomes part of stream subjects, a person id is one token too
+  if (!isToken(account)) throw new ErasureError('BAD_ACCOUNT', `account ${tokenProblem(account!)} (an account is ${TOKEN_PATTERN})`)
+  if (person !== undefined && !isToken(person)) bad(`person ${tokenProblem(person)} (a person id is ${TOKEN_PATTERN}, e.g. p2)`)
+  if (device !== undefined && device.length > EVENT_LIMITS.deviceMaxLength) bad(`device is ${device.length} characters, at most ${EVENT_LIMITS.deviceMaxLength} (the event schema's limit)`)
   if (person !== undefined && device !== undefined) bad('give person or device, not both (two requests erase both)')
   return person !== undefined ? { account: account!, person } : device !== undefined ? { account: account!, device } : { account: account! }
 }

@@ -4,6 +4,7 @@ import type { JetStreamManager } from 'nats'
 import { validateEvent, type IdrEvent } from '../model/events.js'
 import type { Pseudonymiser } from './pseudonymise.js'
 import { partitionOf } from '../runtime/partition.js'
+import { subjects } from '../transport/subjects.js'
 import type { EventStream } from './erase.js'
 import { deleteMessages, scanSubject } from './stream-erase.js'
 
@@ -20,7 +21,7 @@ export interface JetStreamEventsOptions {
 export function jetStreamEvents(o: JetStreamEventsOptions): EventStream {
   return {
     async *scan(account: string) {
-      const subject = `${o.prefix}.evp.${partitionOf(account, o.partitionsOf)}.${account}`
+      const subject = subjects(o.prefix).mappedEvents(partitionOf(account, o.partitionsOf), account)
       for await (const m of scanSubject(o.jsm, o.stream, subject)) {
         const events: IdrEvent[] = []
         for (const raw of m.events) {

@@ -70,7 +70,7 @@ export function readEventsNdjson(path: string): NdjsonEventReader {
           try {
             event = validateEvent(JSON.parse(text))
           } catch (e) {
-            if (e instanceof EventError) errors.push(new NdjsonError(e.code, path, line, e.field, e.message, { cause: e }))
+            if (e instanceof EventError) errors.push(new NdjsonError(e.code, path, line, e.field ?? '', e.message, { cause: e }))
             else if (e instanceof SyntaxError) errors.push(new NdjsonError('BAD_JSON', path, line, '', `not valid JSON (${e.message})`, { cause: e }))
             else throw e
             continue

@@ -21,8 +21,10 @@ export interface NatsBusOptions {
   partitions: readonly number[]
   partitionsOf: number
   /**
-   * Subscribe to the server-mapped subjects <prefix>.evp.<p>.> (the example server config maps them) rather
-   * than <prefix>.ev.>. JetStream requires mapped subjects (one filter subject per partition consumer).
+   * Core: also subscribe to the server-mapped subjects <prefix>.evp.<p>.> of the owned partitions (the example
+   * server config maps idr.ev.<account> onto them); <prefix>.ev.> is subscribed to either way, so a server
+   * without the mapping works too. Default true. JetStream requires mapped subjects (one filter subject per
+   * partition consumer).
    */
   mapped?: boolean
   /** JetStream stream name. Default 'IDR_EV'. */
@@ -48,6 +50,8 @@ export type StreamSetup =
   | { readonly action: 'unchanged', readonly maxAgeMs: number }
 
 export const DEFAULT_STREAM = 'IDR_EV'
+/** How long a forwarded JetStream publish waits for its acknowledgement, ms. */
+export const FORWARD_TIMEOUT_MS = 5_000
 /** JetStream's error code for "stream not found" (nats-server's errors.json, JSStreamNotFoundErr). */
 const JS_STREAM_NOT_FOUND = 10059
 
@@ -60,6 +64,7 @@ export class NatsBus implements Bus {
   private readonly s: ReturnType<typeof subjects>
   private readonly prefix: string
   private stopping = false
+  private js: JetStreamClient | undefined
 
   private constructor(readonly nc: NatsConnection, private readonly o: NatsBusOptions) {
     this.kind = o.mode
@@ -93,7 +98,8 @@ export class NatsBus implements Bus {
       }
     }
     if (this.kind === 'core') {
-      const patterns = this.o.mapped === false ? [this.s.events] : this.o.partitions.map((p) => this.s.partition(p))
+      // plain subjects reach every process (each keeps its partitions' events); mapped ones only their owner
+      const patterns = [this.s.events, ...(this.o.mapped === false ? [] : this.o.partitions.map((p) => this.s.partition(p)))]
       for (const pattern of patterns) {
         this.intake.push(this.nc.subscribe(pattern, {
           callback: (err, msg) => {
@@ -168,6 +174,17 @@ export class NatsBus implements Bus {
   publish(subject: string, data: Uint8Array): void {
     if (this.nc.isClosed()) return
     this.nc.publish(subject, data)
+  }
+
+  /**
+   * Re-publishes input onto another partition's subject. Core: a plain publish (at most once, as all core
+   * input). JetStream: a publish into the stream that resolves on its acknowledgement, with `msgId` as
+   * Nats-Msg-Id so a repeat within the stream's duplicate window is stored once; rejects after FORWARD_TIMEOUT_MS.
+   */
+  forward(subject: string, data: Uint8Array, msgId: string): void | Promise<void> {
+    if (this.kind === 'core') return this.publish(subject, data)
+    this.js ??= this.nc.jetstream({ timeout: FORWARD_TIMEOUT_MS })
+    return this.js.publish(subject, data, { msgID: msgId, expect: { streamName: this.stream } }).then(() => undefined)
   }
 
   serve(subject: string, handler: RequestHandler): void {

@@ -1,27 +1,43 @@
-// Subject names and NATS-style subject matching, shared by the transports (docs/subjects.md).
+// Subject names and NATS-style subject matching, shared by the transports (docs/subjects.md). Every subject
+// idr builds from a value comes from here, and every such value passes the token rule first
+// (src/ingress/token.ts): a builder throws rather than publish on a subject it did not mean.
+import { IdrError } from '../errors.js'
+import { inputSubject, MAX_PARTITION } from '../ingress/subject.js'
+import { isSubjectPrefix, subjectToken } from '../ingress/token.js'
 
-/** Subjects of one deployment, from its prefix (default 'idr'). */
+export { inputSubject, type InputSubject } from '../ingress/subject.js'
+
+/** Subjects of one deployment, from its prefix (default 'idr'; checked: tokens of the rule joined by dots). */
 export function subjects(prefix = 'idr') {
+  if (!isSubjectPrefix(prefix)) throw new IdrError('BAD_OPTION', 'prefix must be subject tokens of [A-Za-z0-9_-] (1–128 characters each) joined by dots')
   return {
     /** Where publishers send events: <prefix>.ev.<account>. */
     events: `${prefix}.ev.>`,
     /** The same events after the server's partition mapping: <prefix>.evp.<partition>.<account>. */
     mapped: `${prefix}.evp.>`,
-    partition: (p: number) => `${prefix}.evp.${p}.>`,
-    assign: (account: string) => `${prefix}.out.assign.${account}`,
-    persons: (account: string) => `${prefix}.out.persons.${account}`,
+    partition: (p: number) => `${prefix}.evp.${partitionToken(p)}.>`,
+    /** One account's plain input subject: <prefix>.ev.<account>. */
+    eventsOf: (account: string) => `${prefix}.ev.${subjectToken('account', account)}`,
+    /** One account's events on its partition: <prefix>.evp.<p>.<account> (forwarding, stream scans). */
+    mappedEvents: (p: number, account: string) => `${prefix}.evp.${partitionToken(p)}.${subjectToken('account', account)}`,
+    assign: (account: string) => `${prefix}.out.assign.${subjectToken('account', account)}`,
+    persons: (account: string) => `${prefix}.out.persons.${subjectToken('account', account)}`,
     dlq: `${prefix}.dlq`,
     api: (verb: string) => `${prefix}.api.${verb}`,
   }
 }
 
+export type Subjects = ReturnType<typeof subjects>
+
+function partitionToken(p: number): string {
+  if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw new IdrError('BAD_OPTION', `partition must be an integer in [0, ${MAX_PARTITION}], got ${p}`)
+  return String(p)
+}
+
 /** The partition named by a mapped subject <prefix>.evp.<p>.<account>, or undefined. */
 export function mappedPartition(subject: string, prefix = 'idr'): number | undefined {
-  const head = `${prefix}.evp.`
-  if (!subject.startsWith(head)) return undefined
-  const dot = subject.indexOf('.', head.length)
-  const p = Number(subject.slice(head.length, dot < 0 ? undefined : dot))
-  return Number.isInteger(p) && p >= 0 ? p : undefined
+  const s = inputSubject(subject, prefix)
+  return s.kind === 'mapped' ? s.partition : undefined
 }
 
 /** Whether a subject matches a NATS pattern ('*' one token, '>' one or more trailing tokens). */
