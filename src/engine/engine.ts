@@ -7,6 +7,7 @@ import type { EngineMetrics } from '../api/metrics.js'
 import { positiveInt } from '../kernels/validate.js'
 import { Ingress, type DlqRecord, type IngressOptions, type Route } from '../ingress/ingress.js'
 import type { InputSubject } from '../ingress/subject.js'
+import { SubjectError } from '../ingress/token.js'
 import type { IdrEvent } from '../model/events.js'
 import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
@@ -312,6 +313,16 @@ export class Engine {
   }
 
   private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
+    try {
+      this.publishOutput(account, out, cause)
+    } catch (err) {
+      // the subject builders refuse a token that breaks the rule; validation makes that unreachable, so it is a bug: loud, not fatal
+      if (!(err instanceof SubjectError)) throw err
+      this.log.error({ err: err.message }, 'output not published: its subject would break the token rule')
+    }
+  }
+
+  private publishOutput(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
     const now = performance.now()
     for (const a of out.assignments) {
       this.bus.publish(this.s.assign(account), this.encoder.encode(a))
