@@ -29,9 +29,6 @@ export const CHECKPOINT_TICK_MS = 100
 export const CHECKPOINT_BUSY_TICK_MS = 10
 export const CHECKPOINT_SLICE_MS = 2
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
-/** A forward into a durable bus that failed is retried after this long, doubling up to FORWARD_RETRY_MAX_MS. */
-export const FORWARD_RETRY_MS = 100
-export const FORWARD_RETRY_MAX_MS = 5_000
 
 /** What the engine logs; a pino logger satisfies it. Never given personal data (device ids, ips, payloads). */
 export interface EngineLog {
@@ -72,10 +69,8 @@ export interface EngineStats {
   eventsApplied: number
   eventsRejected: number
   duplicatesIgnored: number
-  /** Events of accounts in partitions this process does not own (plain subjects, several processes). */
+  /** Valid events of accounts in partitions this process does not own (several processes read the same input). */
   eventsNotOwned: number
-  /** Events of another partition found in a batch on a mapped subject, re-published onto their own partition's subject. */
-  eventsForwarded: number
   dlqRecords: number
   assignmentsOut: number
   households: number
@@ -109,7 +104,7 @@ export class Engine {
   private readonly encoder = new Encoder({ ignoreUndefined: true })
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
-  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, eventsForwarded: 0, dlqRecords: 0, assignmentsOut: 0 }
+  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, dlqRecords: 0, assignmentsOut: 0 }
 
   constructor(o: EngineOptions) {
     this.bus = o.bus
@@ -225,16 +220,21 @@ export class Engine {
   }
 
   /**
-   * Where a valid event goes (docs/subjects.md, "Batches"): its own partition decides. On a plain subject every
-   * process sees the message, so an event of a partition owned elsewhere is skipped; on a mapped subject only
-   * this process does, so an event of another partition is forwarded to its own partition's subject, unless
-   * the bus has no positions (core) and this process owns that partition too. JetStream always forwards: a
-   * partition's consumer position must cover exactly its own partition's events.
+   * Where a valid event goes (docs/subjects.md, "Batches"): every process reads all input and keeps the events
+   * of the partitions it owns, whatever subject they came on, so a batch of many accounts is applied in the order
+   * it was published, by the owners of its events, and nothing is forwarded or dead-lettered for its partition.
    */
-  private readonly route = (e: IdrEvent, from: InputSubject): Route => {
-    const q = partitionOf(e.account, this.partitionsOf)
-    if (from.kind === 'mapped' && q !== from.partition) return this.bus.kind !== 'jetstream' && this.owned.has(q) ? 'apply' : 'forward'
-    return this.owned.has(q) ? 'apply' : 'skip'
+  private readonly route = (e: IdrEvent): Route => (this.owned.has(partitionOf(e.account, this.partitionsOf)) ? 'apply' : 'skip')
+
+  /**
+   * Whether this process dead-letters what is wrong with a message: the owner of the subject's partition does (the
+   * mapped partition, else the account token's; a subject that names no account: the whole subject's), so that
+   * with several processes reading the same input each bad message or event gets exactly one record.
+   */
+  private ownsRecordsOf(from: InputSubject, subject: string): boolean {
+    if (this.owned.size === this.partitionsOf) return true
+    const p = from.kind === 'mapped' ? from.partition : partitionOf(from.kind === 'plain' ? from.account : subject, this.partitionsOf)
+    return this.owned.has(p % this.partitionsOf)
   }
 
   /** One inbound message: decode and validate, route its events, dead-letter what is bad. */
@@ -247,8 +247,8 @@ export class Engine {
       this.dlq({ v: 1, code: 'OVERLOADED', message: `mailboxes full (${this.runtime.queued} events queued)`, subject: m.subject, bytes: m.data.byteLength, sha256: '', at: now })
       return
     }
-    const { events, forward, skipped, rejects } = this.ingress.decode(m.subject, m.data, now, this.route)
-    for (const r of rejects) this.dlq(r)
+    const { events, skipped, rejects, from } = this.ingress.decode(m.subject, m.data, now, this.route)
+    if (rejects.length > 0 && this.ownsRecordsOf(from, m.subject)) for (const r of rejects) this.dlq(r)
     this.counts.eventsIn += events.length
     this.counts.eventsNotOwned += skipped
     this.metrics?.eventsIn(events.length)
@@ -258,58 +258,9 @@ export class Engine {
       const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt }
       this.runtime.enqueue(partitionOf(event.account, this.partitionsOf), env)
     }
-    const forwarded = forward.length > 0 ? this.forward(m, forward) : undefined
-    if (forwarded) return forwarded.then(() => this.delivered(m))
-    return this.delivered(m)
-  }
-
-  /** Every event of m is queued or forwarded: its position may be covered; backpressure for buses that wait. */
-  private delivered(m: InboundMessage): void | Promise<void> {
-    if (m.seq > 0 && m.partition !== undefined) this.runtime.markDelivered(m.partition, m.seq)
+    // one stream read whole: every owned partition's events up to this sequence are queued
+    if (m.seq > 0) for (const p of this.owned) this.runtime.markDelivered(p, m.seq)
     if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()
-  }
-
-  /**
-   * Re-publishes events of other partitions, raw as they came (their owner's ingress pseudonymises them), one
-   * batch per partition on <prefix>.evp.<q>.<first account>. A durable bus is retried until it holds them (the
-   * partition waits meanwhile), so a covered position never skips a forward; its msgId, from the message's
-   * stream sequence, makes a replay's repeat a duplicate the stream drops within its duplicate window (and the
-   * household's event-id check after it).
-   */
-  private forward(m: InboundMessage, events: readonly IdrEvent[]): Promise<void> | undefined {
-    const byPartition = new Map<number, IdrEvent[]>()
-    for (const e of events) {
-      const q = partitionOf(e.account, this.partitionsOf)
-      const list = byPartition.get(q)
-      if (list) list.push(e)
-      else byPartition.set(q, [e])
-    }
-    this.counts.eventsForwarded += events.length
-    const pending: Promise<void>[] = []
-    for (const [q, list] of byPartition) {
-      const subject = this.s.mappedEvents(q, list[0]!.account)
-      const data = this.encoder.encode(list)
-      const msgId = `idr-fwd-${m.seq}-${q}`
-      const r = this.bus.forward(subject, data, msgId)
-      if (r) pending.push(this.retried(r, () => this.bus.forward(subject, data, msgId), q))
-    }
-    return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined
-  }
-
-  private async retried(first: Promise<void>, again: () => void | Promise<void>, partition: number): Promise<void> {
-    let attempt: void | Promise<void> = first
-    for (let wait = FORWARD_RETRY_MS; ; wait = Math.min(2 * wait, FORWARD_RETRY_MAX_MS)) {
-      try {
-        await attempt
-        return
-      } catch (err) {
-        // while draining the message stays unacknowledged by any position: the next start replays it
-        if (this.state.phase !== 'running') throw err
-        this.log.warn({ partition, err: String(err), retryInMs: wait }, 'forwarding events to their partition failed; retrying')
-        await new Promise((resolve) => setTimeout(resolve, wait))
-        attempt = again()
-      }
-    }
   }
 
   private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {

@@ -63,8 +63,8 @@ export interface IngressOptions {
 export type AccountBinding = 'single' | 'strict'
 export const DEFAULT_ACCOUNT_BINDING: AccountBinding = 'single'
 
-/** What happens to a valid event: applied here, forwarded (raw) to its own partition's subject, or not ours. */
-export type Route = 'apply' | 'forward' | 'skip'
+/** What happens to a valid event: applied here, or not this process's (another process owns its partition). */
+export type Route = 'apply' | 'skip'
 
 const OPTION_NAMES: readonly (keyof IngressOptions)[] = [
   'maxMessageBytes', 'maxEventsPerMessage', 'maxStringBytes', 'maxBinBytes', 'maxArrayLength', 'maxMapEntries', 'maxDepth', 'pseudonymKey',
@@ -104,8 +104,6 @@ export interface DlqRecord {
 export interface IngressResult {
   /** Events to apply here, pseudonymised. */
   events: IdrEvent[]
-  /** Valid events the route sent elsewhere, NOT pseudonymised (they are re-published raw, to be ingested by their owner). */
-  forward: IdrEvent[]
   /** Valid events the route said are not this process's. */
   skipped: number
   rejects: DlqRecord[]
@@ -172,10 +170,9 @@ export class Ingress {
    */
   decode(subject: string, data: Uint8Array, nowMs: number, route?: (e: IdrEvent, from: InputSubject) => Route): IngressResult {
     const events: IdrEvent[] = []
-    const forward: IdrEvent[] = []
     const rejects: DlqRecord[] = []
     const from = inputSubject(subject, this.prefix)
-    const result: IngressResult = { events, forward, skipped: 0, rejects, from }
+    const result: IngressResult = { events, skipped: 0, rejects, from }
     let hash: string | undefined
     const record = (code: DlqCode, message: string, extra?: { index?: number, field?: string, eventId?: string }): void => {
       hash ??= createHash('sha256').update(data).digest('hex')
@@ -217,8 +214,8 @@ export class Ingress {
         return reject(raw, index, 'ACCOUNT_MISMATCH', 'account', why)
       }
       const r = route ? route(e, from) : 'apply'
+      // an event that is not ours is not pseudonymised: its owner does that
       if (r === 'apply') events.push(this.#pseudonymise(e))
-      else if (r === 'forward') forward.push(e)
       else result.skipped++
     }
     if (decoded.shape === 'array') {

@@ -29,12 +29,6 @@ export interface Bus {
   start(handler: InboundHandler, from: ReadonlyMap<number, number>): Promise<void>
   /** Publishes one output message (fire and forget; the bus buffers and flushes). */
   publish(subject: string, data: Uint8Array): void
-  /**
-   * Re-publishes input (events of another partition found in a batch) onto their own partition's input
-   * subject, durably where the bus is durable: a returned promise settles once the bus holds it; msgId makes
-   * a repeat (a replay forwarding the same events again) idempotent where the bus can de-duplicate.
-   */
-  forward(subject: string, data: Uint8Array, msgId: string): void | Promise<void>
   /** Serves request-reply on a subject until close. */
   serve(subject: string, handler: RequestHandler): void
   /** Stops taking input (unsubscribe / stop consumers); outputs and services keep working. */

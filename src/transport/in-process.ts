@@ -61,11 +61,6 @@ export class InProcessBus implements Bus {
     for (const s of this.subs) if (subjectMatches(s.pattern, subject)) s.fn(subject, data)
   }
 
-  /** Input re-published by the engine: queued as any input (the in-process bus has no duplicates to fear). */
-  forward(subject: string, data: Uint8Array): void {
-    this.publish(subject, data)
-  }
-
   /** Local subscription to outputs (assignments, DLQ, ...). Returns the unsubscribe function. */
   subscribe(pattern: string, fn: (subject: string, data: Uint8Array) => void): () => void {
     const s = { pattern, fn }

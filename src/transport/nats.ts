@@ -50,8 +50,6 @@ export type StreamSetup =
   | { readonly action: 'unchanged', readonly maxAgeMs: number }
 
 export const DEFAULT_STREAM = 'IDR_EV'
-/** How long a forwarded JetStream publish waits for its acknowledgement, ms. */
-export const FORWARD_TIMEOUT_MS = 5_000
 /** JetStream's error code for "stream not found" (nats-server's errors.json, JSStreamNotFoundErr). */
 const JS_STREAM_NOT_FOUND = 10059
 
@@ -64,7 +62,6 @@ export class NatsBus implements Bus {
   private readonly s: ReturnType<typeof subjects>
   private readonly prefix: string
   private stopping = false
-  private js: JetStreamClient | undefined
 
   private constructor(readonly nc: NatsConnection, private readonly o: NatsBusOptions) {
     this.kind = o.mode
@@ -174,17 +171,6 @@ export class NatsBus implements Bus {
   publish(subject: string, data: Uint8Array): void {
     if (this.nc.isClosed()) return
     this.nc.publish(subject, data)
-  }
-
-  /**
-   * Re-publishes input onto another partition's subject. Core: a plain publish (at most once, as all core
-   * input). JetStream: a publish into the stream that resolves on its acknowledgement, with `msgId` as
-   * Nats-Msg-Id so a repeat within the stream's duplicate window is stored once; rejects after FORWARD_TIMEOUT_MS.
-   */
-  forward(subject: string, data: Uint8Array, msgId: string): void | Promise<void> {
-    if (this.kind === 'core') return this.publish(subject, data)
-    this.js ??= this.nc.jetstream({ timeout: FORWARD_TIMEOUT_MS })
-    return this.js.publish(subject, data, { msgID: msgId, expect: { streamName: this.stream } }).then(() => undefined)
   }
 
   serve(subject: string, handler: RequestHandler): void {
