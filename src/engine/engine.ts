@@ -9,6 +9,7 @@ import { Ingress, type DlqRecord, type IngressOptions } from '../ingress/ingress
 import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
+import type { AssignmentStage, Counters } from '../runtime/counters.js'
 import { partitionOf } from '../runtime/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
@@ -58,15 +59,22 @@ export interface EngineOptions {
   erasedInput?: RuntimeOptions['erasedInput']
 }
 
-/** The idr.api.stats reply (field names are a contract: scripts and tests rely on them). */
+/**
+ * The idr.api.stats reply (field names are a contract: scripts and tests rely on them). The counts are the
+ * runtime's Counters as they are now (see src/runtime/counters.ts for what each one counts); /metrics reads
+ * the same record, so each count equals its series there.
+ */
 export interface EngineStats {
   messagesIn: number
   eventsIn: number
   eventsApplied: number
+  /** Events dead-lettered (a shed message counts the events it holds); rejectedByReason splits it. */
   eventsRejected: number
+  /** Replayed positions already applied plus event ids already seen. */
   duplicatesIgnored: number
-  /** Events of accounts in partitions this process does not own (plain subjects, several processes). */
   eventsNotOwned: number
+  erasedSkipped: number
+  notPlayback: number
   dlqRecords: number
   assignmentsOut: number
   households: number
@@ -75,8 +83,13 @@ export interface EngineStats {
   refitsInFlight: number
   snapshotLagMs: number
   checkpoints: number
+  snapshotsWritten: number
   passivated: number
   rehydrated: number
+  refitsRun: number
+  /** DLQ reason code → events rejected with it (only codes seen so far). */
+  rejectedByReason: Record<string, number>
+  assignmentsByStage: Record<AssignmentStage, number>
   positions: Record<string, number>
 }
 
@@ -99,7 +112,8 @@ export class Engine {
   private readonly encoder = new Encoder({ ignoreUndefined: true })
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
-  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, dlqRecords: 0, assignmentsOut: 0 }
+  /** The runtime's record; the engine counts what it sees before and after the runtime here, nowhere else. */
+  private readonly counts: Counters
 
   constructor(o: EngineOptions) {
     this.bus = o.bus
@@ -124,6 +138,8 @@ export class Engine {
         refitFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
       },
     })
+    this.counts = this.runtime.counters
+    this.metrics?.readCounters(this.counts)
   }
 
   get phase(): EnginePhase['phase'] {
@@ -194,21 +210,30 @@ export class Engine {
   }
 
   stats(): EngineStats {
-    const r = this.runtime.stats
-    const { householdDropped, ...counts } = this.counts
+    const c = this.counts
     return {
-      ...counts,
-      // events a household took: pushed, minus its own duplicates and late / clock-ahead rejections
-      eventsApplied: r.eventsApplied - householdDropped,
-      duplicatesIgnored: this.counts.duplicatesIgnored + r.duplicatesIgnored,
+      messagesIn: c.messagesIn,
+      eventsIn: c.eventsIn,
+      eventsApplied: c.eventsApplied,
+      eventsRejected: c.eventsRejected,
+      duplicatesIgnored: c.duplicatesIgnored,
+      eventsNotOwned: c.eventsNotOwned,
+      erasedSkipped: c.erasedSkipped,
+      notPlayback: c.notPlayback,
+      dlqRecords: c.dlqRecords,
+      assignmentsOut: c.assignmentsOut,
       households: this.store.count() + this.runtime.unstoredActors,
       residentActors: this.runtime.residentActors,
       queued: this.runtime.queued,
       refitsInFlight: this.runtime.refitsInFlight,
       snapshotLagMs: Math.round(this.runtime.snapshotLagMs),
-      checkpoints: r.checkpoints,
-      passivated: r.passivated,
-      rehydrated: r.rehydrated,
+      checkpoints: c.checkpoints,
+      snapshotsWritten: c.snapshotsWritten,
+      passivated: c.passivated,
+      rehydrated: c.rehydrated,
+      refitsRun: c.refitsRun,
+      rejectedByReason: Object.fromEntries(c.rejectedByReason),
+      assignmentsByStage: { ...c.assignmentsByStage },
       positions: Object.fromEntries([...this.runtime.positions()].map(([p, s]) => [String(p), s])),
     }
   }
@@ -226,7 +251,6 @@ export class Engine {
     const { events, rejects } = this.ingress.decode(m.subject, m.data, now)
     for (const r of rejects) this.dlq(r)
     this.counts.eventsIn += events.length
-    this.metrics?.eventsIn(events.length)
     const arrivalMs = m.seq > 0 ? m.timestampMs : now
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!
@@ -246,34 +270,26 @@ export class Engine {
     if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()
   }
 
+  /** Publishes what a household produced; the runtime has counted what it did with the event (cause). */
   private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
     const now = performance.now()
     for (const a of out.assignments) {
       this.bus.publish(`${this.prefix}.out.assign.${account}`, this.encoder.encode(a))
-      this.counts.assignmentsOut++
-      this.metrics?.assignments(a.stage === 'update' ? 'change' : a.stage)
+      this.counts.assignmentsByStage[a.stage === 'update' ? 'change' : a.stage]++
     }
     if (out.assignments.length > 0 && cause) this.metrics?.observeLatency((now - cause.receivedAt) / 1000)
     if (out.changes.length > 0) this.bus.publish(`${this.prefix}.out.persons.${account}`, this.encoder.encode({ account, changes: out.changes }))
     for (const r of out.rejected) {
-      if (r.reason !== 'not-playback') this.counts.householdDropped++
-      if (r.reason === 'duplicate') {
-        this.counts.duplicatesIgnored++
-        this.metrics?.duplicates()
-      } else if (r.reason === 'late' || r.reason === 'clock-ahead') {
-        const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
-        const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
-        this.dlq({ v: 1, code, message, subject: `${this.prefix}.ev.${account}`, bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
-      }
+      if (r.reason !== 'late' && r.reason !== 'clock-ahead') continue
+      const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
+      const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
+      this.dlq({ v: 1, code, message, subject: `${this.prefix}.ev.${account}`, bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
     }
-    if (cause) this.metrics?.applied()
   }
 
-  private dlq(r: DlqRecord): void {
-    this.counts.dlqRecords++
-    this.counts.eventsRejected++
-    this.metrics?.rejected(r.code)
-    this.metrics?.dlq()
+  /** Publishes one DLQ record standing for `events` rejected events (a record of one event unless told). */
+  private dlq(r: DlqRecord, events = 1): void {
+    this.counts.deadLettered(r.code, events)
     this.bus.publish(`${this.prefix}.dlq`, this.encoder.encode(r))
   }
 }
