@@ -5,7 +5,9 @@ import { Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { EngineMetrics } from '../api/metrics.js'
 import { positiveInt } from '../kernels/validate.js'
+import { messageEventCount } from '../ingress/count.js'
 import { Ingress, type DlqRecord, type IngressOptions } from '../ingress/ingress.js'
+import { MessageOrigin, messageSha256 } from '../ingress/origin.js'
 import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
@@ -244,14 +246,17 @@ export class Engine {
     const now = Date.now()
     const receivedAt = performance.now()
     if (this.bus.kind === 'core' && !this.runtime.writable) {
-      // NATS core cannot wait: shed the message, visibly (at-most-once delivery, docs/operations.md)
-      this.dlq({ v: 1, code: 'OVERLOADED', message: `mailboxes full (${this.runtime.queued} events queued)`, subject: m.subject, bytes: m.data.byteLength, sha256: '', at: now })
+      // NATS core cannot wait: shed the message, visibly (at-most-once delivery, docs/operations.md); it counts
+      // as the events its header declares, read without decoding it (the point of shedding is not to)
+      const message = `mailboxes full (${this.runtime.queued} events queued)`
+      this.dlq({ v: 1, code: 'OVERLOADED', message, subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: now }, messageEventCount(m.data))
       return
     }
     const { events, rejects } = this.ingress.decode(m.subject, m.data, now)
     for (const r of rejects) this.dlq(r)
     this.counts.eventsIn += events.length
     const arrivalMs = m.seq > 0 ? m.timestampMs : now
+    const origin = new MessageOrigin(m.subject, m.data)
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!
       const p = partitionOf(event.account, this.partitionsOf)
@@ -263,7 +268,7 @@ export class Engine {
         this.counts.eventsNotOwned++
         continue
       }
-      const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt }
+      const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt, origin }
       this.runtime.enqueue(p, env)
     }
     if (m.seq > 0 && m.partition !== undefined) this.runtime.markDelivered(m.partition, m.seq)
@@ -283,7 +288,11 @@ export class Engine {
       if (r.reason !== 'late' && r.reason !== 'clock-ahead') continue
       const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
       const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
-      this.dlq({ v: 1, code, message, subject: `${this.prefix}.ev.${account}`, bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
+      // the message's hash is computed here, for the first of its events refused, and only then
+      const o = cause?.origin
+      this.dlq({
+        v: 1, code, message, subject: o?.subject ?? `${this.prefix}.ev.${account}`, bytes: o?.bytes ?? 0, sha256: o?.sha256 ?? '', eventId: r.eventId, at: Date.now(),
+      })
     }
   }
 
