@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startHttp, type HttpServer } from '../src/api/http.js'
 import { EngineMetrics } from '../src/api/metrics.js'
+import { Counters } from '../src/runtime/counters.js'
 
 const servers: HttpServer[] = []
 afterEach(async () => {
@@ -40,16 +41,17 @@ describe('HTTP surface', () => {
     expect((await get('/readyz?verbose')).status).toBe(200)
   })
 
-  it('serves the metrics as Prometheus text with counter values and gauges read on scrape', async () => {
+  it('serves the metrics as Prometheus text with counters and gauges read on scrape', async () => {
     let depth = 7
     const metrics = new EngineMetrics({ gauges: () => ({ mailboxDepth: depth, residentActors: 3, ready: true }) })
-    metrics.eventsIn(5)
-    metrics.applied(4)
-    metrics.rejected('BAD_FIELD')
-    metrics.rejected('TOO_LARGE', 2)
-    metrics.duplicates()
-    metrics.assignments('open', 2)
-    metrics.dlq(3)
+    const counts = new Counters()
+    metrics.readCounters(counts)
+    counts.eventsIn = 5
+    counts.eventsApplied = 4
+    counts.deadLettered('BAD_FIELD', 1)
+    counts.deadLettered('TOO_LARGE', 2)
+    counts.duplicatesById = 1
+    counts.assignmentsByStage.open = 2
     metrics.observeLatency(0.0002)
     const get = await serve({ live: true, ready: true }, metrics)
     const res = await get('/metrics')
@@ -64,20 +66,28 @@ describe('HTTP surface', () => {
     ]) expect(text).toContain(`# TYPE ${name} `)
     expect(text).toContain('idr_events_in_total 5')
     expect(text).toContain('idr_events_rejected_total{reason="TOO_LARGE"} 2')
+    expect(text).toContain('idr_dlq_records_total 2')
+    expect(text).toContain('idr_duplicates_ignored_total 1')
     expect(text).toContain('idr_assignments_out_total{stage="open"} 2')
     expect(text).toContain('idr_event_to_assignment_seconds_bucket{le="0.00025"} 1')
     expect(text).toContain('idr_mailbox_depth 7')
     expect(text).toContain('idr_ready 1')
     depth = 9
-    expect(await (await get('/metrics')).text()).toContain('idr_mailbox_depth 9')
+    counts.eventsIn = 6
+    const again = await (await get('/metrics')).text()
+    expect(again).toContain('idr_mailbox_depth 9')
+    expect(again).toContain('idr_events_in_total 6')
   })
 
   it('keeps two engines\' metrics apart', async () => {
     const a = new EngineMetrics()
     const b = new EngineMetrics()
-    a.eventsIn(2)
+    const counts = new Counters()
+    a.readCounters(counts)
+    counts.eventsIn = 2
     expect(await a.text()).toContain('idr_events_in_total 2')
     expect(await b.text()).toContain('idr_events_in_total 0')
+    expect(() => a.readCounters(new Counters())).toThrow(expect.objectContaining({ code: 'BAD_STATE' }))
   })
 
   it('answers 404 for other paths and 405 for other methods', async () => {

@@ -1,9 +1,37 @@
 // The engine's Prometheus metrics, in a registry of its own so that several engines in one process (or one
 // test file) never collide in prom-client's global registry. Names and labels are listed in docs/operations.md.
+// The engine's counts are not kept here: each scrape reads them from the runtime's Counters, the record
+// idr.api.stats reads too, so the two never disagree.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { IdrError } from '../errors.js'
+import { Counters } from '../runtime/counters.js'
 
-/** When an assignment was published: on session open, on a material change, on close (../shared/DESIGN.md). */
-export type AssignmentStage = 'open' | 'change' | 'close'
+/** The Counters fields that are plain counts (each also an idr.api.stats field of the same name). */
+export type CountField = { [K in keyof Counters]: Counters[K] extends number ? K : never }[keyof Counters]
+
+/** An unlabelled counter read from one Counters field at each scrape. */
+export interface CountSeries {
+  readonly name: string
+  readonly help: string
+  readonly field: CountField
+}
+
+/** The unlabelled counters, read from the Counters field each names; the labelled ones are in EngineMetrics. */
+export const COUNT_SERIES: readonly CountSeries[] = [
+  { name: 'idr_messages_in_total', field: 'messagesIn', help: 'Bus messages received, before decoding (shed ones included)' },
+  { name: 'idr_events_in_total', field: 'eventsIn', help: 'Events that passed the ingress: decoded, valid, pseudonymised (the rejected ones are in idr_events_rejected_total)' },
+  { name: 'idr_events_applied_total', field: 'eventsApplied', help: 'Events a household took (not a duplicate, late, stamped ahead, erased or of no use to it)' },
+  { name: 'idr_duplicates_ignored_total', field: 'duplicatesIgnored', help: 'Events ignored as duplicates: a replayed input position already applied, or an event id already seen' },
+  { name: 'idr_events_not_owned_total', field: 'eventsNotOwned', help: 'Events of accounts in partitions this process does not own' },
+  { name: 'idr_erased_skipped_total', field: 'erasedSkipped', help: 'Replayed events skipped because an erasure took them back' },
+  { name: 'idr_not_playback_ignored_total', field: 'notPlayback', help: 'Touch and convert events of households that keep no journeys' },
+  { name: 'idr_dlq_records_total', field: 'dlqRecords', help: 'Records published to the DLQ subject' },
+  { name: 'idr_checkpoints_total', field: 'checkpoints', help: 'Complete checkpoints: every changed household written with the positions it covers' },
+  { name: 'idr_snapshots_written_total', field: 'snapshotsWritten', help: 'Household snapshots written, by checkpoints and passivation' },
+  { name: 'idr_passivated_total', field: 'passivated', help: 'Household actors evicted from memory' },
+  { name: 'idr_rehydrated_total', field: 'rehydrated', help: 'Households loaded back from their stored snapshots' },
+  { name: 'idr_refits_total', field: 'refitsRun', help: 'Refits sent to the worker pool' },
+]
 
 /** Event-to-assignment latency buckets, s: 10 µs .. 5 s, about three per decade. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -16,9 +44,9 @@ export interface GaugeSample {
   mailboxDepth?: number
   residentActors?: number
   households?: number
-  /** Age of the newest committed snapshot batch, ms. */
+  /** Time since the last complete checkpoint, ms (0 while every change is stored). */
   snapshotLagMs?: number
-  /** Refits waiting for a pool worker. */
+  /** Refits sent to the pool and not back yet (running or waiting for a worker). */
   poolQueue?: number
   ready?: boolean
 }
@@ -30,29 +58,19 @@ export interface EngineMetricsOptions {
   defaultMetrics?: boolean
 }
 
-/** The engine's counters, gauges and latency histogram, and their Prometheus exposition text. */
+/** The engine's counters (read from its Counters), gauges and latency histogram, and their Prometheus exposition text. */
 export class EngineMetrics {
   readonly registry = new Registry()
   readonly #gaugeSource: (() => GaugeSample) | undefined
-
-  readonly #eventsIn = this.#counter('idr_events_in_total', 'Input events received (before validation)')
-  readonly #applied = this.#counter('idr_events_applied_total', 'Events applied to a household actor')
-  readonly #rejected = new Counter({
-    name: 'idr_events_rejected_total', help: 'Events rejected at ingress, by reason code (each also a DLQ record)',
-    labelNames: ['reason'] as const, registers: [this.registry],
-  })
-  readonly #duplicates = this.#counter('idr_duplicates_ignored_total', 'Events ignored as duplicates of an event id already applied')
-  readonly #assignments = new Counter({
-    name: 'idr_assignments_out_total', help: 'Assignments published, by stage (open, change, close)',
-    labelNames: ['stage'] as const, registers: [this.registry],
-  })
-  readonly #dlq = this.#counter('idr_dlq_records_total', 'Records published to the DLQ subject')
+  /** The record the counters read: all zeros until an engine hands over its own (readCounters). */
+  #counts = new Counters()
+  #countsBound = false
 
   readonly #mailboxDepth = this.#gauge('idr_mailbox_depth', 'Events queued over all mailboxes')
   readonly #residentActors = this.#gauge('idr_resident_actors', 'Household actors in memory')
   readonly #households = this.#gauge('idr_households', 'Households known (resident or passivated)')
-  readonly #snapshotLag = this.#gauge('idr_snapshot_lag_ms', 'Age of the newest committed snapshot batch, ms')
-  readonly #poolQueue = this.#gauge('idr_pool_queue', 'Refits waiting for a pool worker')
+  readonly #snapshotLag = this.#gauge('idr_snapshot_lag_ms', 'Time since the last complete checkpoint, ms (0 while every change is stored)')
+  readonly #poolQueue = this.#gauge('idr_pool_queue', 'Refits sent to the pool and not back yet (running or waiting for a worker)')
   readonly #ready = this.#gauge('idr_ready', '1 when the engine is ready to serve, else 0')
 
   readonly #latency = new Histogram({
@@ -62,6 +80,12 @@ export class EngineMetrics {
 
   constructor(options: EngineMetricsOptions = {}) {
     this.#gaugeSource = options.gauges
+    // registered only: their values are read from #counts at each scrape
+    for (const s of COUNT_SERIES) this.#counter(s.name, s.help, () => this.#counts[s.field])
+    this.#labelled('idr_events_rejected_total', 'Events dead-lettered, by DLQ reason code (a shed message counts the events it holds)', 'reason',
+      () => this.#counts.rejectedByReason)
+    this.#labelled('idr_assignments_out_total', 'Assignments published, by stage (open, change, close)', 'stage',
+      () => Object.entries(this.#counts.assignmentsByStage))
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry })
   }
 
@@ -70,13 +94,18 @@ export class EngineMetrics {
     return this.registry.contentType
   }
 
-  eventsIn(n = 1): void { this.#eventsIn.inc(n) }
-  applied(n = 1): void { this.#applied.inc(n) }
-  /** `reason` is a code from a closed set (the DLQ's), never free text: each value is a time series. */
-  rejected(reason: string, n = 1): void { this.#rejected.inc({ reason }, n) }
-  duplicates(n = 1): void { this.#duplicates.inc(n) }
-  assignments(stage: AssignmentStage, n = 1): void { this.#assignments.inc({ stage }, n) }
-  dlq(n = 1): void { this.#dlq.inc(n) }
+  /**
+   * From now on the counters read this record (the engine hands over its runtime's at construction). One
+   * engine per EngineMetrics: a second record is refused, since the series would then belong to neither.
+   */
+  readCounters(counts: Counters): void {
+    if (this.#countsBound && counts !== this.#counts) {
+      throw new IdrError('BAD_STATE', 'these metrics already read another engine\'s counters: give each engine its own EngineMetrics')
+    }
+    this.#counts = counts
+    this.#countsBound = true
+  }
+
   /** One event's receive-to-publish latency, s. */
   observeLatency(seconds: number): void { this.#latency.observe(seconds) }
 
@@ -96,8 +125,24 @@ export class EngineMetrics {
     return this.registry.metrics()
   }
 
-  #counter(name: string, help: string): Counter {
-    return new Counter({ name, help, registers: [this.registry] })
+  /** A counter; with `read`, one whose value is read at each scrape instead of incremented. */
+  #counter(name: string, help: string, read?: () => number): Counter {
+    if (!read) return new Counter({ name, help, registers: [this.registry] })
+    return new Counter({ name, help, registers: [this.registry], collect() { this.reset(); this.inc(read()) } })
+  }
+
+  /**
+   * A counter with one label, read at each scrape: label value → count. The values come from a closed set
+   * (DLQ codes, stages), never free text, since each one is a time series.
+   */
+  #labelled(name: string, help: string, label: string, read: () => Iterable<[string, number]>): Counter {
+    return new Counter({
+      name, help, labelNames: [label], registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const [value, n] of read()) this.inc({ [label]: value }, n)
+      },
+    })
   }
 
   #gauge(name: string, help: string): Gauge {

@@ -5,13 +5,16 @@ import { Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { EngineMetrics } from '../api/metrics.js'
 import { positiveInt } from '../kernels/validate.js'
+import { messageEventCount } from '../ingress/count.js'
 import { Ingress, type DlqRecord, type IngressOptions, type Route } from '../ingress/ingress.js'
+import { MessageOrigin, messageSha256 } from '../ingress/origin.js'
 import type { InputSubject } from '../ingress/subject.js'
 import { SubjectError } from '../ingress/token.js'
 import type { IdrEvent } from '../model/events.js'
 import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
+import type { AssignmentStage, Counters } from '../runtime/counters.js'
 import { partitionOf } from '../runtime/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
@@ -62,15 +65,23 @@ export interface EngineOptions {
   erasedInput?: RuntimeOptions['erasedInput']
 }
 
-/** The idr.api.stats reply (field names are a contract: scripts and tests rely on them). */
+/**
+ * The idr.api.stats reply (field names are a contract: scripts and tests rely on them). The counts are the
+ * runtime's Counters as they are now (see src/runtime/counters.ts for what each one counts); /metrics reads
+ * the same record, so each count equals its series there.
+ */
 export interface EngineStats {
   messagesIn: number
   eventsIn: number
   eventsApplied: number
+  /** Events dead-lettered (a shed message counts the events it holds); rejectedByReason splits it. */
   eventsRejected: number
+  /** Replayed positions already applied plus event ids already seen. */
   duplicatesIgnored: number
   /** Valid events of accounts in partitions this process does not own (several processes read the same input). */
   eventsNotOwned: number
+  erasedSkipped: number
+  notPlayback: number
   dlqRecords: number
   assignmentsOut: number
   households: number
@@ -79,8 +90,13 @@ export interface EngineStats {
   refitsInFlight: number
   snapshotLagMs: number
   checkpoints: number
+  snapshotsWritten: number
   passivated: number
   rehydrated: number
+  refitsRun: number
+  /** DLQ reason code → events rejected with it (only codes seen so far). */
+  rejectedByReason: Record<string, number>
+  assignmentsByStage: Record<AssignmentStage, number>
   positions: Record<string, number>
 }
 
@@ -104,7 +120,8 @@ export class Engine {
   private readonly encoder = new Encoder({ ignoreUndefined: true })
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
-  private counts = { householdDropped: 0, messagesIn: 0, eventsIn: 0, eventsRejected: 0, duplicatesIgnored: 0, eventsNotOwned: 0, dlqRecords: 0, assignmentsOut: 0 }
+  /** The runtime's record; the engine counts what it sees before and after the runtime here, nowhere else. */
+  private readonly counts: Counters
 
   constructor(o: EngineOptions) {
     this.bus = o.bus
@@ -130,6 +147,8 @@ export class Engine {
         refitFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
       },
     })
+    this.counts = this.runtime.counters
+    this.metrics?.readCounters(this.counts)
   }
 
   get phase(): EnginePhase['phase'] {
@@ -200,21 +219,30 @@ export class Engine {
   }
 
   stats(): EngineStats {
-    const r = this.runtime.stats
-    const { householdDropped, ...counts } = this.counts
+    const c = this.counts
     return {
-      ...counts,
-      // events a household took: pushed, minus its own duplicates and late / clock-ahead rejections
-      eventsApplied: r.eventsApplied - householdDropped,
-      duplicatesIgnored: this.counts.duplicatesIgnored + r.duplicatesIgnored,
+      messagesIn: c.messagesIn,
+      eventsIn: c.eventsIn,
+      eventsApplied: c.eventsApplied,
+      eventsRejected: c.eventsRejected,
+      duplicatesIgnored: c.duplicatesIgnored,
+      eventsNotOwned: c.eventsNotOwned,
+      erasedSkipped: c.erasedSkipped,
+      notPlayback: c.notPlayback,
+      dlqRecords: c.dlqRecords,
+      assignmentsOut: c.assignmentsOut,
       households: this.store.count() + this.runtime.unstoredActors,
       residentActors: this.runtime.residentActors,
       queued: this.runtime.queued,
       refitsInFlight: this.runtime.refitsInFlight,
       snapshotLagMs: Math.round(this.runtime.snapshotLagMs),
-      checkpoints: r.checkpoints,
-      passivated: r.passivated,
-      rehydrated: r.rehydrated,
+      checkpoints: c.checkpoints,
+      snapshotsWritten: c.snapshotsWritten,
+      passivated: c.passivated,
+      rehydrated: c.rehydrated,
+      refitsRun: c.refitsRun,
+      rejectedByReason: Object.fromEntries(c.rejectedByReason),
+      assignmentsByStage: { ...c.assignmentsByStage },
       positions: Object.fromEntries([...this.runtime.positions()].map(([p, s]) => [String(p), s])),
     }
   }
@@ -243,19 +271,21 @@ export class Engine {
     const now = Date.now()
     const receivedAt = performance.now()
     if (this.bus.kind === 'core' && !this.runtime.writable) {
-      // NATS core cannot wait: shed the message, visibly (at-most-once delivery, docs/operations.md)
-      this.dlq({ v: 1, code: 'OVERLOADED', message: `mailboxes full (${this.runtime.queued} events queued)`, subject: m.subject, bytes: m.data.byteLength, sha256: '', at: now })
+      // NATS core cannot wait: shed the message, visibly (at-most-once delivery, docs/operations.md); it counts
+      // as the events its header declares, read without decoding it (the point of shedding is not to)
+      const message = `mailboxes full (${this.runtime.queued} events queued)`
+      this.dlq({ v: 1, code: 'OVERLOADED', message, subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: now }, messageEventCount(m.data))
       return
     }
     const { events, skipped, rejects, from } = this.ingress.decode(m.subject, m.data, now, this.route)
     if (rejects.length > 0 && this.ownsRecordsOf(from, m.subject)) for (const r of rejects) this.dlq(r)
     this.counts.eventsIn += events.length
     this.counts.eventsNotOwned += skipped
-    this.metrics?.eventsIn(events.length)
     const arrivalMs = m.seq > 0 ? m.timestampMs : now
+    const origin = new MessageOrigin(m.subject, m.data)
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!
-      const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt }
+      const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt, origin }
       this.runtime.enqueue(partitionOf(event.account, this.partitionsOf), env)
     }
     // one stream read whole: every owned partition's events up to this sequence are queued
@@ -263,6 +293,7 @@ export class Engine {
     if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()
   }
 
+  /** Publishes what a household produced; the runtime has counted what it did with the event (cause). */
   private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
     try {
       this.publishOutput(account, out, cause)
@@ -277,30 +308,25 @@ export class Engine {
     const now = performance.now()
     for (const a of out.assignments) {
       this.bus.publish(this.s.assign(account), this.encoder.encode(a))
-      this.counts.assignmentsOut++
-      this.metrics?.assignments(a.stage === 'update' ? 'change' : a.stage)
+      this.counts.assignmentsByStage[a.stage === 'update' ? 'change' : a.stage]++
     }
     if (out.assignments.length > 0 && cause) this.metrics?.observeLatency((now - cause.receivedAt) / 1000)
     if (out.changes.length > 0) this.bus.publish(this.s.persons(account), this.encoder.encode({ account, changes: out.changes }))
     for (const r of out.rejected) {
-      if (r.reason !== 'not-playback') this.counts.householdDropped++
-      if (r.reason === 'duplicate') {
-        this.counts.duplicatesIgnored++
-        this.metrics?.duplicates()
-      } else if (r.reason === 'late' || r.reason === 'clock-ahead') {
-        const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
-        const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
-        this.dlq({ v: 1, code, message, subject: this.s.eventsOf(account), bytes: 0, sha256: '', eventId: r.eventId, at: Date.now() })
-      }
+      if (r.reason !== 'late' && r.reason !== 'clock-ahead') continue
+      const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
+      const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
+      // the message's hash is computed here, for the first of its events refused, and only then
+      const o = cause?.origin
+      this.dlq({
+        v: 1, code, message, subject: o?.subject ?? this.s.eventsOf(account), bytes: o?.bytes ?? 0, sha256: o?.sha256 ?? '', eventId: r.eventId, at: Date.now(),
+      })
     }
-    if (cause) this.metrics?.applied()
   }
 
-  private dlq(r: DlqRecord): void {
-    this.counts.dlqRecords++
-    this.counts.eventsRejected++
-    this.metrics?.rejected(r.code)
-    this.metrics?.dlq()
+  /** Publishes one DLQ record standing for `events` rejected events (a record of one event unless told). */
+  private dlq(r: DlqRecord, events = 1): void {
+    this.counts.deadLettered(r.code, events)
     this.bus.publish(this.s.dlq, this.encoder.encode(r))
   }
 }

@@ -4,6 +4,18 @@ import type { Household } from '../model/household.js'
 import type { IdrEvent } from '../model/events.js'
 import type { RefitResult } from '../model/refit.js'
 
+/**
+ * The message an event came in, for a dead-letter record made after decoding (a household's LATE or
+ * CLOCK_AHEAD): shared by the events of one message; the hash is computed only when a record asks for it.
+ */
+export interface EventOrigin {
+  readonly subject: string
+  /** Byte length of the whole message. */
+  readonly bytes: number
+  /** SHA-256 of the whole message, hex. */
+  readonly sha256: string
+}
+
 /** An event on its way to its household. */
 export interface Envelope {
   readonly event: IdrEvent
@@ -13,6 +25,8 @@ export interface Envelope {
   readonly arrivalMs: number
   /** performance.now() at ingress, for the event → assignment latency. */
   readonly receivedAt: number
+  /** The message it came in; absent when the caller has none (tests, offline replays). */
+  readonly origin?: EventOrigin
 }
 
 /** What of an account's input an erasure took back: positions up to which it is skipped when replayed. */

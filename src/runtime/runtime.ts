@@ -8,6 +8,7 @@ import { checkOptionNames, positiveInt } from '../kernels/validate.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
 import { Actor, wasErased, type Envelope, type ErasedInput } from './actor.js'
+import { Counters } from './counters.js'
 import { POSITION_STRIDE, householdRecord, type SnapshotStore, type StoredHousehold } from './store.js'
 
 export const DEFAULT_MAX_RESIDENT = 100_000 // actors
@@ -51,23 +52,9 @@ export interface RuntimeOptions {
 
 const OPTION_NAMES = ['store', 'sink', 'household', 'refits', 'maxResident', 'mailboxMax', 'maxQueued', 'turnEvents', 'sliceMs', 'erasedInput']
 
-/** Counters of the runtime (the names are the idr.api.stats contract). */
-export interface RuntimeStats {
-  eventsApplied: number
-  duplicatesIgnored: number
-  checkpoints: number
-  snapshotsWritten: number
-  passivated: number
-  rehydrated: number
-  refitsRun: number
-  /** Replayed events skipped because an erasure took them back. */
-  erasedSkipped: number
-}
-
 export class ActorRuntime {
-  readonly stats: RuntimeStats = {
-    eventsApplied: 0, duplicatesIgnored: 0, checkpoints: 0, snapshotsWritten: 0, passivated: 0, rehydrated: 0, refitsRun: 0, erasedSkipped: 0,
-  }
+  /** The process's one counter record: the runtime counts its own work here, the engine the rest. */
+  readonly counters = new Counters()
   private readonly store: SnapshotStore
   private readonly sink: RuntimeSink
   private readonly householdOptions: HouseholdOptions
@@ -230,9 +217,9 @@ export class ActorRuntime {
       throw e
     }
     for (const [p, seq] of positions) this.covered.set(p, seq)
-    this.stats.snapshotsWritten += households.length
+    this.counters.snapshotsWritten += households.length
     if (complete) {
-      this.stats.checkpoints++
+      this.counters.checkpoints++
       this.lastCheckpointAt = performance.now()
     }
     return { households: households.length, positions, complete }
@@ -364,15 +351,15 @@ export class ActorRuntime {
       if (a.mailbox.length === this.mailboxMax - 1) this.fullActors--
       this.queuedEvents--
       if (env.pos > 0 && env.pos <= a.lastPos) {
-        this.stats.duplicatesIgnored++
+        this.counters.duplicatesReplayed++
         continue
       }
       if (a.erased && wasErased(a.erased, env)) {
-        this.stats.erasedSkipped++
+        this.counters.erasedSkipped++
         continue
       }
       const out = h.push(env.event, env.arrivalMs)
-      this.stats.eventsApplied++
+      this.count(out)
       if (env.pos > 0) {
         a.lastPos = env.pos
         if (a.unpersistedFrom === Infinity) a.unpersistedFrom = env.pos
@@ -384,9 +371,20 @@ export class ActorRuntime {
     }
   }
 
+  /**
+   * What the household did with the one event it was given. Late and clock-ahead refusals are counted by
+   * the sink, which dead-letters them (Counters.deadLettered), so that each refusal is counted once.
+   */
+  private count(out: HouseholdOutput): void {
+    const refused = out.rejected[0] // one event pushed: at most one refusal, of that event
+    if (refused === undefined) this.counters.eventsApplied++
+    else if (refused.reason === 'duplicate') this.counters.duplicatesById++
+    else if (refused.reason === 'not-playback') this.counters.notPlayback++
+  }
+
   /** Sends a deferred refit to the pool; its result comes back as a message to the actor. */
   private startRefit(a: Actor, task: RefitTask): void {
-    this.stats.refitsRun++
+    this.counters.refitsRun++
     if (!this.refits) throw new IdrError('REFIT_PENDING', 'a deferred refit without a refit runner')
     // the pool transfers the task's buffers; the household keeps its own copy for an inline retry
     const copy = cloneTask(task)
@@ -417,7 +415,7 @@ export class ActorRuntime {
       a.household = Household.fromSnapshot(a.account, stored.snapshot, this.householdOptions)
       a.lastPos = stored.seq
       a.stored = true
-      this.stats.rehydrated++
+      this.counters.rehydrated++
     } else {
       a.household = new Household(a.account, this.householdOptions)
     }
@@ -456,8 +454,8 @@ export class ActorRuntime {
       this.actors.delete(a.account)
       this.dirty.delete(a)
     }
-    this.stats.passivated += gone.length
-    this.stats.snapshotsWritten += evicted.length
+    this.counters.passivated += gone.length
+    this.counters.snapshotsWritten += evicted.length
   }
 
   /**
