@@ -42,7 +42,7 @@ describe('HTTP surface', () => {
 
   it('serves the metrics as Prometheus text with counter values and gauges read on scrape', async () => {
     let depth = 7
-    const metrics = new EngineMetrics({ gauges: () => ({ mailboxDepth: depth, residentActors: 3, ready: true }) })
+    const metrics = new EngineMetrics({ gauges: () => ({ mailboxDepth: depth, residentActors: 3, ready: true, natsConnected: true }) })
     metrics.eventsIn(5)
     metrics.applied(4)
     metrics.rejected('BAD_FIELD')
@@ -51,6 +51,8 @@ describe('HTTP surface', () => {
     metrics.assignments('open', 2)
     metrics.dlq(3)
     metrics.observeLatency(0.0002)
+    metrics.natsDisconnected()
+    metrics.natsReconnected()
     const get = await serve({ live: true, ready: true }, metrics)
     const res = await get('/metrics')
     expect(res.status).toBe(200)
@@ -61,6 +63,7 @@ describe('HTTP surface', () => {
       'idr_events_in_total', 'idr_events_applied_total', 'idr_events_rejected_total', 'idr_duplicates_ignored_total',
       'idr_assignments_out_total', 'idr_dlq_records_total', 'idr_mailbox_depth', 'idr_resident_actors', 'idr_households',
       'idr_snapshot_lag_ms', 'idr_pool_queue', 'idr_ready', 'idr_event_to_assignment_seconds',
+      'idr_nats_connected', 'idr_nats_disconnects_total', 'idr_nats_reconnects_total',
     ]) expect(text).toContain(`# TYPE ${name} `)
     expect(text).toContain('idr_events_in_total 5')
     expect(text).toContain('idr_events_rejected_total{reason="TOO_LARGE"} 2')
@@ -68,6 +71,8 @@ describe('HTTP surface', () => {
     expect(text).toContain('idr_event_to_assignment_seconds_bucket{le="0.00025"} 1')
     expect(text).toContain('idr_mailbox_depth 7')
     expect(text).toContain('idr_ready 1')
+    expect(text).toContain('idr_nats_connected 1')
+    expect(text).toContain('idr_nats_reconnects_total 1')
     depth = 9
     expect(await (await get('/metrics')).text()).toContain('idr_mailbox_depth 9')
   })

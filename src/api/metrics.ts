@@ -21,6 +21,8 @@ export interface GaugeSample {
   /** Refits waiting for a pool worker. */
   poolQueue?: number
   ready?: boolean
+  /** The NATS connection is up (absent with the in-process bus: the gauge stays 0). */
+  natsConnected?: boolean
 }
 
 export interface EngineMetricsOptions {
@@ -47,6 +49,8 @@ export class EngineMetrics {
     labelNames: ['stage'] as const, registers: [this.registry],
   })
   readonly #dlq = this.#counter('idr_dlq_records_total', 'Records published to the DLQ subject')
+  readonly #natsDisconnects = this.#counter('idr_nats_disconnects_total', 'Times the NATS connection was lost')
+  readonly #natsReconnects = this.#counter('idr_nats_reconnects_total', 'Times the NATS connection was re-established after a loss')
 
   readonly #mailboxDepth = this.#gauge('idr_mailbox_depth', 'Events queued over all mailboxes')
   readonly #residentActors = this.#gauge('idr_resident_actors', 'Household actors in memory')
@@ -54,6 +58,7 @@ export class EngineMetrics {
   readonly #snapshotLag = this.#gauge('idr_snapshot_lag_ms', 'Age of the newest committed snapshot batch, ms')
   readonly #poolQueue = this.#gauge('idr_pool_queue', 'Refits waiting for a pool worker')
   readonly #ready = this.#gauge('idr_ready', '1 when the engine is ready to serve, else 0')
+  readonly #natsConnected = this.#gauge('idr_nats_connected', '1 while the NATS connection is up, else 0')
 
   readonly #latency = new Histogram({
     name: 'idr_event_to_assignment_seconds', help: 'Time from receiving an event to publishing the assignment it caused, s',
@@ -77,6 +82,8 @@ export class EngineMetrics {
   duplicates(n = 1): void { this.#duplicates.inc(n) }
   assignments(stage: AssignmentStage, n = 1): void { this.#assignments.inc({ stage }, n) }
   dlq(n = 1): void { this.#dlq.inc(n) }
+  natsDisconnected(): void { this.#natsDisconnects.inc() }
+  natsReconnected(): void { this.#natsReconnects.inc() }
   /** One event's receive-to-publish latency, s. */
   observeLatency(seconds: number): void { this.#latency.observe(seconds) }
 
@@ -88,6 +95,7 @@ export class EngineMetrics {
     if (sample.snapshotLagMs !== undefined) this.#snapshotLag.set(sample.snapshotLagMs)
     if (sample.poolQueue !== undefined) this.#poolQueue.set(sample.poolQueue)
     if (sample.ready !== undefined) this.#ready.set(sample.ready ? 1 : 0)
+    if (sample.natsConnected !== undefined) this.#natsConnected.set(sample.natsConnected ? 1 : 0)
   }
 
   /** The Prometheus exposition text, after reading the gauges from the engine's callback. */
