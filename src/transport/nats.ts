@@ -1,6 +1,7 @@
 // The bus on NATS. Core: plain subscriptions with callbacks on the hot path, at most once. JetStream: one
 // ordered consumer per owned partition over a stream of the mapped subjects, resumed after the stored
-// position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery").
+// position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery"). The bus
+// also follows its connection (ConnectionState, ConnectionEvent; docs/operations.md, "NATS connection").
 import {
   connect, DebugEvents, DeliverPolicy, ErrorCode, Events, millis, nanos, RetentionPolicy, StorageType,
   type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsConnection, type NatsError, type ServersChanged,
@@ -272,7 +273,7 @@ export class NatsBus implements Bus {
    * max_age on an existing stream whose max_age differs (start() calls it; call it first to log what it did).
    * An existing stream is adopted when one of its subjects covers <prefix>.evp.> (it may hold more) and its
    * retention is limits; otherwise, or when another stream's subjects overlap <prefix>.evp.>, it rejects with
-   * NATS_STREAM_CONFLICT (docs/operations.md, "JetStream stream"). Each API call times out (NATS_TIMEOUT).
+   * NATS_STREAM_CONFLICT (docs/operations.md, "Running"). Each API call times out (NATS_TIMEOUT).
    */
   async ensureStream(): Promise<StreamSetup> {
     const jsm = await this.jetstreamManager()
