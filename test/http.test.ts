@@ -43,7 +43,7 @@ describe('HTTP surface', () => {
 
   it('serves the metrics as Prometheus text with counters and gauges read on scrape', async () => {
     let depth = 7
-    const metrics = new EngineMetrics({ gauges: () => ({ mailboxDepth: depth, residentActors: 3, ready: true }) })
+    const metrics = new EngineMetrics({ gauges: () => ({ mailboxDepth: depth, residentActors: 3, ready: true, natsConnected: true }) })
     const counts = new Counters()
     metrics.readCounters(counts)
     counts.eventsIn = 5
@@ -53,6 +53,8 @@ describe('HTTP surface', () => {
     counts.duplicatesById = 1
     counts.assignmentsByStage.open = 2
     metrics.observeLatency(0.0002)
+    metrics.natsDisconnected()
+    metrics.natsReconnected()
     const get = await serve({ live: true, ready: true }, metrics)
     const res = await get('/metrics')
     expect(res.status).toBe(200)
@@ -63,6 +65,7 @@ describe('HTTP surface', () => {
       'idr_events_in_total', 'idr_events_applied_total', 'idr_events_rejected_total', 'idr_duplicates_ignored_total',
       'idr_assignments_out_total', 'idr_dlq_records_total', 'idr_mailbox_depth', 'idr_resident_actors', 'idr_households',
       'idr_snapshot_lag_ms', 'idr_pool_queue', 'idr_ready', 'idr_event_to_assignment_seconds',
+      'idr_nats_connected', 'idr_nats_disconnects_total', 'idr_nats_reconnects_total',
     ]) expect(text).toContain(`# TYPE ${name} `)
     expect(text).toContain('idr_events_in_total 5')
     expect(text).toContain('idr_events_rejected_total{reason="TOO_LARGE"} 2')
@@ -72,6 +75,8 @@ describe('HTTP surface', () => {
     expect(text).toContain('idr_event_to_assignment_seconds_bucket{le="0.00025"} 1')
     expect(text).toContain('idr_mailbox_depth 7')
     expect(text).toContain('idr_ready 1')
+    expect(text).toContain('idr_nats_connected 1')
+    expect(text).toContain('idr_nats_reconnects_total 1')
     depth = 9
     counts.eventsIn = 6
     const again = await (await get('/metrics')).text()

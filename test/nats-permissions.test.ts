@@ -18,6 +18,8 @@ const passwords: Record<ExampleUser, string> = { publisher: 'pub-pw', engine: 'e
 const PARTITIONS = 8
 /** The stream the example config lets the engine manage: the engine's default. */
 const STREAM = DEFAULT_STREAM
+/** The inbox prefix the example config lets the publisher subscribe to, for JetStream acknowledgements. */
+const PUBLISHER_INBOX = '_INBOX_publisher'
 
 let server: NatsServerHandle
 beforeAll(async () => { server = await startNatsServer({ config: exampleConfig({ partitions: PARTITIONS, passwords }) }) })
@@ -27,8 +29,8 @@ const connections: NatsConnection[] = []
 afterEach(async () => { await Promise.all(connections.splice(0).map((nc) => nc.close())) })
 
 /** A connection as one of the example's users, closed after the test. */
-async function as(user: ExampleUser): Promise<NatsConnection> {
-  const nc = await connect({ servers: server.url, user, pass: passwords[user], name: user })
+async function as(user: ExampleUser, options: { inboxPrefix?: string } = {}): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url, user, pass: passwords[user], name: user, ...options })
   connections.push(nc)
   return nc
 }
@@ -119,8 +121,12 @@ describe('the example nats-server config: publisher', () => {
     const refused = refusals(publisher)
     publisher.publish('idr.api.stats', sc.encode('{}'))
     expect(await refused.settled()).toEqual([{ operation: 'publish', subject: 'idr.api.stats' }])
-    // The request fails fast: the reply inbox subscription is refused (the publisher may subscribe to nothing).
+    // The request fails fast: the reply inbox subscription is refused (the publisher may subscribe to its own
+    // _INBOX_publisher.> only); on that inbox, the request's publish is refused.
     await expect(publisher.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 }))
+      .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+    const withInbox = await as('publisher', { inboxPrefix: PUBLISHER_INBOX })
+    await expect(withInbox.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 }))
       .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
     await engine.flush()
     expect(api.subjects).toEqual([])
@@ -138,6 +144,60 @@ describe('the example nats-server config: publisher', () => {
     expect(await out.ended).toMatchObject({ code: ErrorCode.PermissionsViolation })
     expect(out.subjects).toEqual([])
     expect(await refused.settled()).toEqual([{ operation: 'subscription', subject: 'idr.out.>' }])
+  })
+
+  it('publishes into IDR_EV through JetStream and gets the stream\'s acknowledgement on its own inbox', async () => {
+    const bus = await NatsBus.connect({ url: server.url, user: 'engine', password: passwords.engine, mode: 'jetstream', partitions: [0], partitionsOf: PARTITIONS })
+    try {
+      await bus.ensureStream() // the stream is the engine's to create, as idr serve does
+      const publisher = await as('publisher', { inboxPrefix: PUBLISHER_INBOX })
+      const refused = refusals(publisher)
+      const account = 'acct-acked'
+      const ack = await publisher.jetstream().publish(`idr.ev.${account}`, encode({ device: 'tv-1' }))
+      expect(ack.stream).toBe(STREAM)
+      expect(ack.seq).toBeGreaterThan(0)
+      const jsm = await bus.jetstreamManager()
+      expect(await scan(jsm, account)).toEqual([expect.objectContaining({ seq: ack.seq })])
+      // jetstream() and publish() asked for no $JS.API right: nothing was refused
+      expect(await refused.settled()).toEqual([])
+      await eraseSubject(jsm, STREAM, mapped(account)) // the stream is shared by the tests of this file
+    } finally {
+      await bus.close()
+    }
+  })
+
+  it('gets no JetStream acknowledgement on the default _INBOX prefix, though the event is stored', async () => {
+    const engine = await (await as('engine')).jetstreamManager()
+    await engine.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    const publisher = await as('publisher')
+    const account = 'acct-unacked'
+    // the reply subscription is refused, so the request fails; the publish itself was allowed
+    await expect(publisher.jetstream().publish(`idr.ev.${account}`, encode({ device: 'tv-1' }), { timeout: 5_000 }))
+      .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+    await until(async () => (await scan(engine, account)).length === 1)
+    await eraseSubject(engine, STREAM, mapped(account))
+  })
+
+  it('with its JetStream inbox, still cannot read outputs, delete stream messages or create consumers', async () => {
+    const engine = await (await as('engine')).jetstreamManager()
+    await engine.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    const publisher = await as('publisher', { inboxPrefix: PUBLISHER_INBOX })
+    const refused = refusals(publisher)
+    const account = 'acct-kept'
+    const ack = await publisher.jetstream().publish(`idr.ev.${account}`, encode({ device: 'tv-1' }))
+    const out = collect(publisher.subscribe('idr.out.>'))
+    const jsm = await publisher.jetstreamManager({ checkAPI: false }) // $JS.API.INFO is refused too
+    await expect(jsm.streams.deleteMessage(STREAM, ack.seq)).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+    await expect(jsm.consumers.add(STREAM, { durable_name: 'snoop', filter_subject: mapped(account), ack_policy: AckPolicy.Explicit }))
+      .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
+    expect(await out.ended).toMatchObject({ code: ErrorCode.PermissionsViolation })
+    expect(await refused.settled()).toEqual([
+      { operation: 'subscription', subject: 'idr.out.>' },
+      { operation: 'publish', subject: `$JS.API.STREAM.MSG.DELETE.${STREAM}` },
+      { operation: 'publish', subject: expect.stringMatching(/^\$JS\.API\.CONSUMER\.CREATE\./) },
+    ])
+    expect(await scan(engine, account)).toEqual([expect.objectContaining({ seq: ack.seq })])
+    await eraseSubject(engine, STREAM, mapped(account))
   })
 
   it('cannot scan, delete or erase events in IDR_EV', async () => {

@@ -49,6 +49,8 @@ export interface GaugeSample {
   /** Refits sent to the pool and not back yet (running or waiting for a worker). */
   poolQueue?: number
   ready?: boolean
+  /** The NATS connection is up (absent with the in-process bus: the gauge stays 0). */
+  natsConnected?: boolean
 }
 
 export interface EngineMetricsOptions {
@@ -65,6 +67,9 @@ export class EngineMetrics {
   /** The record the counters read: all zeros until an engine hands over its own (readCounters). */
   #counts = new Counters()
   #countsBound = false
+  /** Connection events are the transport's own, counted here only (they are no engine count). */
+  readonly #natsDisconnects = new Counter({ name: 'idr_nats_disconnects_total', help: 'Times the NATS connection was lost', registers: [this.registry] })
+  readonly #natsReconnects = new Counter({ name: 'idr_nats_reconnects_total', help: 'Times the NATS connection was re-established after a loss', registers: [this.registry] })
 
   readonly #mailboxDepth = this.#gauge('idr_mailbox_depth', 'Events queued over all mailboxes')
   readonly #residentActors = this.#gauge('idr_resident_actors', 'Household actors in memory')
@@ -72,6 +77,7 @@ export class EngineMetrics {
   readonly #snapshotLag = this.#gauge('idr_snapshot_lag_ms', 'Time since the last complete checkpoint, ms (0 while every change is stored)')
   readonly #poolQueue = this.#gauge('idr_pool_queue', 'Refits sent to the pool and not back yet (running or waiting for a worker)')
   readonly #ready = this.#gauge('idr_ready', '1 when the engine is ready to serve, else 0')
+  readonly #natsConnected = this.#gauge('idr_nats_connected', '1 while the NATS connection is up, else 0')
 
   readonly #latency = new Histogram({
     name: 'idr_event_to_assignment_seconds', help: 'Time from receiving an event to publishing the assignment it caused, s',
@@ -106,6 +112,8 @@ export class EngineMetrics {
     this.#countsBound = true
   }
 
+  natsDisconnected(): void { this.#natsDisconnects.inc() }
+  natsReconnected(): void { this.#natsReconnects.inc() }
   /** One event's receive-to-publish latency, s. */
   observeLatency(seconds: number): void { this.#latency.observe(seconds) }
 
@@ -117,6 +125,7 @@ export class EngineMetrics {
     if (sample.snapshotLagMs !== undefined) this.#snapshotLag.set(sample.snapshotLagMs)
     if (sample.poolQueue !== undefined) this.#poolQueue.set(sample.poolQueue)
     if (sample.ready !== undefined) this.#ready.set(sample.ready ? 1 : 0)
+    if (sample.natsConnected !== undefined) this.#natsConnected.set(sample.natsConnected ? 1 : 0)
   }
 
   /** The Prometheus exposition text, after reading the gauges from the engine's callback. */

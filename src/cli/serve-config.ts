@@ -8,6 +8,7 @@ import { editDistance } from '../kernels/validate.js'
 import type { AccountBinding } from '../ingress/ingress.js'
 import { SUBJECT_PREFIX } from '../ingress/token.js'
 import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
+import { DEFAULT_JETSTREAM_TIMEOUT_MS } from '../transport/nats.js'
 
 /** A setting of `idr serve` is unknown, misspelt or has a bad value. */
 export class ConfigError extends IdrError {
@@ -40,6 +41,7 @@ export const DEFAULTS = {
   db: 'idr.db',
   jetstream: false,
   stream: 'IDR_EV',
+  jetstreamTimeoutMs: DEFAULT_JETSTREAM_TIMEOUT_MS, // ms, each JetStream API call at start-up
   of: 8, // partitions in the whole deployment; a process owns all of them unless --partitions says otherwise
   prefix: 'idr',
   maxResident: 100_000, // actors in memory; idle ones beyond this are passivated
@@ -67,6 +69,8 @@ export interface ServeConfig {
   /** Consume from a JetStream stream (one consumer per partition) instead of core subjects. */
   readonly jetstream: boolean
   readonly stream: string
+  /** How long each JetStream API call at start-up may take, ms; beyond it `idr serve` exits with NATS_TIMEOUT. */
+  readonly jetstreamTimeoutMs: number
   /** Partitions this process owns, ascending, each in [0, of). */
   readonly partitions: readonly number[]
   /** Partition count of the whole deployment. */
@@ -225,6 +229,7 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   db: { default: DEFAULTS.db, unit: 'path', help: 'SQLite file (snapshots, persons, links, audit)', parse: text(NON_EMPTY, 'a file path') },
   jetstream: { default: DEFAULTS.jetstream, unit: '', help: 'consume a JetStream stream, one consumer per partition', parse: bool, boolean: true },
   stream: { default: DEFAULTS.stream, unit: 'name', help: 'JetStream stream of the input events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
+  jetstreamTimeoutMs: { default: DEFAULTS.jetstreamTimeoutMs, unit: 'ms', help: 'time each JetStream API call at start-up may take', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   partitions: { default: undefined, unit: 'partitions', help: 'partitions this process owns (default: all)', parse: partitionList },
   of: { default: DEFAULTS.of, unit: 'partitions', help: 'partition count of the whole deployment', parse: int(1, MAX_PARTITIONS, 'partitions') },
   prefix: { default: DEFAULTS.prefix, unit: 'subject', help: 'subject prefix (idr.ev.<account>, idr.out.…)', parse: text(SUBJECT_PREFIX, 'one to eight subject tokens of letters, digits, _ and - (1–128 each), separated by dots') },

@@ -6,7 +6,8 @@ import { startHttp, type HttpServer } from '../api/http.js'
 import { EngineMetrics } from '../api/metrics.js'
 import { serveApi } from '../api/service.js'
 import { Engine } from '../engine/engine.js'
-import { createLogger } from '../log.js'
+import { IdrError } from '../errors.js'
+import { createLogger, type Logger } from '../log.js'
 import { RefitPool } from '../model/refit-pool.js'
 import { Eraser, type EventStream } from '../privacy/erase.js'
 import { jetStreamEvents } from '../privacy/jetstream-events.js'
@@ -15,7 +16,7 @@ import { startRetention } from '../privacy/retention.js'
 import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
-import { DEFAULT_STREAM, NatsBus } from '../transport/nats.js'
+import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
 import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)
@@ -42,61 +43,90 @@ export async function serveCommand(argv: string[]): Promise<number> {
     store.close()
     throw err
   }
-  const bus: Bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'))
-  const pool = cfg.poolThreads > 0 ? new RefitPool({ threads: cfg.poolThreads }) : undefined
   let engine: Engine | undefined
+  let bus: Bus | undefined
   const metrics = new EngineMetrics({
     gauges: () => {
       const s = engine?.stats()
+      const nats = bus instanceof NatsBus ? { natsConnected: bus.connection.state === 'connected' } : {}
       return s
-        ? { mailboxDepth: s.queued, residentActors: s.residentActors, households: s.households, snapshotLagMs: s.snapshotLagMs, poolQueue: s.refitsInFlight, ready: engine?.phase === 'running' }
-        : { ready: false }
+        ? { mailboxDepth: s.queued, residentActors: s.residentActors, households: s.households, snapshotLagMs: s.snapshotLagMs, poolQueue: s.refitsInFlight, ready: readiness(engine, bus).ready, ...nats }
+        : { ready: false, ...nats }
     },
   })
-  engine = new Engine({
-    bus, store, pseudonymKey: keys, partitionsOf: cfg.of, partitions: cfg.partitions, prefix: cfg.prefix,
-    refits: pool, maxResident: cfg.maxResident, mailboxMax: cfg.mailboxMax, maxQueued: cfg.maxQueued,
-    snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }, metrics, log,
-    erasedInput: (account) => eraser?.erasedInput(account),
-  })
-  let stream: EventStream | undefined
-  if (bus instanceof NatsBus && bus.kind === 'jetstream') {
-    stream = jetStreamEvents({ jsm: await bus.nc.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current })
-  }
-  const eraser: Eraser = new Eraser({
-    store, runtime: engine.runtime, stream, partitionsOf: cfg.of,
-    pseudonyms: erasurePseudonyms(keys),
-  })
-  serveApi(engine, bus, eraser)
-  await engine.start()
-  const retentionMs = cfg.retentionDays * 86_400_000
-  const retention = startRetention({
-    store, runtime: engine.runtime, retentionMs, intervalMs: cfg.retentionIntervalMs, firstPassAfterMs: cfg.retentionIntervalMs,
-    onPass: (r) => { if (r.households > 0) log.info({ ...r }, 'retention pass purged') },
-    onError: (err) => log.error({ err: String(err) }, 'retention pass failed; the next one is on schedule'),
-  })
-  // stream deletions an erasure left undone (a crash between its two steps) are finished now
-  eraser.settlePending().then(
-    (n) => { if (n > 0) log.info({ messages: n }, 'finished pending stream erasures') },
-    (err: unknown) => log.error({ err: String(err) }, 'pending stream erasures failed; they are retried at the next start'),
-  )
-  const e = engine
-  let http: HttpServer | undefined
-  if (cfg.http !== undefined) {
-    http = await startHttp({
-      port: cfg.http, metrics,
-      health: () => ({ live: e.phase !== 'stopped' }),
-      ready: () => (e.phase === 'running' ? { ready: true } : { ready: false, reason: e.phase }),
+  // resolved when the connection ends without close(): nothing more can arrive, so the process stops (exit 1)
+  let connectionLost: (reason: 'nats-closed') => void = () => {}
+  const lost = new Promise<'nats-closed'>((resolve) => { connectionLost = resolve })
+  try {
+    bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'), (event) => {
+      onConnection(log, metrics, event)
+      if (event.type === 'closed' && !event.requested) connectionLost('nats-closed')
     })
+  } catch (err) {
+    store.close()
+    throw err
+  }
+  const pool = cfg.poolThreads > 0 ? new RefitPool({ threads: cfg.poolThreads }) : undefined
+  let http: HttpServer | undefined
+  let retention: ReturnType<typeof startRetention> | undefined
+  const b = bus
+  let e: Engine
+  try {
+    e = engine = new Engine({
+      bus: b, store, pseudonymKey: keys, partitionsOf: cfg.of, partitions: cfg.partitions, prefix: cfg.prefix,
+      refits: pool, maxResident: cfg.maxResident, mailboxMax: cfg.mailboxMax, maxQueued: cfg.maxQueued,
+      snapshotIntervalMs: cfg.snapshotIntervalMs, ingress: { maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }, metrics, log,
+      erasedInput: (account) => eraser?.erasedInput(account),
+    })
+    let stream: EventStream | undefined
+    if (b instanceof NatsBus && b.kind === 'jetstream') {
+      // before the engine starts: a stream that cannot hold the events fails here, named (NATS_STREAM_CONFLICT)
+      const setup = await b.ensureStream()
+      log.info({ stream: cfg.stream, ...setup }, 'jetstream stream ready')
+      stream = jetStreamEvents({ jsm: await b.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current })
+    }
+    const eraser: Eraser = new Eraser({
+      store, runtime: e.runtime, stream, partitionsOf: cfg.of,
+      pseudonyms: erasurePseudonyms(keys),
+    })
+    serveApi(e, b, eraser)
+    await e.start()
+    const retentionMs = cfg.retentionDays * 86_400_000
+    retention = startRetention({
+      store, runtime: e.runtime, retentionMs, intervalMs: cfg.retentionIntervalMs, firstPassAfterMs: cfg.retentionIntervalMs,
+      onPass: (r) => { if (r.households > 0) log.info({ ...r }, 'retention pass purged') },
+      onError: (err) => log.error({ err: String(err) }, 'retention pass failed; the next one is on schedule'),
+    })
+    // stream deletions an erasure left undone (a crash between its two steps) are finished now
+    eraser.settlePending().then(
+      (n) => { if (n > 0) log.info({ messages: n }, 'finished pending stream erasures') },
+      (err: unknown) => log.error({ err: String(err) }, 'pending stream erasures failed; they are retried at the next start'),
+    )
+    if (cfg.http !== undefined) {
+      http = await startHttp({
+        port: cfg.http, metrics,
+        // a connection closed for good never comes back: restart the process
+        health: () => ({ live: e.phase !== 'stopped' && !(b instanceof NatsBus && b.connection.state === 'closed') }),
+        ready: () => readiness(e, b),
+      })
+    }
+  } catch (err) {
+    // nothing may keep the process alive after a failed start: the connection, the pool's threads, timers
+    log.error({ code: err instanceof IdrError ? err.code : undefined, err: String(err) }, 'start-up failed')
+    await retention?.stop()
+    await (b instanceof NatsBus ? b.destroy() : b.close()).catch(() => {})
+    await pool?.close()
+    store.close()
+    throw err
   }
   log.info({ bus: bus.kind, partitions: cfg.partitions, of: cfg.of, db: cfg.db, http: http?.port, poolThreads: cfg.poolThreads, keyEpochs: keys.epochs }, 'serving')
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signal = await Promise.race([lost, new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve)
     process.once('SIGINT', resolve)
-  })
+  })])
   log.info({ signal }, 'draining')
-  let code = 0
-  await retention.stop()
+  let code = signal === 'nats-closed' ? 1 : 0
+  await retention?.stop()
   try {
     await e.drain(cfg.drainTimeoutMs)
   } catch (err) {
@@ -110,10 +140,45 @@ export async function serveCommand(argv: string[]): Promise<number> {
   return code
 }
 
-async function openBus(cfg: ServeConfig, onError: (err: unknown) => void): Promise<Bus> {
+async function openBus(cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void): Promise<Bus> {
   if (cfg.nats === undefined) return new InProcessBus({ prefix: cfg.prefix })
   return NatsBus.connect({
     url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream ? 'jetstream' : 'core', prefix: cfg.prefix,
     partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.stream, onError, retentionMs: cfg.retentionDays * 86_400_000,
+    jetstreamTimeoutMs: cfg.jetstreamTimeoutMs, onConnection,
   })
+}
+
+/** Ready when the engine runs and its NATS connection is up (a reason for the orchestrator otherwise). */
+function readiness(engine: Engine | undefined, bus: Bus | undefined): { ready: true } | { ready: false, reason: string } {
+  if (engine?.phase !== 'running') return { ready: false, reason: engine?.phase ?? 'starting' }
+  if (bus instanceof NatsBus && bus.connection.state !== 'connected') return { ready: false, reason: `nats-${bus.connection.state}` }
+  return { ready: true }
+}
+
+/** Logs a change of the NATS connection (no payloads; servers as host:port) and counts losses and returns. */
+function onConnection(log: Logger, metrics: EngineMetrics, event: ConnectionEvent): void {
+  switch (event.type) {
+    case 'disconnect':
+      metrics.natsDisconnected()
+      return log.warn({ server: event.server }, 'nats disconnected; reconnecting')
+    case 'reconnecting':
+      return log.debug({ server: event.server }, 'nats reconnect attempt')
+    case 'reconnect':
+      metrics.natsReconnected()
+      return log.info({ server: event.server, downMs: event.downMs }, 'nats reconnected')
+    case 'permission-error':
+      return log.error({ operation: event.operation, subject: event.subject }, 'nats permissions violation: the server refused an operation of this user')
+    case 'server-error':
+      return log.error({ code: event.code }, 'nats server error')
+    case 'lame-duck':
+      return log.warn({ server: event.server }, 'nats server in lame duck mode: it will close this connection soon')
+    case 'servers-changed':
+      return log.info({ added: event.added, deleted: event.deleted }, 'nats cluster servers changed')
+    case 'stale':
+      return log.warn('nats connection stale (no answer to pings); reconnecting')
+    case 'closed':
+      if (event.requested) return log.debug('nats connection closed')
+      return log.error({ err: event.error }, 'nats connection closed for good: nothing more can arrive; stopping')
+  }
 }

@@ -1,13 +1,15 @@
 // The bus on NATS. Core: plain subscriptions with callbacks on the hot path, at most once. JetStream: one
 // ordered consumer per owned partition over a stream of the mapped subjects, resumed after the stored
-// position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery").
+// position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery"). The bus
+// also follows its connection (ConnectionState, ConnectionEvent; docs/operations.md, "NATS connection").
 import {
-  connect, DeliverPolicy, millis, nanos, RetentionPolicy, StorageType,
-  type ConsumerMessages, type JetStreamClient, type NatsConnection, type NatsError, type StreamInfo, type Subscription,
+  connect, DebugEvents, DeliverPolicy, ErrorCode, Events, millis, nanos, RetentionPolicy, StorageType,
+  type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsConnection, type NatsError, type ServersChanged,
+  type StreamInfo, type Subscription,
 } from 'nats'
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
-import { mappedPartition, subjects } from './subjects.js'
+import { mappedPartition, subjectCovers, subjects } from './subjects.js'
 
 export interface NatsBusOptions {
   /** nats://host:port (comma-separated for several servers). */
@@ -41,7 +43,44 @@ export interface NatsBusOptions {
    * existing one is left as it is.
    */
   retentionMs?: number
+  /**
+   * How long each JetStream API call at start-up may take (stream info/create/update, consumer creation), ms;
+   * beyond it start() rejects with NATS_TIMEOUT naming the call. Default DEFAULT_JETSTREAM_TIMEOUT_MS.
+   */
+  jetstreamTimeoutMs?: number
+  /** Told of every change of the connection (disconnects, reconnects, server errors); see ConnectionEvent. */
+  onConnection?: (event: ConnectionEvent) => void
 }
+
+/**
+ * The connection as the bus last saw it; `since` is epoch ms. 'closed' is final: nats.js gave up (or close()
+ * was called) and nothing more arrives.
+ */
+export type ConnectionState =
+  | { readonly state: 'connected', readonly server: string, readonly since: number }
+  | { readonly state: 'disconnected', readonly server: string, readonly since: number }
+  | { readonly state: 'closed', readonly since: number }
+
+/**
+ * What happened to the connection, from nats.js's status iterator. `server` is host:port (never credentials);
+ * no event carries a payload. A permission error names the refused operation and subject, which may hold an
+ * account token (as other logs do), nothing more personal.
+ */
+export type ConnectionEvent =
+  | { readonly type: 'disconnect', readonly server: string }
+  /** One reconnect attempt (every reconnectTimeWait, 2 s by default, while down). */
+  | { readonly type: 'reconnecting', readonly server: string }
+  | { readonly type: 'reconnect', readonly server: string, readonly downMs: number }
+  | { readonly type: 'permission-error', readonly operation: string, readonly subject: string }
+  /** An asynchronous error the server sent (-ERR), by nats.js code, e.g. AUTHORIZATION_VIOLATION. */
+  | { readonly type: 'server-error', readonly code: string }
+  /** The server is shutting down gracefully (lame duck mode); the client will move to another. */
+  | { readonly type: 'lame-duck', readonly server: string }
+  | { readonly type: 'servers-changed', readonly added: readonly string[], readonly deleted: readonly string[] }
+  /** The server stopped answering pings; nats.js drops the connection and reconnects. */
+  | { readonly type: 'stale' }
+  /** Final. `requested`: by close()/destroy(), else nats.js gave up (error: why, when it says). */
+  | { readonly type: 'closed', readonly requested: boolean, readonly error?: string }
 
 /** What ensureStream() found or did; max ages in ms, 0 = no age limit. */
 export type StreamSetup =
@@ -50,8 +89,12 @@ export type StreamSetup =
   | { readonly action: 'unchanged', readonly maxAgeMs: number }
 
 export const DEFAULT_STREAM = 'IDR_EV'
-/** JetStream's error code for "stream not found" (nats-server's errors.json, JSStreamNotFoundErr). */
+/** Time each JetStream API call at start-up may take, ms (nats.js's own request default is 5 s too). */
+export const DEFAULT_JETSTREAM_TIMEOUT_MS = 5_000
+/** JetStream's error codes (nats-server's server/errors.json): JSStreamNotFoundErr, JSStreamSubjectOverlapErr, JSStreamNameExistErr. */
 const JS_STREAM_NOT_FOUND = 10059
+const JS_STREAM_SUBJECT_OVERLAP = 10065
+const JS_STREAM_NAME_EXIST = 10058
 
 export class NatsBus implements Bus {
   readonly kind: 'core' | 'jetstream'
@@ -62,17 +105,27 @@ export class NatsBus implements Bus {
   private readonly s: ReturnType<typeof subjects>
   private readonly prefix: string
   private stopping = false
+  /** close() or destroy() was called: the connection's end is expected. */
+  private closing = false
+  private state: ConnectionState
+  private readonly jsTimeoutMs: number
 
   private constructor(readonly nc: NatsConnection, private readonly o: NatsBusOptions) {
     this.kind = o.mode
     this.prefix = o.prefix ?? 'idr'
     this.s = subjects(this.prefix)
+    this.jsTimeoutMs = o.jetstreamTimeoutMs ?? DEFAULT_JETSTREAM_TIMEOUT_MS
     if (o.mode === 'jetstream' && o.mapped === false) {
       throw new IdrError('BAD_OPTION', 'JetStream needs mapped subjects (<prefix>.evp.<partition>.<account>): one filter subject per partition consumer')
     }
     if (o.retentionMs !== undefined && (!Number.isSafeInteger(o.retentionMs) || o.retentionMs < 1)) {
       throw new IdrError('BAD_OPTION', `retentionMs must be a positive integer (ms), got ${o.retentionMs}`)
     }
+    if (!Number.isSafeInteger(this.jsTimeoutMs) || this.jsTimeoutMs < 1) {
+      throw new IdrError('BAD_OPTION', `jetstreamTimeoutMs must be a positive integer (ms), got ${o.jetstreamTimeoutMs}`)
+    }
+    this.state = { state: 'connected', server: nc.getServer(), since: Date.now() }
+    void this.watchConnection()
   }
 
   static async connect(o: NatsBusOptions): Promise<NatsBus> {
@@ -82,7 +135,93 @@ export class NatsBus implements Bus {
     } catch (cause) {
       throw new IdrError('NATS_UNAVAILABLE', `cannot connect to NATS at ${o.url}: ${(cause as Error).message}`, { cause })
     }
-    return new NatsBus(nc, o)
+    try {
+      return new NatsBus(nc, o)
+    } catch (err) {
+      await nc.close()
+      throw err
+    }
+  }
+
+  /** The connection now: connected, disconnected (nats.js is reconnecting) or closed for good. */
+  get connection(): ConnectionState {
+    return this.state
+  }
+
+  /** Follows nats.js's status iterator (it ends when the connection closes) and then the close itself. */
+  private async watchConnection(): Promise<void> {
+    void this.nc.closed().then((err) => {
+      this.state = { state: 'closed', since: Date.now() }
+      this.tell(err ? { type: 'closed', requested: this.closing, error: err.message } : { type: 'closed', requested: this.closing })
+    })
+    for await (const s of this.nc.status()) {
+      const event = this.connectionEvent(s.type, s.data, s.permissionContext)
+      if (event) this.tell(event)
+    }
+  }
+
+  /** Turns one nats.js status into an event, moving `state` on; undefined for the ones not worth telling. */
+  private connectionEvent(type: string, data: unknown, permission: { operation: string, subject: string } | undefined): ConnectionEvent | undefined {
+    const now = Date.now()
+    const server = typeof data === 'string' ? data : this.nc.getServer()
+    switch (type) {
+      case Events.Disconnect:
+        // nats.js reports one disconnect per lost connection; a second while down would restart the clock
+        if (this.state.state !== 'connected') return undefined
+        this.state = { state: 'disconnected', server, since: now }
+        return { type: 'disconnect', server }
+      case Events.Reconnect: {
+        const downMs = this.state.state === 'disconnected' ? now - this.state.since : 0
+        this.state = { state: 'connected', server, since: now }
+        return { type: 'reconnect', server, downMs }
+      }
+      case DebugEvents.Reconnecting:
+        return { type: 'reconnecting', server }
+      case Events.Error:
+        return data === ErrorCode.PermissionsViolation && permission
+          ? { type: 'permission-error', operation: permission.operation, subject: permission.subject }
+          : { type: 'server-error', code: String(data) }
+      case Events.LDM:
+        return { type: 'lame-duck', server }
+      case Events.Update: {
+        // nats.js also reports an update with nothing in it after every reconnect
+        const { added, deleted } = data as ServersChanged
+        return added.length + deleted.length > 0 ? { type: 'servers-changed', added, deleted } : undefined
+      }
+      case DebugEvents.StaleConnection:
+        return { type: 'stale' }
+      default:
+        return undefined // pingTimer, client-initiated reconnect: nats.js handles them
+    }
+  }
+
+  private tell(event: ConnectionEvent): void {
+    try {
+      this.o.onConnection?.(event)
+    } catch (err) {
+      this.o.onError?.(err)
+    }
+  }
+
+  /** Resolves as `work` does, or rejects with NATS_TIMEOUT naming `what` after jetstreamTimeoutMs. */
+  private async timed<T>(what: string, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.timeoutError(what)), this.jsTimeoutMs)
+    })
+    try {
+      return await Promise.race([work, timeout])
+    } catch (err) {
+      // nats.js's own request timeout (set to the same) may fire first; it names no call
+      if ((err as NatsError).code === ErrorCode.Timeout) throw this.timeoutError(what, err)
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private timeoutError(what: string, cause?: unknown): IdrError {
+    return new IdrError('NATS_TIMEOUT', `${what}: no answer from JetStream at ${this.o.url} within ${this.jsTimeoutMs} ms (jetstreamTimeoutMs); is JetStream enabled and is this user allowed the call?`, { cause })
   }
 
   async start(handler: InboundHandler, from: ReadonlyMap<number, number>): Promise<void> {
@@ -109,12 +248,14 @@ export class NatsBus implements Bus {
       await this.nc.flush()
       return
     }
-    const js = this.nc.jetstream()
+    const js = this.nc.jetstream({ timeout: this.jsTimeoutMs })
     await this.ensureStream()
     for (const p of this.o.partitions) {
       const startSeq = (from.get(p) ?? 0) + 1
-      const consumer = await js.consumers.get(this.stream, { filterSubjects: this.s.partition(p), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq })
-      const messages = await consumer.consume({ max_messages: this.o.prefetch ?? 1_000 })
+      const what = `creating the ordered consumer of partition ${p} on JetStream stream ${this.stream}`
+      const consumer = await this.timed(what, js.consumers.get(this.stream, { filterSubjects: this.s.partition(p), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }))
+      // consume() creates the consumer and retries a failure for a long time; the timeout ends that at start-up
+      const messages = await this.timed(what, consumer.consume({ max_messages: this.o.prefetch ?? 1_000 }))
       this.consumers.push(messages)
       this.loops.push((async () => {
         for await (const m of messages) {
@@ -133,34 +274,113 @@ export class NatsBus implements Bus {
   /**
    * Creates the stream over the mapped event subjects when it does not exist, with max_age = retentionMs; sets
    * max_age on an existing stream whose max_age differs (start() calls it; call it first to log what it did).
+   * An existing stream is adopted when one of its subjects covers <prefix>.evp.> (it may hold more) and its
+   * retention is limits; otherwise, or when another stream's subjects overlap <prefix>.evp.>, it rejects with
+   * NATS_STREAM_CONFLICT (docs/operations.md, "Running"). Each API call times out (NATS_TIMEOUT).
    */
   async ensureStream(): Promise<StreamSetup> {
-    const jsm = await this.nc.jetstreamManager()
+    const jsm = await this.jetstreamManager()
     // JetStream counts max_age in nanoseconds (0: no limit)
     const maxAge = this.o.retentionMs === undefined ? undefined : nanos(this.o.retentionMs)
-    let info: StreamInfo | undefined
+    const info = await this.streamInfo(jsm)
+    if (info) return this.adopt(jsm, info, maxAge)
     try {
-      info = await jsm.streams.info(this.stream)
+      await this.timed(`creating JetStream stream ${this.stream}`, jsm.streams.add({
+        name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits, ...(maxAge === undefined ? {} : { max_age: maxAge }),
+      }))
     } catch (err) {
-      // only a missing stream is created; anything else (permissions, no JetStream) is reported as it is
-      if ((err as NatsError).api_error?.err_code !== JS_STREAM_NOT_FOUND) {
-        throw new IdrError('NATS_STREAM', `cannot read JetStream stream ${this.stream}: ${(err as Error).message}`, { cause: err })
+      const code = (err as NatsError).api_error?.err_code
+      if (code === JS_STREAM_SUBJECT_OVERLAP) throw await this.overlapError(jsm, err)
+      if (code === JS_STREAM_NAME_EXIST) {
+        // another engine created it between our info and add: judge what it made
+        const made = await this.streamInfo(jsm)
+        if (made) return this.adopt(jsm, made, maxAge)
       }
+      if (err instanceof IdrError) throw err
+      throw new IdrError('NATS_STREAM', `cannot create JetStream stream ${this.stream} over ${this.s.mapped}: ${(err as Error).message}`, { cause: err })
     }
-    if (info) {
-      const current = info.config.max_age
-      if (maxAge === undefined || current === maxAge) return { action: 'unchanged', maxAgeMs: millis(current) }
-      try {
-        await jsm.streams.update(this.stream, { max_age: maxAge })
-      } catch (err) {
-        throw new IdrError('NATS_STREAM', `cannot set max_age of JetStream stream ${this.stream} to ${this.o.retentionMs} ms: ${(err as Error).message}`, { cause: err })
-      }
-      return { action: 'updated', maxAgeMs: millis(maxAge), previousMaxAgeMs: millis(current) }
-    }
-    await jsm.streams.add({
-      name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits, ...(maxAge === undefined ? {} : { max_age: maxAge }),
-    })
     return { action: 'created', maxAgeMs: maxAge === undefined ? 0 : millis(maxAge) }
+  }
+
+  /** The JetStream manager, its calls timed out after jetstreamTimeoutMs (getting it asks the server once). */
+  async jetstreamManager(): Promise<JetStreamManager> {
+    try {
+      return await this.timed('checking that JetStream is available ($JS.API.INFO)', this.nc.jetstreamManager({ timeout: this.jsTimeoutMs }))
+    } catch (err) {
+      if (err instanceof IdrError) throw err
+      throw new IdrError('NATS_STREAM', `JetStream is not available at ${this.o.url}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** The stream's info, or undefined when it does not exist. */
+  private async streamInfo(jsm: JetStreamManager): Promise<StreamInfo | undefined> {
+    try {
+      return await this.timed(`reading JetStream stream ${this.stream}`, jsm.streams.info(this.stream))
+    } catch (err) {
+      if (err instanceof IdrError) throw err
+      // only a missing stream is created; anything else (permissions, no JetStream) is reported as it is
+      if ((err as NatsError).api_error?.err_code === JS_STREAM_NOT_FOUND) return undefined
+      throw new IdrError('NATS_STREAM', `cannot read JetStream stream ${this.stream}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Checks an existing stream holds what the engine reads and can replay it, then sets its max_age if asked. */
+  private async adopt(jsm: JetStreamManager, info: StreamInfo, maxAge: number | undefined): Promise<StreamSetup> {
+    const wanted = this.s.mapped
+    const held = info.config.subjects ?? []
+    if (!held.some((subject) => subjectCovers(subject, wanted))) {
+      throw new IdrError('NATS_STREAM_CONFLICT',
+        `JetStream stream ${this.stream} exists with subjects ${JSON.stringify(held)}, which do not hold ${wanted} (the events idr reads). ` +
+        `Start idr serve with --stream NAME to use or create another stream, add ${wanted} to ${this.stream}'s subjects, or delete ${this.stream} if nothing else uses it.`)
+    }
+    if (info.config.retention !== RetentionPolicy.Limits) {
+      throw new IdrError('NATS_STREAM_CONFLICT',
+        `JetStream stream ${this.stream} has retention "${info.config.retention}"; idr needs "limits": under interest or workqueue retention the server ` +
+        `deletes messages once they are delivered, so a restart could not replay what no snapshot covers. Start idr serve with --stream NAME for a stream of its own.`)
+    }
+    const current = info.config.max_age
+    if (maxAge === undefined || current === maxAge) return { action: 'unchanged', maxAgeMs: millis(current) }
+    try {
+      await this.timed(`setting max_age of JetStream stream ${this.stream}`, jsm.streams.update(this.stream, { max_age: maxAge }))
+    } catch (err) {
+      if (err instanceof IdrError) throw err
+      throw new IdrError('NATS_STREAM', `cannot set max_age of JetStream stream ${this.stream} to ${this.o.retentionMs} ms: ${(err as Error).message}`, { cause: err })
+    }
+    return { action: 'updated', maxAgeMs: millis(maxAge), previousMaxAgeMs: millis(current) }
+  }
+
+  /** NATS_STREAM_CONFLICT for a refused create: names the overlapping streams when this user may list them. */
+  private async overlapError(jsm: JetStreamManager, cause: unknown): Promise<IdrError> {
+    const wanted = this.s.mapped
+    let others: { name: string, subjects: string[] }[] | undefined
+    try {
+      others = await this.timed(`listing JetStream streams over ${wanted}`, (async () => {
+        const found: { name: string, subjects: string[] }[] = []
+        for await (const name of jsm.streams.names(wanted)) {
+          if (name !== this.stream) found.push({ name, subjects: (await jsm.streams.info(name)).config.subjects ?? [] })
+        }
+        return found
+      })())
+    } catch {
+      // a least-privilege engine user may not list other streams (docs/examples/nats-server.conf): say less
+    }
+    const head = `cannot create JetStream stream ${this.stream} over ${wanted}`
+    if (!others || others.length === 0) {
+      return new IdrError('NATS_STREAM_CONFLICT',
+        `${head}: another stream's subjects overlap it (nats-server: "${(cause as Error).message}"), and this user may not list streams to say which. ` +
+        `Find it as an administrator (nats stream ls --all, nats stream info NAME); then start idr serve with --stream NAME if its subjects include ${wanted}, or remove the overlap from it.`,
+        { cause })
+    }
+    const one = others.length === 1
+    const described = others.map((o) => `${o.name} (subjects ${JSON.stringify(o.subjects)})`).join(', ')
+    // a stream that holds all of <prefix>.evp.> could serve as idr's own; one that holds part of it cannot
+    const usable = others.filter((o) => o.subjects.some((subject) => subjectCovers(subject, wanted)))
+    const fix = usable.length === 1
+      ? `If ${usable[0]!.name} is meant to hold idr's events, start idr serve with --stream ${usable[0]!.name}; otherwise remove the overlapping subjects from it or delete it.`
+      : `Remove the overlapping subjects from ${one ? 'it' : 'them'} or delete ${one ? 'it' : 'them'}.`
+    return new IdrError('NATS_STREAM_CONFLICT',
+      `${head}: ${one ? 'stream' : 'streams'} ${described} ${one ? 'overlaps' : 'overlap'} it, and nats-server lets only one stream hold a subject. ${fix}`,
+      { cause })
   }
 
   /** The JetStream client (publishers in tests and tools). */
@@ -192,8 +412,17 @@ export class NatsBus implements Bus {
     this.loops = []
   }
 
+  /** Graceful: flushes outputs, ends the subscriptions, closes. */
   async close(): Promise<void> {
+    this.closing = true
     if (this.nc.isClosed()) return
     await this.nc.drain()
+  }
+
+  /** Forced: closes now, dropping what is buffered (a start-up that failed has nothing worth flushing). */
+  async destroy(): Promise<void> {
+    this.closing = true
+    if (this.nc.isClosed()) return
+    await this.nc.close()
   }
 }

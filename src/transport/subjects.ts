@@ -52,3 +52,21 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   }
   return p.length === s.length
 }
+
+/**
+ * Whether every subject `filter` matches also matches `pattern` (both may hold wildcards): a stream over
+ * `pattern` holds everything a consumer filtered to `filter` can ask for. 'idr.>' covers 'idr.evp.>';
+ * 'idr.evp.*' does not ('>' in the filter stands for more than one token).
+ */
+export function subjectCovers(pattern: string, filter: string): boolean {
+  const p = pattern.split('.')
+  const f = filter.split('.')
+  for (let i = 0; i < p.length; i++) {
+    const t = p[i]!
+    if (t === '>') return f.length > i
+    const u = f[i]
+    if (u === undefined || u === '>') return false
+    if (t !== '*' && t !== u) return false
+  }
+  return p.length === f.length
+}

@@ -44,6 +44,13 @@ export interface NatsServerHandle {
   stop(): Promise<void>
   /** SIGKILL now, without waiting; dir is removed once the process has exited. */
   kill(): void
+  /**
+   * SIGTERM and wait for exit (SIGKILL after NATS_STOP_TIMEOUT_MS), keeping dir (the config and the JetStream
+   * store) for resume(): clients see the server go away. Idempotent while halted.
+   */
+  halt(): Promise<void>
+  /** Starts the server again on the same port, config and store; resolves once it accepts clients. */
+  resume(): Promise<void>
 }
 
 /** Starts nats-server on a free 127.0.0.1 port and resolves once it accepts clients. */
@@ -72,29 +79,18 @@ async function startOn(port: number, options: NatsServerOptions): Promise<NatsSe
   const file = join(dir, 'nats-server.conf')
   writeFileSync(file, lines.join('\n') + '\n')
 
-  let child: ChildProcess
-  try {
-    child = await spawnServer(file)
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true })
-    throw e
-  }
   let log = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { log += chunk })
-  child.stdout!.resume()
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-
+  let run: Running
   try {
-    await waitReady(child, port, () => log)
+    run = await launch(file, port, (chunk) => { log += chunk })
   } catch (e) {
-    child.kill('SIGKILL')
-    await exited
     rmSync(dir, { recursive: true, force: true })
     if (/address already in use/i.test(log)) throw new PortTakenError(`port ${port} taken`)
     throw e
   }
 
   let stopping: Promise<void> | undefined
+  let halting: Promise<void> | undefined
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true })
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -103,16 +99,54 @@ async function startOn(port: number, options: NatsServerOptions): Promise<NatsSe
     log: () => log,
     stop() {
       stopping ??= (async () => {
-        await terminate(child, exited, NATS_STOP_TIMEOUT_MS)
+        await terminate(run.child, run.exited, NATS_STOP_TIMEOUT_MS)
         removeDir()
       })()
       return stopping
     },
     kill() {
-      child.kill('SIGKILL')
-      stopping ??= exited.then(removeDir)
+      run.child.kill('SIGKILL')
+      stopping ??= run.exited.then(removeDir)
+    },
+    halt() {
+      if (stopping) return Promise.reject(new Error('nats-server is stopped; halt() is for a server that resume() starts again'))
+      halting ??= terminate(run.child, run.exited, NATS_STOP_TIMEOUT_MS)
+      return halting
+    },
+    async resume() {
+      if (!halting) throw new Error('nats-server is running; halt() it first')
+      await halting
+      // the port was ours a moment ago; another process taking it in between fails loudly (address in use)
+      run = await launch(file, port, (chunk) => { log += chunk })
+      halting = undefined
     },
   }
+}
+
+interface Running {
+  child: ChildProcess
+  exited: Promise<void>
+}
+
+/** Spawns nats-server on file and resolves once it is ready; on failure it is killed and awaited. */
+async function launch(file: string, port: number, onLog: (chunk: string) => void): Promise<Running> {
+  const child = await spawnServer(file)
+  // readiness is read from this run's log alone: an earlier run's "Server is ready" says nothing about this one
+  let log = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    log += chunk
+    onLog(chunk)
+  })
+  child.stdout!.resume()
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  try {
+    await waitReady(child, port, () => log)
+  } catch (e) {
+    child.kill('SIGKILL')
+    await exited
+    throw e
+  }
+  return { child, exited }
 }
 
 /** Spawns nats-server -c file; rejects with an install hint when the executable is missing. */
