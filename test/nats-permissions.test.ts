@@ -62,7 +62,7 @@ async function scan(jsm: JetStreamManager, account: string): Promise<StoredEvent
  */
 async function erasureAs(user: ExampleUser, account: string): Promise<{ failures: unknown[], left: number }> {
   const engine = await (await as('engine')).jetstreamManager()
-  await engine.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+  await engine.streams.add({ name: STREAM, subjects: ['idr.ev.>', 'idr.evp.>'] })
   const publisher = await as('publisher')
   publisher.publish(`idr.ev.${account}`, encode({ device: 'tv-1' }))
   await publisher.flush()
@@ -168,7 +168,7 @@ describe('the example nats-server config: publisher', () => {
 
   it('gets no JetStream acknowledgement on the default _INBOX prefix, though the event is stored', async () => {
     const engine = await (await as('engine')).jetstreamManager()
-    await engine.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    await engine.streams.add({ name: STREAM, subjects: ['idr.ev.>', 'idr.evp.>'] })
     const publisher = await as('publisher')
     const account = 'acct-unacked'
     // the reply subscription is refused, so the request fails; the publish itself was allowed
@@ -180,7 +180,7 @@ describe('the example nats-server config: publisher', () => {
 
   it('with its JetStream inbox, still cannot read outputs, delete stream messages or create consumers', async () => {
     const engine = await (await as('engine')).jetstreamManager()
-    await engine.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    await engine.streams.add({ name: STREAM, subjects: ['idr.ev.>', 'idr.evp.>'] })
     const publisher = await as('publisher', { inboxPrefix: PUBLISHER_INBOX })
     const refused = refusals(publisher)
     const account = 'acct-kept'
@@ -277,7 +277,7 @@ describe('the example nats-server config: engine', () => {
     const engine = await as('engine')
     const refused = refusals(engine)
     const jsm = await engine.jetstreamManager()
-    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] }) // as the engine's NatsBus creates it (a no-op if it did)
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.ev.>', 'idr.evp.>'] }) // as the engine's NatsBus creates it (a no-op if it did)
     await jsm.consumers.add(STREAM, { durable_name: 'p3', filter_subject: 'idr.evp.3.>', ack_policy: AckPolicy.Explicit })
 
     const publisher = await as('publisher')
@@ -301,7 +301,7 @@ describe('the example nats-server config: engine', () => {
     expect(await refused.settled()).toEqual([])
   })
 
-  it('runs the engine\'s own JetStream bus: ordered consumer on its partition, API replies', async () => {
+  it('runs the engine\'s own JetStream bus: one ordered consumer over the input, API replies', async () => {
     const errors: unknown[] = []
     const bus = await NatsBus.connect({
       url: server.url, user: 'engine', password: passwords.engine, mode: 'jetstream',
@@ -310,15 +310,20 @@ describe('the example nats-server config: engine', () => {
     const refused = refusals(bus.nc)
     try {
       const received: Array<{ subject: string, partition: number | undefined }> = []
-      await bus.start((m) => { received.push({ subject: m.subject, partition: m.partition }) }, new Map())
+      // from the stream's end (earlier tests left messages): its one consumer reads every partition's messages
+      const setup = await bus.ensureStream()
+      expect(setup.action === 'created' || setup.action === 'unchanged').toBe(true)
+      const end = (await (await bus.jetstreamManager()).streams.info(STREAM)).state.last_seq
+      await bus.start((m) => { received.push({ subject: m.subject, partition: m.partition }) }, new Map([[6, end]]))
       bus.serve('idr.api.stats', () => sc.encode('{"households":0}'))
       const publisher = await as('publisher')
       const inSix = accountIn(6)
-      publisher.publish(`idr.ev.${accountIn(1)}`, sc.encode('{}'))
+      const inOne = accountIn(1)
+      publisher.publish(`idr.ev.${inOne}`, sc.encode('{}'))
       publisher.publish(`idr.ev.${inSix}`, sc.encode('{}'))
       await publisher.flush()
-      await until(() => received.length === 1)
-      expect(received).toEqual([{ subject: `idr.evp.6.${inSix}`, partition: 6 }])
+      await until(() => received.length === 2)
+      expect(received).toEqual([{ subject: `idr.evp.1.${inOne}`, partition: 1 }, { subject: `idr.evp.6.${inSix}`, partition: 6 }])
       const admin = await as('admin')
       const reply = await admin.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 })
       expect(sc.decode(reply.data)).toBe('{"households":0}')
@@ -334,7 +339,7 @@ describe('the example nats-server config: engine', () => {
     const engine = await as('engine')
     const refused = refusals(engine)
     const jsm = await engine.jetstreamManager()
-    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.ev.>', 'idr.evp.>'] })
     const publisher = await as('publisher')
     const account = 'acct-erased'
     publisher.publish(`idr.ev.${account}`, encode({ device: 'tv-1' }))
@@ -353,17 +358,17 @@ describe('the example nats-server config: engine', () => {
 
   it('sets a retention max_age on IDR_EV', async () => {
     const jsm = await (await as('engine')).jetstreamManager()
-    await jsm.streams.add({ name: STREAM, subjects: ['idr.evp.>'] })
+    await jsm.streams.add({ name: STREAM, subjects: ['idr.ev.>', 'idr.evp.>'] })
     const maxAge = nanos(30 * 24 * 3_600_000) // 30 days
     expect((await jsm.streams.update(STREAM, { max_age: maxAge })).config.max_age).toBe(maxAge)
   })
 
-  it('cannot create another stream nor a consumer without a partition filter', async () => {
+  it('cannot create another stream nor consumers on a stream other than its own', async () => {
     const engine = await as('engine')
     const jsm = await engine.jetstreamManager()
     await expect(jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] }))
       .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
-    await expect(jsm.consumers.add(STREAM, { durable_name: 'all', ack_policy: AckPolicy.Explicit }))
+    await expect(jsm.consumers.add('OTHER', { durable_name: 'all', ack_policy: AckPolicy.Explicit }))
       .rejects.toMatchObject({ code: ErrorCode.PermissionsViolation })
   })
 })

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os'
 import { IdrError } from '../errors.js'
 import { editDistance } from '../kernels/validate.js'
 import type { AccountBinding } from '../ingress/ingress.js'
+import { DEFAULT_IDLE_WARNING_MS } from './serve-watch.js'
 import { SUBJECT_PREFIX } from '../ingress/token.js'
 import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
 import { DEFAULT_JETSTREAM_TIMEOUT_MS } from '../transport/nats.js'
@@ -42,6 +43,7 @@ export const DEFAULTS = {
   jetstream: false,
   stream: 'IDR_EV',
   jetstreamTimeoutMs: DEFAULT_JETSTREAM_TIMEOUT_MS, // ms, each JetStream API call at start-up
+  idleWarningMs: DEFAULT_IDLE_WARNING_MS, // ms without any input after start before a warning; 0 = never
   of: 8, // partitions in the whole deployment; a process owns all of them unless --partitions says otherwise
   prefix: 'idr',
   maxResident: 100_000, // actors in memory; idle ones beyond this are passivated
@@ -71,6 +73,8 @@ export interface ServeConfig {
   readonly stream: string
   /** How long each JetStream API call at start-up may take, ms; beyond it `idr serve` exits with NATS_TIMEOUT. */
   readonly jetstreamTimeoutMs: number
+  /** Warn when no input has arrived this long after start, ms (0: never). */
+  readonly idleWarningMs: number
   /** Partitions this process owns, ascending, each in [0, of). */
   readonly partitions: readonly number[]
   /** Partition count of the whole deployment. */
@@ -229,6 +233,7 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   db: { default: DEFAULTS.db, unit: 'path', help: 'SQLite file (snapshots, persons, links, audit)', parse: text(NON_EMPTY, 'a file path') },
   jetstream: { default: DEFAULTS.jetstream, unit: '', help: 'consume a JetStream stream, one consumer per partition', parse: bool, boolean: true },
   stream: { default: DEFAULTS.stream, unit: 'name', help: 'JetStream stream of the input events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
+  idleWarningMs: { default: DEFAULTS.idleWarningMs, unit: 'ms', help: 'warn, naming likely causes, when no input arrived this long after start (0 = never)', parse: int(0, Number.MAX_SAFE_INTEGER, 'ms') },
   jetstreamTimeoutMs: { default: DEFAULTS.jetstreamTimeoutMs, unit: 'ms', help: 'time each JetStream API call at start-up may take', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   partitions: { default: undefined, unit: 'partitions', help: 'partitions this process owns (default: all)', parse: partitionList },
   of: { default: DEFAULTS.of, unit: 'partitions', help: 'partition count of the whole deployment', parse: int(1, MAX_PARTITIONS, 'partitions') },

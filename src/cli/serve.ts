@@ -17,6 +17,7 @@ import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
 import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
+import { unstoredInputWarning, watchInput } from './serve-watch.js'
 import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)
@@ -61,7 +62,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'), (event) => {
       onConnection(log, metrics, event)
       if (event.type === 'closed' && !event.requested) connectionLost('nats-closed')
-    })
+    }, unstoredInputWarning(log, cfg.prefix, cfg.stream))
   } catch (err) {
     store.close()
     throw err
@@ -69,6 +70,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const pool = cfg.poolThreads > 0 ? new RefitPool({ threads: cfg.poolThreads }) : undefined
   let http: HttpServer | undefined
   let retention: ReturnType<typeof startRetention> | undefined
+  let stopWatch = (): void => {}
   const b = bus
   let e: Engine
   try {
@@ -83,7 +85,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       // before the engine starts: a stream that cannot hold the events fails here, named (NATS_STREAM_CONFLICT)
       const setup = await b.ensureStream()
       log.info({ stream: cfg.stream, ...setup }, 'jetstream stream ready')
-      stream = jetStreamEvents({ jsm: await b.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current })
+      stream = jetStreamEvents({
+        jsm: await b.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current,
+        plain: b.streamSubjects?.includes(`${cfg.prefix}.ev.>`) ?? false,
+      })
     }
     const eraser: Eraser = new Eraser({
       store, runtime: e.runtime, stream, partitionsOf: cfg.of,
@@ -91,6 +96,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     })
     serveApi(e, b, eraser)
     await e.start()
+    stopWatch = watchInput({ log, messagesIn: () => e.stats().messagesIn, idleWarningMs: cfg.idleWarningMs, prefix: cfg.prefix, of: cfg.of, jetstream: cfg.jetstream })
     const retentionMs = cfg.retentionDays * 86_400_000
     retention = startRetention({
       store, runtime: e.runtime, retentionMs, intervalMs: cfg.retentionIntervalMs, firstPassAfterMs: cfg.retentionIntervalMs,
@@ -126,6 +132,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   })])
   log.info({ signal }, 'draining')
   let code = signal === 'nats-closed' ? 1 : 0
+  stopWatch()
   await retention?.stop()
   try {
     await e.drain(cfg.drainTimeoutMs)
@@ -140,12 +147,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   return code
 }
 
-async function openBus(cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void): Promise<Bus> {
+async function openBus(cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void): Promise<Bus> {
   if (cfg.nats === undefined) return new InProcessBus({ prefix: cfg.prefix })
   return NatsBus.connect({
     url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream ? 'jetstream' : 'core', prefix: cfg.prefix,
     partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.stream, onError, retentionMs: cfg.retentionDays * 86_400_000,
-    jetstreamTimeoutMs: cfg.jetstreamTimeoutMs, onConnection,
+    jetstreamTimeoutMs: cfg.jetstreamTimeoutMs, onConnection, onUnstoredInput: unstored,
   })
 }
 

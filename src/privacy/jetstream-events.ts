@@ -6,7 +6,7 @@ import type { Pseudonymiser } from './pseudonymise.js'
 import { partitionOf } from '../runtime/partition.js'
 import { subjects } from '../transport/subjects.js'
 import type { EventStream } from './erase.js'
-import { deleteMessages, scanSubject } from './stream-erase.js'
+import { deleteMessages, scanSubject, type StoredEvents } from './stream-erase.js'
 
 export interface JetStreamEventsOptions {
   jsm: JetStreamManager
@@ -15,14 +15,27 @@ export interface JetStreamEventsOptions {
   partitionsOf: number
   /** The ingress's current pseudonymiser: stored raw device ids become the pseudonyms the engine uses. */
   pseudonymiser: Pseudonymiser
+  /** The stream holds the plain subjects <prefix>.ev.> too (a server without the mapping): scan them as well. Default false. */
+  plain?: boolean
 }
 
-/** EventStream over the mapped subjects <prefix>.evp.<partition>.<account>. */
+/**
+ * EventStream over an account's subjects: the mapped <prefix>.evp.<partition>.<account>, and with `plain`
+ * <prefix>.ev.<account>, merged in stream order (nats-server 2.9: one filter subject per scan).
+ */
 export function jetStreamEvents(o: JetStreamEventsOptions): EventStream {
+  const s = subjects(o.prefix)
+  async function* messagesOf(account: string): AsyncGenerator<StoredEvents> {
+    const mapped = scanSubject(o.jsm, o.stream, s.mappedEvents(partitionOf(account, o.partitionsOf), account))
+    if (!o.plain) return yield* mapped
+    const all: StoredEvents[] = []
+    for await (const m of mapped) all.push(m)
+    for await (const m of scanSubject(o.jsm, o.stream, s.eventsOf(account))) all.push(m)
+    yield* all.sort((a, b) => a.seq - b.seq)
+  }
   return {
     async *scan(account: string) {
-      const subject = subjects(o.prefix).mappedEvents(partitionOf(account, o.partitionsOf), account)
-      for await (const m of scanSubject(o.jsm, o.stream, subject)) {
+      for await (const m of messagesOf(account)) {
         const events: IdrEvent[] = []
         for (const raw of m.events) {
           let e: IdrEvent

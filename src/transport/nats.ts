@@ -23,10 +23,9 @@ export interface NatsBusOptions {
   partitions: readonly number[]
   partitionsOf: number
   /**
-   * Core: also subscribe to the server-mapped subjects <prefix>.evp.<p>.> of the owned partitions (the example
-   * server config maps idr.ev.<account> onto them); <prefix>.ev.> is subscribed to either way, so a server
-   * without the mapping works too. Default true. JetStream requires mapped subjects (one filter subject per
-   * partition consumer).
+   * Core: also subscribe to the server-mapped subjects <prefix>.evp.> (the example server config maps
+   * idr.ev.<account> onto them); <prefix>.ev.> is subscribed to either way, so a server without the mapping
+   * works too. Default true. Not for JetStream: its stream decides what is read.
    */
   mapped?: boolean
   /** JetStream stream name. Default 'IDR_EV'. */
@@ -50,6 +49,11 @@ export interface NatsBusOptions {
   jetstreamTimeoutMs?: number
   /** Told of every change of the connection (disconnects, reconnects, server errors); see ConnectionEvent. */
   onConnection?: (event: ConnectionEvent) => void
+  /**
+   * JetStream with a stream that holds only the mapped subjects: called for each message that arrives on the
+   * plain <prefix>.ev.> subjects anyway (the server does not map them, so the stream does not store them).
+   */
+  onUnstoredInput?: () => void
 }
 
 /**
@@ -105,6 +109,8 @@ export class NatsBus implements Bus {
   private readonly s: ReturnType<typeof subjects>
   private readonly prefix: string
   private stopping = false
+  /** The stream's subjects, once ensureStream() has created or adopted it. */
+  private heldSubjects: readonly string[] | undefined
   /** close() or destroy() was called: the connection's end is expected. */
   private closing = false
   private state: ConnectionState
@@ -234,8 +240,9 @@ export class NatsBus implements Bus {
       }
     }
     if (this.kind === 'core') {
-      // plain subjects reach every process (each keeps its partitions' events); mapped ones only their owner
-      const patterns = [this.s.events, ...(this.o.mapped === false ? [] : this.o.partitions.map((p) => this.s.partition(p)))]
+      // every process reads all input and keeps its partitions' events: a batch of many accounts on one
+      // partition's subject reaches the owners of all of them, in publication order (docs/subjects.md)
+      const patterns = [this.s.events, ...(this.o.mapped === false ? [] : [this.s.mapped])]
       for (const pattern of patterns) {
         this.intake.push(this.nc.subscribe(pattern, {
           callback: (err, msg) => {
@@ -249,22 +256,36 @@ export class NatsBus implements Bus {
       return
     }
     const js = this.nc.jetstream({ timeout: this.jsTimeoutMs })
-    await this.ensureStream()
-    for (const p of this.o.partitions) {
-      const startSeq = (from.get(p) ?? 0) + 1
-      const what = `creating the ordered consumer of partition ${p} on JetStream stream ${this.stream}`
-      const consumer = await this.timed(what, js.consumers.get(this.stream, { filterSubjects: this.s.partition(p), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }))
-      // consume() creates the consumer and retries a failure for a long time; the timeout ends that at start-up
-      const messages = await this.timed(what, consumer.consume({ max_messages: this.o.prefetch ?? 1_000 }))
-      this.consumers.push(messages)
-      this.loops.push((async () => {
-        for await (const m of messages) {
-          const r = safe({ subject: m.subject, data: m.data, partition: p, seq: m.seq, timestampMs: Math.floor(m.info.timestampNanos / 1e6) })
-          if (r) await r
-          if (this.stopping) break
-        }
-      })())
+    const held = this.heldSubjects ?? (await this.ensureStream(), this.heldSubjects!)
+    if (!held.includes(this.s.events) && this.o.onUnstoredInput) {
+      const warn = this.o.onUnstoredInput
+      this.intake.push(this.nc.subscribe(this.s.events, { callback: (err) => { if (!err) warn() } }))
     }
+    // One ordered consumer reads the whole input in stream order, from the lowest position an owned partition
+    // needs: a batch of many accounts is applied where it stands, by whichever process owns each event, and
+    // events a snapshot already covers are skipped by position (docs/operations.md, "Recovery").
+    const startSeq = Math.min(...this.o.partitions.map((p) => from.get(p) ?? 0)) + 1
+    // nats-server 2.9 takes one filter subject: none when the stream holds input only, else the mapped subjects
+    const onlyInput = held.every((s) => s === this.s.events || s === this.s.mapped)
+    const what = `creating the ordered consumer of JetStream stream ${this.stream}`
+    const consumer = await this.timed(what, js.consumers.get(this.stream, {
+      ...(onlyInput ? {} : { filterSubjects: this.s.mapped }), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
+    }))
+    // consume() creates the consumer and retries a failure for a long time; the timeout ends that at start-up
+    const messages = await this.timed(what, consumer.consume({ max_messages: this.o.prefetch ?? 1_000 }))
+    this.consumers.push(messages)
+    this.loops.push((async () => {
+      for await (const m of messages) {
+        const r = safe({ subject: m.subject, data: m.data, partition: mappedPartition(m.subject, this.prefix), seq: m.seq, timestampMs: Math.floor(m.info.timestampNanos / 1e6) })
+        if (r) await r
+        if (this.stopping) break
+      }
+    })())
+  }
+
+  /** The input subjects the JetStream stream holds (known after ensureStream()). */
+  get streamSubjects(): readonly string[] | undefined {
+    return this.heldSubjects
   }
 
   private get stream(): string {
@@ -272,7 +293,7 @@ export class NatsBus implements Bus {
   }
 
   /**
-   * Creates the stream over the mapped event subjects when it does not exist, with max_age = retentionMs; sets
+   * Creates the stream over the input subjects (<prefix>.ev.> and <prefix>.evp.>) when it does not exist, with max_age = retentionMs; sets
    * max_age on an existing stream whose max_age differs (start() calls it; call it first to log what it did).
    * An existing stream is adopted when one of its subjects covers <prefix>.evp.> (it may hold more) and its
    * retention is limits; otherwise, or when another stream's subjects overlap <prefix>.evp.>, it rejects with
@@ -284,9 +305,11 @@ export class NatsBus implements Bus {
     const maxAge = this.o.retentionMs === undefined ? undefined : nanos(this.o.retentionMs)
     const info = await this.streamInfo(jsm)
     if (info) return this.adopt(jsm, info, maxAge)
+    // plain subjects too: on a server without the partition mapping publishers' events land there
+    const subjects = [this.s.events, this.s.mapped]
     try {
       await this.timed(`creating JetStream stream ${this.stream}`, jsm.streams.add({
-        name: this.stream, subjects: [this.s.mapped], storage: StorageType.File, retention: RetentionPolicy.Limits, ...(maxAge === undefined ? {} : { max_age: maxAge }),
+        name: this.stream, subjects, storage: StorageType.File, retention: RetentionPolicy.Limits, ...(maxAge === undefined ? {} : { max_age: maxAge }),
       }))
     } catch (err) {
       const code = (err as NatsError).api_error?.err_code
@@ -299,6 +322,7 @@ export class NatsBus implements Bus {
       if (err instanceof IdrError) throw err
       throw new IdrError('NATS_STREAM', `cannot create JetStream stream ${this.stream} over ${this.s.mapped}: ${(err as Error).message}`, { cause: err })
     }
+    this.heldSubjects = subjects
     return { action: 'created', maxAgeMs: maxAge === undefined ? 0 : millis(maxAge) }
   }
 
@@ -338,6 +362,7 @@ export class NatsBus implements Bus {
         `JetStream stream ${this.stream} has retention "${info.config.retention}"; idr needs "limits": under interest or workqueue retention the server ` +
         `deletes messages once they are delivered, so a restart could not replay what no snapshot covers. Start idr serve with --stream NAME for a stream of its own.`)
     }
+    this.heldSubjects = held
     const current = info.config.max_age
     if (maxAge === undefined || current === maxAge) return { action: 'unchanged', maxAgeMs: millis(current) }
     try {
