@@ -122,7 +122,7 @@ async function sample(engine: Engine, metrics: EngineMetrics): Promise<{ stats: 
 
 /** Where an event that passed the ingress ended, summed: what came in, once nothing is queued. */
 function accountedFor(s: EngineStats): number {
-  const after = ['LATE', 'CLOCK_AHEAD', 'WRONG_PARTITION'].reduce((n, code) => n + (s.rejectedByReason[code] ?? 0), 0)
+  const after = ['LATE', 'CLOCK_AHEAD'].reduce((n, code) => n + (s.rejectedByReason[code] ?? 0), 0)
   return s.eventsApplied + s.duplicatesIgnored + s.notPlayback + s.erasedSkipped + s.eventsNotOwned + after
 }
 

@@ -4,7 +4,7 @@
 //
 // Where an event that passed the ingress ends, each in exactly one count (while none is queued):
 //   eventsIn = eventsApplied + duplicatesIgnored + notPlayback + erasedSkipped + eventsNotOwned
-//            + the events dead-lettered after the ingress (LATE, CLOCK_AHEAD, WRONG_PARTITION)
+//            + the events dead-lettered after the ingress (LATE, CLOCK_AHEAD)
 
 /** When an assignment was published: on session open, on a material change, on close (../shared/DESIGN.md). */
 export type AssignmentStage = 'open' | 'change' | 'close'
