@@ -173,7 +173,8 @@ function onConnection(log: Logger, metrics: EngineMetrics, event: ConnectionEven
       return log.debug({ server: event.server }, 'nats reconnect attempt')
     case 'reconnect':
       metrics.natsReconnected()
-      return log.info({ server: event.server, downMs: event.downMs }, 'nats reconnected')
+      if (event.droppedOutputs > 0) log.error({ dropped: event.droppedOutputs }, 'outputs published while disconnected went past the hold and were dropped')
+      return log.info({ server: event.server, downMs: event.downMs, heldOutputs: event.heldOutputs }, 'nats reconnected')
     case 'permission-error':
       return log.error({ operation: event.operation, subject: event.subject }, 'nats permissions violation: the server refused an operation of this user')
     case 'server-error':

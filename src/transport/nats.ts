@@ -9,6 +9,7 @@ import {
 } from 'nats'
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
+import { HeldOutputs } from './held-outputs.js'
 import { mappedPartition, subjectCovers, subjects } from './subjects.js'
 
 export interface NatsBusOptions {
@@ -74,7 +75,8 @@ export type ConnectionEvent =
   | { readonly type: 'disconnect', readonly server: string }
   /** One reconnect attempt (every reconnectTimeWait, 2 s by default, while down). */
   | { readonly type: 'reconnecting', readonly server: string }
-  | { readonly type: 'reconnect', readonly server: string, readonly downMs: number }
+  /** Back after downMs; heldOutputs were sent now, droppedOutputs went past the hold's bound (HeldOutputs). */
+  | { readonly type: 'reconnect', readonly server: string, readonly downMs: number, readonly heldOutputs: number, readonly droppedOutputs: number }
   | { readonly type: 'permission-error', readonly operation: string, readonly subject: string }
   /** An asynchronous error the server sent (-ERR), by nats.js code, e.g. AUTHORIZATION_VIOLATION. */
   | { readonly type: 'server-error', readonly code: string }
@@ -114,6 +116,8 @@ export class NatsBus implements Bus {
   /** close() or destroy() was called: the connection's end is expected. */
   private closing = false
   private state: ConnectionState
+  /** Outputs published while disconnected, sent when the connection is back. */
+  private readonly held = new HeldOutputs()
   private readonly jsTimeoutMs: number
 
   private constructor(readonly nc: NatsConnection, private readonly o: NatsBusOptions) {
@@ -179,7 +183,8 @@ export class NatsBus implements Bus {
       case Events.Reconnect: {
         const downMs = this.state.state === 'disconnected' ? now - this.state.since : 0
         this.state = { state: 'connected', server, since: now }
-        return { type: 'reconnect', server, downMs }
+        const { sent, dropped } = this.held.release((subject, data) => this.nc.publish(subject, data))
+        return { type: 'reconnect', server, downMs, heldOutputs: sent, droppedOutputs: dropped }
       }
       case DebugEvents.Reconnecting:
         return { type: 'reconnecting', server }
@@ -413,8 +418,13 @@ export class NatsBus implements Bus {
     return this.nc.jetstream()
   }
 
+  /** Publishes an output; while the connection is down it is held and sent on reconnect (HeldOutputs). */
   publish(subject: string, data: Uint8Array): void {
     if (this.nc.isClosed()) return
+    if (this.state.state === 'disconnected') {
+      this.held.hold(subject, data)
+      return
+    }
     this.nc.publish(subject, data)
   }
 
