@@ -68,7 +68,7 @@ export interface ServeConfig {
   readonly natsPassword?: string
   /** SQLite file. */
   readonly db: string
-  /** Consume from a JetStream stream (one consumer per partition) instead of core subjects. */
+  /** Consume from a JetStream stream (one ordered consumer over the whole input) instead of core subjects. */
   readonly jetstream: boolean
   readonly stream: string
   /** How long each JetStream API call at start-up may take, ms; beyond it `idr serve` exits with NATS_TIMEOUT. */
@@ -231,7 +231,7 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   natsUser: { default: undefined, unit: '', help: 'NATS user name', parse: optional(text(NON_EMPTY, 'a non-empty string')) },
   natsPassword: { default: undefined, unit: '', help: 'NATS password', parse: optional(text(NON_EMPTY, 'a non-empty string')), secret: true },
   db: { default: DEFAULTS.db, unit: 'path', help: 'SQLite file (snapshots, persons, links, audit)', parse: text(NON_EMPTY, 'a file path') },
-  jetstream: { default: DEFAULTS.jetstream, unit: '', help: 'consume a JetStream stream, one consumer per partition', parse: bool, boolean: true },
+  jetstream: { default: DEFAULTS.jetstream, unit: '', help: 'consume a JetStream stream (one ordered consumer over the whole input)', parse: bool, boolean: true },
   stream: { default: DEFAULTS.stream, unit: 'name', help: 'JetStream stream of the input events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
   idleWarningMs: { default: DEFAULTS.idleWarningMs, unit: 'ms', help: 'warn, naming likely causes, when no input arrived this long after start (0 = never)', parse: int(0, Number.MAX_SAFE_INTEGER, 'ms') },
   jetstreamTimeoutMs: { default: DEFAULTS.jetstreamTimeoutMs, unit: 'ms', help: 'time each JetStream API call at start-up may take', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },

@@ -1,6 +1,6 @@
-// The bus on NATS. Core: plain subscriptions with callbacks on the hot path, at most once. JetStream: one
-// ordered consumer per owned partition over a stream of the mapped subjects, resumed after the stored
-// position, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery"). The bus
+// The bus on NATS. Core: plain subscriptions to all input with callbacks on the hot path, at most once.
+// JetStream: one ordered consumer over the whole input stream, resumed after the lowest stored position of the
+// owned partitions, so a restart replays exactly what no snapshot covers (docs/operations.md, "Recovery"). The bus
 // also follows its connection (ConnectionState, ConnectionEvent; docs/operations.md, "NATS connection").
 import {
   connect, DebugEvents, DeliverPolicy, ErrorCode, Events, millis, nanos, RetentionPolicy, StorageType,
@@ -126,7 +126,7 @@ export class NatsBus implements Bus {
     this.s = subjects(this.prefix)
     this.jsTimeoutMs = o.jetstreamTimeoutMs ?? DEFAULT_JETSTREAM_TIMEOUT_MS
     if (o.mode === 'jetstream' && o.mapped === false) {
-      throw new IdrError('BAD_OPTION', 'JetStream needs mapped subjects (<prefix>.evp.<partition>.<account>): one filter subject per partition consumer')
+      throw new IdrError('BAD_OPTION', 'mapped: false is for core only: with JetStream the stream decides what is read')
     }
     if (o.retentionMs !== undefined && (!Number.isSafeInteger(o.retentionMs) || o.retentionMs < 1)) {
       throw new IdrError('BAD_OPTION', `retentionMs must be a positive integer (ms), got ${o.retentionMs}`)
