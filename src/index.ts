@@ -25,6 +25,8 @@ export type { IdrEvent } from './model/events.js'
 // the engine (docs/operations.md)
 export { Engine } from './engine/engine.js'
 export type { EngineOptions, EngineStats, EngineLog } from './engine/engine.js'
+export { createEmbedded } from './engine/embedded.js'
+export type { EmbeddedEngine, EmbeddedOptions, PersonsChange } from './engine/embedded.js'
 export { InProcessBus } from './transport/in-process.js'
 export { NatsBus } from './transport/nats.js'
 export type { NatsBusOptions } from './transport/nats.js'

@@ -59,6 +59,11 @@ export class KeyRing {
 
   /** A ring as given, or one key as epoch 1 (what a single key has always meant). */
   static from(key: string | Uint8Array | KeyRing, options: Omit<PseudonymiserOptions, 'epoch'> = {}): KeyRing {
+    if (key === undefined || key === null || key === '') {
+      // the usual way here: an embedding read process.env.IDR_PSEUDONYM_KEY and it was not set
+      throw new PrivacyError('BAD_KEY', 'pseudonymKey is required: the secret that keys the device and IP pseudonyms, at least ' +
+        `${PSEUDONYM_KEY_MIN_BYTES} bytes (set IDR_PSEUDONYM_KEY, e.g. to the output of \`openssl rand -hex 32\`, and pass it; idr serve reads it itself)`)
+    }
     return key instanceof KeyRing ? key : new KeyRing([{ epoch: 1, key }], options)
   }
 
