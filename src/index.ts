@@ -16,6 +16,11 @@ export type { GmmJob, GmmPoolOptions, Placement } from './kernels/pool.js'
 export type { GmmJobResult } from './kernels/protocol.js'
 
 export { adjustedRandIndex } from './sim/metrics.js'
+// The simulator with its Bayes oracle, and NDJSON event files (docs/simulator.md)
+export { simulate } from './sim/simulator.js'
+export type { Simulation } from './sim/simulator.js'
+export { oraclePosterior, bayesCeiling } from './sim/oracle.js'
+export { writeEventsNdjson, readEventsNdjson } from './sim/ndjson.js'
 
 export { Household, UNKNOWN_PERSON } from './model/household.js'
 export type { Assignment, HouseholdOptions, HouseholdOutput, PersonProbability } from './model/household.js'

@@ -63,22 +63,25 @@ describe('the code samples of the docs', () => {
   for (const sample of found) {
     it(`runs ${sample.file}:${sample.line} as written${sample.nats ? ' against a bare nats-server' : ''}`, async () => {
       const project = scratchProject()
-      const cwd = mkdtempSync(join(tmpdir(), 'idr-sample-'))
-      cleanups.push(() => rmSync(cwd, { recursive: true, force: true }))
+      const fresh = (): string => {
+        const dir = mkdtempSync(join(tmpdir(), 'idr-sample-'))
+        cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+        return dir
+      }
       const script = join(project, `sample-${sample.line}.mjs`)
       writeFileSync(script, sample.code)
       const env: NodeJS.ProcessEnv = { IDR_PSEUDONYM_KEY: 'docs-sample-key-0123456789abcdef' }
       if (sample.nats) {
         const server = await startNatsServer()
         cleanups.push(() => server.stop())
-        const engine = new EngineProcess(['--nats', server.url, '--db', join(cwd, 'engine.db'), '--dev-key', '--pool-threads', '0'])
+        const engine = new EngineProcess(['--nats', server.url, '--db', join(fresh(), 'engine.db'), '--dev-key', '--pool-threads', '0'])
         cleanups.push(() => engine.terminate())
         await engine.waitFor((l) => l.msg === 'serving')
         env['NATS_URL'] = server.url
       }
-      // twice: a sample must not depend on a fresh start (ids, files it leaves)
+      // twice, each in a fresh working directory: a sample must not depend on a fresh server (ids it reuses)
       for (const pass of [1, 2]) {
-        const r = await run(script, cwd, env)
+        const r = await run(script, fresh(), env)
         expect({ pass, code: r.code, stderr: r.stderr }).toEqual({ pass, code: 0, stderr: '' })
         expect(r.stdout.length).toBeGreaterThan(0)
       }
