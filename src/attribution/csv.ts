@@ -48,13 +48,29 @@ export function splitCsvLine(line: string, lineNo: number): string[] {
   }
 }
 
+/** Longest excerpt of input text quoted in an error (characters, before escaping). */
+export const MAX_EXCERPT_CHARS = 60
+/** Largest count, value or column total accepted: beyond it sums lose integers and products overflow. */
+export const MAX_SAFE_TOTAL = Number.MAX_SAFE_INTEGER
+
+/** A short, escaped excerpt of input text for an error message: non-printable characters as \xNN / \uNNNN. */
+export function excerpt(text: string): string {
+  const cut = text.length > MAX_EXCERPT_CHARS ? text.slice(0, MAX_EXCERPT_CHARS) : text
+  const esc = cut.replace(/[^\x20-\x7e]/g, (c) => {
+    const n = c.charCodeAt(0)
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`
+  })
+  return text.length > MAX_EXCERPT_CHARS ? `${esc}…` : esc
+}
+
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
 function count(field: string | undefined, column: string, lineNo: number): number {
   if (field === undefined || field === '') return 0
   const n = DECIMAL.test(field) ? Number(field) : NaN
-  if (!Number.isFinite(n)) throw new AttributionError('BAD_PATH_TABLE', `line ${lineNo}: ${column} "${field}" is not a number`, { line: lineNo })
-  if (n < 0) throw new AttributionError('BAD_PATH_TABLE', `line ${lineNo}: ${column} ${field} is negative; counts and values must be ≥ 0`, { line: lineNo })
+  if (!Number.isFinite(n)) throw new AttributionError('BAD_PATH_TABLE', `line ${lineNo}: ${column} "${excerpt(field)}" is not a number`, { line: lineNo })
+  if (n < 0) throw new AttributionError('BAD_PATH_TABLE', `line ${lineNo}: ${column} ${excerpt(field)} is negative; counts and values must be ≥ 0`, { line: lineNo })
+  if (n > MAX_SAFE_TOTAL) throw new AttributionError('OVERFLOW', `line ${lineNo}: ${column} ${excerpt(field)} is above ${MAX_SAFE_TOTAL}, the largest count or value summed exactly`, { line: lineNo })
   return n
 }
 
@@ -69,22 +85,32 @@ export function parsePathTable(text: string): PathTable {
   }
   if (header === undefined) throw new AttributionError('BAD_PATH_TABLE', 'the path table is empty: expected a header "path,total_conversions,total_conversion_value,total_null"', { line: 1 })
   const headerLine = lineNo
+  const seen = new Set<string>()
+  for (const h of header) {
+    if (seen.has(h)) throw new AttributionError('BAD_PATH_TABLE', `line ${headerLine}: column "${excerpt(h)}" appears twice in the header`, { line: headerLine })
+    seen.add(h)
+  }
   const col = (name: string) => header.indexOf(name)
   const iPath = col(PATH_COLUMN)
   const iConv = col(CONVERSIONS_COLUMN)
   const iValue = col(VALUE_COLUMN)
   const iNull = col(NULL_COLUMN)
   if (iPath < 0 || iConv < 0) {
-    throw new AttributionError('BAD_PATH_TABLE', `line ${headerLine}: the header needs columns "${PATH_COLUMN}" and "${CONVERSIONS_COLUMN}" (optional: "${VALUE_COLUMN}", "${NULL_COLUMN}"), got "${header.join(',')}"`, { line: headerLine })
+    throw new AttributionError('BAD_PATH_TABLE', `line ${headerLine}: the header needs columns "${PATH_COLUMN}" and "${CONVERSIONS_COLUMN}" (optional: "${VALUE_COLUMN}", "${NULL_COLUMN}"), got "${excerpt(header.join(','))}"`, { line: headerLine })
   }
   const b = new PathTableBuilder()
   const ids: number[] = []
+  let rows = 0
+  let totalConversions = 0
+  let totalValue = 0
+  let totalNulls = 0
   for (; lineNo < lines.length; lineNo++) {
     const line = lines[lineNo]!
     const no = lineNo + 1
     if (line.trim() === '') continue
     const f = splitCsvLine(line, no)
     if (f.length > header.length) throw new AttributionError('BAD_PATH_TABLE', `line ${no}: ${f.length} fields but the header has ${header.length} (quote paths that contain commas)`, { line: no })
+    if (f.length < header.length) throw new AttributionError('BAD_PATH_TABLE', `line ${no}: ${f.length} fields but the header has ${header.length}: "${excerpt(line)}"`, { line: no })
     const conversions = count(f[iConv], CONVERSIONS_COLUMN, no)
     const value = iValue >= 0 ? count(f[iValue], VALUE_COLUMN, no) : 0
     const nulls = iNull >= 0 ? count(f[iNull], NULL_COLUMN, no) : 0
@@ -93,14 +119,22 @@ export function parsePathTable(text: string): PathTable {
     if (path !== '') {
       for (const raw of path.split('>')) {
         const name = raw.trim()
-        if (name === '') throw new AttributionError('BAD_PATH_TABLE', `line ${no}: empty channel name in path "${path}"`, { line: no })
+        if (name === '') throw new AttributionError('BAD_PATH_TABLE', `line ${no}: empty channel name in path "${excerpt(path)}"`, { line: no })
         ids.push(b.channelId(name))
       }
     } else if (conversions > 0 || value > 0) {
       throw new AttributionError('BAD_PATH_TABLE', `line ${no}: an empty path cannot have conversions or value (got ${conversions} conversions, value ${value})`, { line: no })
     }
+    totalConversions += conversions
+    totalValue += value
+    totalNulls += nulls
+    for (const [name, t] of [[CONVERSIONS_COLUMN, totalConversions], [VALUE_COLUMN, totalValue], [NULL_COLUMN, totalNulls]] as const) {
+      if (!(t <= MAX_SAFE_TOTAL)) throw new AttributionError('OVERFLOW', `line ${no}: the ${name} total passes ${MAX_SAFE_TOTAL} here, too large to sum exactly`, { line: no })
+    }
     b.addIds(ids, 0, ids.length, conversions, value, nulls)
+    rows++
   }
+  if (rows === 0) throw new AttributionError('NO_ROWS', `the path table has a header (line ${headerLine}) but no data rows`, { line: headerLine })
   return b.build()
 }
 

@@ -4,6 +4,8 @@ import { IdrError } from '../errors.js'
 /** Why an attribution input or call was refused. */
 export type AttributionErrorCode =
   | 'BAD_PATH_TABLE' // a path-table row or header is malformed (the message names the line)
+  | 'NO_ROWS' // a path table with a header but no data rows
+  | 'OVERFLOW' // a count, value or total too large to sum exactly (beyond MAX_SAFE_TOTAL, or not finite)
   | 'BAD_VALUE' // a journey count or value that is negative or not finite
   | 'BAD_OPTION' // an option is unknown, misspelt or out of range
   | 'TOO_MANY_CHANNELS' // more channels than a model (or the interning) supports
