@@ -31,7 +31,7 @@ describe('path-table CSV refusals', () => {
     const binary = '\u0000\u0001\u00ff'.repeat(2000)
     const e = refusal(binary)
     expect(e.message.length).toBeLessThan(400)
-    expect(e.message).not.toMatch(/[\u0000-\u001f\u007f-\uffff]/u.source.length ? /[\x00-\x1f\x7f-\xff]/ : /x/)
+    expect(e.message).not.toMatch(/[\x00-\x1f\x7f-\xff]/)
     expect(excerpt('\x07abc')).toBe('\\x07abc')
     expect(excerpt('a'.repeat(500)).length).toBeLessThanOrEqual(MAX_EXCERPT_CHARS + 1)
   })
