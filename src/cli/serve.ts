@@ -16,6 +16,7 @@ import { startRetention } from '../privacy/retention.js'
 import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
+import { subjects } from '../transport/subjects.js'
 import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
 import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
@@ -87,7 +88,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       log.info({ stream: cfg.stream, ...setup }, 'jetstream stream ready')
       stream = jetStreamEvents({
         jsm: await b.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current,
-        plain: b.streamSubjects?.includes(`${cfg.prefix}.ev.>`) ?? false,
+        plain: b.streamSubjects?.includes(subjects(cfg.prefix).events) ?? false,
       })
     }
     const eraser: Eraser = new Eraser({

@@ -60,8 +60,8 @@ export function createEmbedded(options: EmbeddedOptions): EmbeddedEngine {
       const first = (batch[0] as { account?: unknown }).account
       await bus.send(s.eventsOf(isToken(first) ? first : FALLBACK_TOKEN), encode(batch))
     },
-    onAssignment: (fn) => listen<Assignment>(`${prefix}.out.assign.>`, fn),
-    onPersons: (fn) => listen<PersonsChange>(`${prefix}.out.persons.>`, fn),
+    onAssignment: (fn) => listen<Assignment>(s.allAssignments, fn),
+    onPersons: (fn) => listen<PersonsChange>(s.allPersons, fn),
     onDeadLetter: (fn) => listen<DlqRecord>(s.dlq, fn),
     stats: () => engine.stats(),
     async drain(timeoutMs) {

@@ -261,7 +261,9 @@ export class NatsBus implements Bus {
       return
     }
     const js = this.nc.jetstream({ timeout: this.jsTimeoutMs })
-    const held = this.heldSubjects ?? (await this.ensureStream(), this.heldSubjects!)
+    // idr serve calls ensureStream() first, to log what it did; a bus used on its own does it here
+    if (this.heldSubjects === undefined) await this.ensureStream()
+    const held = this.heldSubjects ?? []
     if (!held.includes(this.s.events) && this.o.onUnstoredInput) {
       const warn = this.o.onUnstoredInput
       this.intake.push(this.nc.subscribe(this.s.events, { callback: (err) => { if (!err) warn() } }))

@@ -22,6 +22,9 @@ export function subjects(prefix = 'idr') {
     mappedEvents: (p: number, account: string) => `${prefix}.evp.${partitionToken(p)}.${subjectToken('account', account)}`,
     assign: (account: string) => `${prefix}.out.assign.${subjectToken('account', account)}`,
     persons: (account: string) => `${prefix}.out.persons.${subjectToken('account', account)}`,
+    /** Every account's assignments and persons changes (subscriptions). */
+    allAssignments: `${prefix}.out.assign.>`,
+    allPersons: `${prefix}.out.persons.>`,
     dlq: `${prefix}.dlq`,
     api: (verb: string) => `${prefix}.api.${verb}`,
   }
