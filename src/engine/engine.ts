@@ -32,6 +32,13 @@ export const CHECKPOINT_TICK_MS = 100
 export const CHECKPOINT_BUSY_TICK_MS = 10
 export const CHECKPOINT_SLICE_MS = 2
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
+/**
+ * The idle-partition policy on buses without replay (NATS core, in-process): a partition that has had no event
+ * for this long (processing time) moves its event time on with the clock, so quiet sessions still close.
+ * JetStream does not: its event time moves only with the stream, so that a replay closes the same sessions
+ * at the same positions (docs/operations.md, "Event time").
+ */
+export const DEFAULT_IDLE_PARTITION_MS = 60_000
 
 /** What the engine logs; a pino logger satisfies it. Never given personal data (device ids, ips, payloads). */
 export interface EngineLog {
@@ -63,6 +70,8 @@ export interface EngineOptions {
   log?: EngineLog
   /** What erasures took back from an account's input (Eraser.erasedInput): replayed events it covers are skipped. */
   erasedInput?: RuntimeOptions['erasedInput']
+  /** Silence after which a partition's event time runs on with the clock, ms (not on JetStream). Default DEFAULT_IDLE_PARTITION_MS. */
+  idlePartitionMs?: number
 }
 
 /**
@@ -94,6 +103,8 @@ export interface EngineStats {
   passivated: number
   rehydrated: number
   refitsRun: number
+  /** Event-time timers fired (quiet accounts whose sessions the partition's event time closed). */
+  timersFired: number
   /** DLQ reason code → events rejected with it (only codes seen so far). */
   rejectedByReason: Record<string, number>
   assignmentsByStage: Record<AssignmentStage, number>
@@ -115,6 +126,7 @@ export class Engine {
   private readonly metrics: EngineMetrics | undefined
   private readonly log: EngineLog
   private readonly snapshotIntervalMs: number
+  private readonly idlePartitionMs: number
   private readonly s: Subjects
   /** One encoder for every output (a fresh one per message costs its buffer each time); encode() copies out. */
   private readonly encoder = new Encoder({ ignoreUndefined: true })
@@ -138,6 +150,8 @@ export class Engine {
     this.metrics = o.metrics
     this.log = o.log ?? SILENT
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS
+    this.idlePartitionMs = o.idlePartitionMs ?? DEFAULT_IDLE_PARTITION_MS
+    positiveInt('idlePartitionMs', this.idlePartitionMs)
     this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey, prefix: this.prefix })
     this.runtime = new ActorRuntime({
       store: o.store, household: o.household, refits: o.refits, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
@@ -184,7 +198,9 @@ export class Engine {
   private nextCheckpoint(caughtUp: boolean): void {
     const delay = caughtUp ? Math.min(CHECKPOINT_TICK_MS, this.snapshotIntervalMs) : CHECKPOINT_BUSY_TICK_MS
     this.timer = setTimeout(() => {
-      if (this.state.phase === 'running') this.nextCheckpoint(this.checkpoint())
+      if (this.state.phase !== 'running') return
+      if (this.bus.kind !== 'jetstream') this.runtime.idleAdvance(this.idlePartitionMs)
+      this.nextCheckpoint(this.checkpoint())
     }, delay)
     this.timer.unref()
   }
@@ -241,6 +257,7 @@ export class Engine {
       passivated: c.passivated,
       rehydrated: c.rehydrated,
       refitsRun: c.refitsRun,
+      timersFired: c.timersFired,
       rejectedByReason: Object.fromEntries(c.rejectedByReason),
       assignmentsByStage: { ...c.assignmentsByStage },
       positions: Object.fromEntries([...this.runtime.positions()].map(([p, s]) => [String(p), s])),
@@ -288,6 +305,8 @@ export class Engine {
       const env: Envelope = { event, pos: m.seq > 0 ? m.seq * POSITION_STRIDE + i : 0, arrivalMs, receivedAt, origin }
       this.runtime.enqueue(partitionOf(event.account, this.partitionsOf), env)
     }
+    // the message's event time may have made timers due: their ticks queue behind its events
+    if (events.length > 0) this.runtime.fireTimers(m.seq)
     // one stream read whole: every owned partition's events up to this sequence are queued
     if (m.seq > 0) for (const p of this.owned) this.runtime.markDelivered(p, m.seq)
     if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()

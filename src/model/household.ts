@@ -262,6 +262,17 @@ export class Household {
     return this.handle(this.sessionizer.advance(watermarkMs))
   }
 
+  /**
+   * The account's partition has seen a session gap of event time pass since this account's last event (an
+   * event-time timer, src/runtime/event-time.ts): its open sessions end. Its own event time moves only as far
+   * as that needs (just past its newest event plus the gap), never to the partition's watermark, so an account
+   * whose events run behind its partition's (a backfill) does not find its next events late.
+   */
+  expire(watermarkMs: number): HouseholdOutput {
+    const s = this.sessionizer
+    return this.advance(Math.min(watermarkMs, s.newestTs + s.gapMs + 1))
+  }
+
   /** Closes every open session (end of input). */
   flush(): HouseholdOutput {
     this.ready()

@@ -220,7 +220,7 @@ export class Eraser {
     const stored = this.#o.store.load(raw)
     if (!stored) return Promise.resolve(fn(undefined, () => { throw new ErasureError('ERASURE_FAILED', 'no household to persist') }))
     const h = Household.fromSnapshot(raw, stored.snapshot, this.#household)
-    return Promise.resolve(fn(h, () => householdRecord(raw, stored.partition, stored.seq, h)))
+    return Promise.resolve(fn(h, () => householdRecord(raw, stored.partition, stored.seq, h, stored.timerAt)))
   }
 
   /** The input position the erasure covers: everything delivered of the account's partition so far. */

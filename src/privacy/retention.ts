@@ -173,7 +173,7 @@ export class RetentionJob {
     const stored = this.#o.store.load(account)
     if (!stored) return Promise.resolve() // deleted since the pass listed it
     const h = Household.fromSnapshot(account, stored.snapshot, this.#o.household ?? {})
-    return Promise.resolve(fn(h, () => householdRecord(account, stored.partition, stored.seq, h)))
+    return Promise.resolve(fn(h, () => householdRecord(account, stored.partition, stored.seq, h, stored.timerAt)))
   }
 }
 

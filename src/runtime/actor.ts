@@ -27,7 +27,24 @@ export interface Envelope {
   readonly receivedAt: number
   /** The message it came in; absent when the caller has none (tests, offline replays). */
   readonly origin?: EventOrigin
+  /** Set by the runtime when it enqueues the event: the deadline it armed its account's timer with (src/runtime/event-time.ts). */
+  timerAt?: number | undefined
 }
+
+/**
+ * An event-time timer that fired for the account (src/runtime/event-time.ts): its household advances to the
+ * partition's watermark, closing what the gap has ended. Queued behind the events enqueued before it.
+ */
+export interface Tick {
+  readonly event: undefined
+  /** The partition's watermark when it fired, epoch ms. */
+  readonly watermark: number
+  /** Input position: after every event of the message that fired it (sequence × stride + stride − 1); 0 without a sequence. */
+  readonly pos: number
+}
+
+/** What an actor's mailbox holds. */
+export type Input = Envelope | Tick
 
 /** What of an account's input an erasure took back: positions up to which it is skipped when replayed. */
 export interface ErasedInput {
@@ -38,9 +55,10 @@ export interface ErasedInput {
 }
 
 /** Whether an erasure took back this event (so a replay must not apply it again). */
-export function wasErased(r: ErasedInput, env: Envelope): boolean {
+export function wasErased(r: ErasedInput, env: Input): boolean {
   if (env.pos <= 0) return false
   if (env.pos <= r.upTo) return true
+  if (env.event === undefined) return false
   const d = r.devices.get(env.event.device)
   return d !== undefined && env.pos <= d
 }
@@ -52,27 +70,27 @@ export type RefitPhase =
   | { readonly phase: 'done', readonly result: RefitResult }
   | { readonly phase: 'failed', readonly error: unknown }
 
-/** FIFO of envelopes; an array with a moving head, compacted when half of it is consumed. */
+/** FIFO of inputs; an array with a moving head, compacted when half of it is consumed. */
 export class Mailbox {
-  private items: Envelope[] = []
+  private items: Input[] = []
   private head = 0
 
   get length(): number {
     return this.items.length - this.head
   }
 
-  push(e: Envelope): void {
+  push(e: Input): void {
     this.items.push(e)
   }
 
-  peek(): Envelope | undefined {
+  peek(): Input | undefined {
     return this.items[this.head]
   }
 
-  shift(): Envelope | undefined {
+  shift(): Input | undefined {
     if (this.head >= this.items.length) return undefined
     const e = this.items[this.head]!
-    this.items[this.head++] = undefined as unknown as Envelope
+    this.items[this.head++] = undefined as unknown as Input
     if (this.head === this.items.length) {
       this.items = []
       this.head = 0
@@ -101,6 +119,11 @@ export class Actor {
   queued = false
   /** Erased: dropped from the runtime; a turn or refit result that still reaches it is ignored. */
   dropped = false
+  /**
+   * Deadline of the account's event-time timer as the clock holds it (armed by each playback event dequeued,
+   * disarmed by a tick), stored with the snapshot so that a restart re-arms it: see EventClock.
+   */
+  timerAt: number | undefined = undefined
   /** Input that erasures took back: events at or below these positions are skipped if replayed (docs/privacy.md). */
   erased: ErasedInput | undefined
 

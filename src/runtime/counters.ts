@@ -44,6 +44,8 @@ export class Counters {
   rehydrated = 0
   /** Refits sent to the pool. */
   refitsRun = 0
+  /** Event-time timers fired: ticks queued for accounts their partition's event time had passed (src/runtime/event-time.ts). */
+  timersFired = 0
 
   /** Both kinds of duplicate: replayed positions and repeated event ids (an event is only ever one of them). */
   get duplicatesIgnored(): number {

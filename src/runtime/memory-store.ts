@@ -1,12 +1,14 @@
 // SnapshotStore in memory: for embedding without a file, and for runtime tests. Nothing survives the process.
 import { pathOf, selects, type JourneyPath, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
-import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from './store.js'
+import type { ClockState, StoredTimer } from './event-time.js'
+import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from './store.js'
 
 /** A Map-backed SnapshotStore that copies bytes in and out, so no caller can alias what it holds. */
 export class MemoryStore implements SnapshotStore {
   private readonly households = new Map<string, StoredHousehold>()
   private readonly stored = new Map<number, number>()
+  private readonly eventTimes = new Map<number, number>()
   private journeyRows: { account: string, r: JourneyRecord }[] = []
   private closed = false
 
@@ -26,11 +28,24 @@ export class MemoryStore implements SnapshotStore {
       const problem = positionProblem(partition, seq)
       if (problem) bad(problem)
     }
+    for (const [partition, w] of batch.eventTimes ?? []) {
+      const problem = eventTimeProblem(partition, w)
+      if (problem) bad(problem)
+    }
     for (const h of batch.households) {
-      s.households.set(h.account, { account: h.account, partition: h.partition, seq: h.seq, snapshot: h.snapshot.slice() })
+      const kept = { account: h.account, partition: h.partition, seq: h.seq, snapshot: h.snapshot.slice() }
+      s.households.set(h.account, h.timerAt === undefined ? kept : { ...kept, timerAt: h.timerAt })
       for (const r of h.journeys ?? []) s.journeyRows.push({ account: h.account, r })
     }
     for (const [partition, seq] of batch.positions) s.stored.set(partition, seq)
+    for (const [partition, w] of batch.eventTimes ?? []) s.eventTimes.set(partition, w)
+  }
+
+  clock(): ClockState {
+    const s = this.open()
+    const timers: StoredTimer[] = []
+    for (const h of s.households.values()) if (h.timerAt !== undefined) timers.push({ account: h.account, partition: h.partition, timerAt: h.timerAt })
+    return { eventTimes: new Map(s.eventTimes), timers }
   }
 
   positions(): Map<number, number> {

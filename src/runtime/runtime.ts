@@ -7,8 +7,9 @@ import { IdrError } from '../errors.js'
 import { checkOptionNames, positiveInt } from '../kernels/validate.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
-import { Actor, wasErased, type Envelope, type ErasedInput } from './actor.js'
+import { Actor, wasErased, type Envelope, type ErasedInput, type Input, type Tick } from './actor.js'
 import { Counters } from './counters.js'
+import { EventClock } from './event-time.js'
 import { POSITION_STRIDE, householdRecord, type SnapshotStore, type StoredHousehold } from './store.js'
 
 export const DEFAULT_MAX_RESIDENT = 100_000 // actors
@@ -85,6 +86,8 @@ export class ActorRuntime {
   private refitWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   private lastCheckpointAt = performance.now()
+  /** Event time per partition and the accounts' timers (src/runtime/event-time.ts). */
+  private readonly clock: EventClock
 
   constructor(options: RuntimeOptions) {
     checkOptionNames('ActorRuntime', options, OPTION_NAMES)
@@ -105,7 +108,18 @@ export class ActorRuntime {
     this.erasedInput = options.erasedInput
     this.covered = this.store.positions()
     // a household is built once here so that bad household options fail at construction, not at the first event
-    new Household('options-check', this.householdOptions)
+    const { sessionizer } = new Household('options-check', this.householdOptions)
+    this.clock = new EventClock({ gapMs: sessionizer.gapMs, allowedLatenessMs: sessionizer.allowedLatenessMs, maxClockSkewMs: sessionizer.maxClockSkewMs }, this.store.clock())
+  }
+
+  /** The partition's event-time watermark (−Infinity before its first event). */
+  watermark(partition: number): number {
+    return this.clock.watermark(partition)
+  }
+
+  /** Accounts whose event-time timer is armed. */
+  get armedTimers(): number {
+    return this.clock.armedTimers
   }
 
   /** Actors in memory (loaded or holding input). */
@@ -158,7 +172,34 @@ export class ActorRuntime {
 
   /** Queues one event for its account's actor. The caller keeps to `writable` (or waits on whenWritable). */
   enqueue(partition: number, env: Envelope): void {
-    const account = env.event.account
+    const e = env.event
+    env.timerAt = this.clock.observe(partition, e.account, e.kind, e.ts, env.arrivalMs, performance.now())
+    this.enqueueInput(partition, e.account, env)
+  }
+
+  /**
+   * After the events of one message (sequence seq, 0 without one): the timers their event time has made due fire,
+   * each as a tick queued for its account behind what is already queued. Call it before markDelivered.
+   */
+  fireTimers(seq: number): void {
+    const pos = seq > 0 ? seq * POSITION_STRIDE + POSITION_STRIDE - 1 : 0
+    this.clock.fire(seq, (account, partition, watermark) => {
+      this.counters.timersFired++
+      const tick: Tick = { event: undefined, watermark, pos }
+      this.enqueueInput(partition, account, tick)
+    })
+  }
+
+  /**
+   * The idle-partition policy of buses without replay (NATS core, in-process; JetStream must not: see
+   * docs/operations.md): partitions silent for idleMs of processing time move event time on, and fire.
+   */
+  idleAdvance(idleMs: number): void {
+    this.clock.idle(performance.now(), idleMs)
+    this.fireTimers(0)
+  }
+
+  private enqueueInput(partition: number, account: string, input: Input): void {
     let a = this.actors.get(account)
     if (a) {
       this.actors.delete(account)
@@ -167,7 +208,7 @@ export class ActorRuntime {
       a.erased = this.erasedInput?.(account)
     }
     this.actors.set(account, a)
-    a.mailbox.push(env)
+    a.mailbox.push(input)
     if (a.mailbox.length === this.mailboxMax) this.fullActors++
     this.queuedEvents++
     this.dirty.add(a)
@@ -210,13 +251,17 @@ export class ActorRuntime {
       if (a.mailbox.length > 0 || a.refit.phase !== 'none') this.dirty.add(a)
     }
     const positions = this.coveredPositions()
+    const eventTimes = new Map([...positions].map(([p, seq]) => [p, this.clock.eventTimeAt(p, seq)]))
     try {
-      this.store.commit({ households, positions })
+      this.store.commit({ households, positions, eventTimes })
     } catch (e) {
       written.forEach((a, i) => this.unstore(a, before[i]!, households[i]!))
       throw e
     }
-    for (const [p, seq] of positions) this.covered.set(p, seq)
+    for (const [p, seq] of positions) {
+      this.covered.set(p, seq)
+      this.clock.prune(p, seq)
+    }
     this.counters.snapshotsWritten += households.length
     if (complete) {
       this.counters.checkpoints++
@@ -237,7 +282,7 @@ export class ActorRuntime {
 
   /** The snapshot record of a loaded actor, with the journeys it completed since; marks it persisted. */
   private stored(a: Actor): StoredHousehold {
-    const record = householdRecord(a.account, a.partition, a.lastPos, a.household!)
+    const record = householdRecord(a.account, a.partition, a.lastPos, a.household!, a.timerAt)
     a.changed = false
     a.stored = true
     a.unpersistedFrom = Infinity
@@ -351,24 +396,35 @@ export class ActorRuntime {
       if (a.mailbox.length === this.mailboxMax - 1) this.fullActors--
       this.queuedEvents--
       if (env.pos > 0 && env.pos <= a.lastPos) {
-        this.counters.duplicatesReplayed++
+        if (env.event) this.counters.duplicatesReplayed++
         continue
       }
+      this.mirrorTimer(a, env)
       if (a.erased && wasErased(a.erased, env)) {
-        this.counters.erasedSkipped++
+        if (env.event) this.counters.erasedSkipped++
         continue
       }
-      const out = h.push(env.event, env.arrivalMs)
-      this.count(out)
+      const out = env.event ? h.push(env.event, env.arrivalMs) : h.expire(env.watermark)
+      if (env.event) this.count(out)
       if (env.pos > 0) {
         a.lastPos = env.pos
         if (a.unpersistedFrom === Infinity) a.unpersistedFrom = env.pos
       }
       a.changed = true
-      this.sink.output(a.account, out, env)
+      this.sink.output(a.account, out, env.event ? env : undefined)
       if (out.refit) this.startRefit(a, out.refit)
       if (a.held) return
     }
+  }
+
+  /**
+   * Keeps the actor's copy of its timer in step with the clock's: every event the clock armed it with (its
+   * envelope carries the deadline) arms it, a tick disarms it. Replayed input that the snapshot already reflects
+   * is not counted again (the caller skips it first).
+   */
+  private mirrorTimer(a: Actor, input: Input): void {
+    if (!input.event) a.timerAt = undefined
+    else if (input.timerAt !== undefined && (a.timerAt === undefined || input.timerAt > a.timerAt)) a.timerAt = input.timerAt
   }
 
   /**
@@ -414,6 +470,7 @@ export class ActorRuntime {
     if (stored) {
       a.household = Household.fromSnapshot(a.account, stored.snapshot, this.householdOptions)
       a.lastPos = stored.seq
+      a.timerAt = stored.timerAt
       a.stored = true
       this.counters.rehydrated++
     } else {
@@ -480,7 +537,7 @@ export class ActorRuntime {
     const stored = this.store.load(account)
     if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
     const h = Household.fromSnapshot(account, stored.snapshot, this.householdOptions)
-    return fn(h, () => householdRecord(account, stored.partition, stored.seq, h))
+    return fn(h, () => householdRecord(account, stored.partition, stored.seq, h, stored.timerAt))
   }
 
   /**
@@ -501,6 +558,7 @@ export class ActorRuntime {
     }
     a.dropped = true
     a.household = undefined
+    this.clock.forget(account)
     this.actors.delete(account)
     this.dirty.delete(a)
     this.notify()

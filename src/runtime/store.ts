@@ -1,6 +1,7 @@
 // What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
 import type { JourneyPath, JourneyRecord, JourneySelection } from '../attribution/ledger.js'
 import type { Household } from '../model/household.js'
+import type { ClockState } from './event-time.js'
 
 /** Positions of events inside one message: a message carries at most this many events. */
 export const POSITION_STRIDE = 16_384
@@ -19,14 +20,17 @@ export interface StoredHousehold {
   readonly snapshot: Uint8Array
   /** Journeys the household completed since its last stored snapshot, written in the same transaction. */
   readonly journeys?: readonly JourneyRecord[]
+  /** Deadline of the account's armed event-time timer, epoch ms (src/runtime/event-time.ts); absent: none. */
+  readonly timerAt?: number
 }
 
 /**
  * The record that stores a household: its snapshot, and the journeys it completed since its last one (taken
  * out of the household, so that each is written once, in the same transaction as the snapshot after it).
  */
-export function householdRecord(account: string, partition: number, seq: number, h: Household): StoredHousehold {
-  return { account, partition, seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] }
+export function householdRecord(account: string, partition: number, seq: number, h: Household, timerAt?: number): StoredHousehold {
+  const record = { account, partition, seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] }
+  return timerAt === undefined ? record : { ...record, timerAt }
 }
 
 /** Which stored journeys: all, or by level, account, person and end time in [fromMs, toMs). */
@@ -37,6 +41,8 @@ export interface CommitBatch {
   readonly households: readonly StoredHousehold[]
   /** partition → every event with a stream sequence ≤ this is reflected in stored snapshots. */
   readonly positions: ReadonlyMap<number, number>
+  /** partition → its newest event time as of that position (stored with it; src/runtime/event-time.ts). */
+  readonly eventTimes?: ReadonlyMap<number, number>
 }
 
 /** Durable household state. Synchronous by design: better-sqlite3 is synchronous and fast; no await inside a commit. */
@@ -47,6 +53,8 @@ export interface SnapshotStore {
   commit(batch: CommitBatch): void
   /** Stored positions, partition → sequence covered. */
   positions(): Map<number, number>
+  /** What the event clock resumes from: the event times stored with the positions, and the armed timers of stored households. */
+  clock(): ClockState
   /** Accounts with a stored snapshot. */
   count(): number
   /** Every stored account (for tests and exports), in account order. */
@@ -73,6 +81,14 @@ export function householdProblem(h: StoredHousehold, i: number, partitions?: num
   if (!isSeq(h.seq)) return `${at}.seq must be an integer ≥ 0, got ${show(h.seq)}`
   if (!(h.snapshot instanceof Uint8Array)) return `${at}.snapshot must be a Uint8Array, got ${show(h.snapshot)}`
   if (h.journeys !== undefined && !Array.isArray(h.journeys)) return `${at}.journeys must be an array, got ${show(h.journeys)}`
+  if (h.timerAt !== undefined && !Number.isFinite(h.timerAt)) return `${at}.timerAt must be a finite number (epoch ms), got ${show(h.timerAt)}`
+  return undefined
+}
+
+/** What is wrong with a commit's event-time entry (epoch ms, or −Infinity before a partition's first event), or undefined. */
+export function eventTimeProblem(partition: number, t: number, partitions?: number): string | undefined {
+  if (!isPartition(partition, partitions)) return `commit: event-time partition ${partitionRule(partitions)}, got ${show(partition)}`
+  if (typeof t !== 'number' || Number.isNaN(t) || t === Infinity) return `commit: event time of partition ${partition} must be epoch ms or -Infinity, got ${show(t)}`
   return undefined
 }
 

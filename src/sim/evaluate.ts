@@ -2,6 +2,7 @@
 // made (before the model learns from that session), per household under the best one-to-one mapping of
 // predicted to true persons. Metric definitions: docs/metrics.md; the procedure: docs/model.md.
 import type { IdrEvent } from '../model/events.js'
+import { EventClock } from '../runtime/event-time.js'
 import { Household, type HouseholdOptions, type PersonProbability } from '../model/household.js'
 import {
   adjustedRandIndex, bestMappingAccuracy, brierScore, coverageAt, expectedCalibrationError, mapProbabilities,
@@ -120,6 +121,9 @@ function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | unde
       run.opens.delete(s.id)
     }
   }
+  // the engine's event-time timers, one partition, an event per message: quiet accounts' sessions close as the
+  // engine closes them (src/runtime/event-time.ts), so the engine's demo and this replay score the same sessions
+  let clock: EventClock | undefined
   for (const e of events) {
     count++
     let run = runs.get(e.account)
@@ -128,6 +132,10 @@ function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | unde
       runs.set(e.account, run)
     }
     collect(run, run.model.push(e))
+    const s = run.model.sessionizer
+    clock ??= new EventClock({ gapMs: s.gapMs, allowedLatenessMs: s.allowedLatenessMs, maxClockSkewMs: s.maxClockSkewMs })
+    clock.observe(0, e.account, e.kind, e.ts, e.ts, 0)
+    clock.fire(0, (account, _p, watermark) => collect(runs.get(account)!, runs.get(account)!.model.expire(watermark)))
   }
   if (flush) for (const run of runs.values()) collect(run, run.model.flush())
   return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000 }

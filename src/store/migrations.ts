@@ -78,12 +78,23 @@ CREATE INDEX journeys_account ON journeys (account);
 CREATE INDEX journeys_end ON journeys (level, end_ts);
 `
 
+// Event-time timers (src/runtime/event-time.ts): an account's armed timer stored with its snapshot, and each
+// partition's newest event time stored with its position, so that a restart fires the timers an uninterrupted
+// run would have. The partial index lists the armed timers at start-up without reading any snapshot.
+// An event time of NULL is −Infinity (no event yet); REAL, as epoch ms may be fractional after the idle policy.
+const V5 = `
+ALTER TABLE households ADD COLUMN timer_at REAL;
+ALTER TABLE positions ADD COLUMN event_time REAL;
+CREATE INDEX households_timers ON households (timer_at, partition, account) WHERE timer_at IS NOT NULL;
+`
+
 /** Every migration in order; the last one's version is the schema this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'households, positions, meta', up: (db) => db.exec(V1) },
   { version: 2, name: 'audit', up: (db) => db.exec(V2) },
   { version: 3, name: 'tombstones', up: (db) => db.exec(V3) },
   { version: 4, name: 'journeys', up: (db) => db.exec(V4) },
+  { version: 5, name: 'event-time timers', up: (db) => db.exec(V5) },
 ]
 
 /** The schema version this build of idr writes. */

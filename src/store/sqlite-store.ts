@@ -5,7 +5,8 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { checkOptionNames } from '../kernels/validate.js'
 import type { JourneyPath, JourneyRecord } from '../attribution/ledger.js'
-import { householdProblem, positionProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
+import type { ClockState, StoredTimer } from '../runtime/event-time.js'
+import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
 import { AuditLog } from '../privacy/audit.js'
 import { StoreError } from './errors.js'
 import { JourneyTable } from './journeys.js'
@@ -47,9 +48,12 @@ const PARTITIONS_KEY = `${RESERVED_META}partitions`
 
 interface Statements {
   readonly load: Database.Statement<[string]>
-  readonly upsertHousehold: Database.Statement<[string, number, number, Uint8Array, number]>
+  readonly upsertHousehold: Database.Statement<[string, number, number, Uint8Array, number, number | null]>
   readonly upsertPosition: Database.Statement<[number, number]>
+  readonly upsertEventTime: Database.Statement<[number, number | null]>
   readonly positions: Database.Statement<[]>
+  readonly eventTimes: Database.Statement<[]>
+  readonly timers: Database.Statement<[]>
   readonly count: Database.Statement<[]>
   readonly accountsAfter: Database.Statement<[string, number]>
   readonly delete: Database.Statement<[string]>
@@ -99,11 +103,12 @@ export class SqliteStore implements SnapshotStore {
   }
 
   load(account: string): StoredHousehold | undefined {
-    const row = this.open().load.get(account) as [number, number, Buffer] | undefined
+    const row = this.open().load.get(account) as [number, number, Buffer, number | null] | undefined
     if (row === undefined) return undefined
-    const [partition, seq, blob] = row
+    const [partition, seq, blob, timerAt] = row
     // better-sqlite3 copies each blob into a Buffer of its own, so a view over it is copy-free and aliases nothing.
-    return { account, partition, seq, snapshot: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength) }
+    const h = { account, partition, seq, snapshot: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength) }
+    return timerAt === null ? h : { ...h, timerAt }
   }
 
   commit(batch: CommitBatch): void {
@@ -120,6 +125,13 @@ export class SqliteStore implements SnapshotStore {
 
   positions(): Map<number, number> {
     return new Map(this.open().positions.all() as [number, number][])
+  }
+
+  clock(): ClockState {
+    const s = this.open()
+    const eventTimes = new Map((s.eventTimes.all() as [number, number | null][]).map(([p, t]) => [p, t ?? -Infinity]))
+    const timers = (s.timers.all() as [string, number, number][]).map(([account, partition, timerAt]): StoredTimer => ({ account, partition, timerAt }))
+    return { eventTimes, timers }
   }
 
   count(): number {
@@ -237,13 +249,18 @@ export class SqliteStore implements SnapshotStore {
     batch.households.forEach((h, i) => {
       const problem = householdProblem(h, i, this.partitions)
       if (problem) bad(problem)
-      s.upsertHousehold.run(h.account, h.partition, h.seq, h.snapshot, now)
+      s.upsertHousehold.run(h.account, h.partition, h.seq, h.snapshot, now, h.timerAt ?? null)
       if (h.journeys && h.journeys.length > 0) journeys.add(h.account, h.journeys)
     })
     for (const [partition, seq] of batch.positions) {
       const problem = positionProblem(partition, seq, this.partitions)
       if (problem) bad(problem)
       s.upsertPosition.run(partition, seq)
+    }
+    for (const [partition, t] of batch.eventTimes ?? []) {
+      const problem = eventTimeProblem(partition, t, this.partitions)
+      if (problem) bad(problem)
+      s.upsertEventTime.run(partition, t === -Infinity ? null : t)
     }
   }
 }
@@ -283,16 +300,22 @@ function configure(db: Database.Database, durability: Durability): void {
 
 function statements(db: Database.Database): Statements {
   return {
-    load: db.prepare<[string]>('SELECT partition, seq, snapshot FROM households WHERE account = ?').raw(),
-    upsertHousehold: db.prepare<[string, number, number, Uint8Array, number]>(
-      `INSERT INTO households (account, partition, seq, snapshot, updated_at) VALUES (?, ?, ?, ?, ?)
+    load: db.prepare<[string]>('SELECT partition, seq, snapshot, timer_at FROM households WHERE account = ?').raw(),
+    upsertHousehold: db.prepare<[string, number, number, Uint8Array, number, number | null]>(
+      `INSERT INTO households (account, partition, seq, snapshot, updated_at, timer_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (account) DO UPDATE SET partition = excluded.partition, seq = excluded.seq,
-         snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
+         snapshot = excluded.snapshot, updated_at = excluded.updated_at, timer_at = excluded.timer_at`,
     ),
     upsertPosition: db.prepare<[number, number]>(
       'INSERT INTO positions (partition, seq) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq',
     ),
+    // a partition's event time goes with its position, written in the same commit (so its row exists already)
+    upsertEventTime: db.prepare<[number, number | null]>(
+      'INSERT INTO positions (partition, seq, event_time) VALUES (?, 0, ?) ON CONFLICT (partition) DO UPDATE SET event_time = excluded.event_time',
+    ),
     positions: db.prepare<[]>('SELECT partition, seq FROM positions').raw(),
+    eventTimes: db.prepare<[]>('SELECT partition, event_time FROM positions').raw(),
+    timers: db.prepare<[]>('SELECT account, partition, timer_at FROM households WHERE timer_at IS NOT NULL').raw(),
     count: db.prepare<[]>('SELECT count(*) FROM households').pluck(),
     accountsAfter: db.prepare<[string, number]>('SELECT account FROM households WHERE account > ? ORDER BY account LIMIT ?').pluck(),
     delete: db.prepare<[string]>('DELETE FROM households WHERE account = ?'),

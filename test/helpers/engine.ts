@@ -1,8 +1,9 @@
 // Engine fixtures: simulated events, their batching into msgpack messages, and the direct replay the
 // engine's outputs are compared with.
 import { decode, encode } from '@msgpack/msgpack'
-import type { IdrEvent } from '../../src/model/events.js'
+import { PLAYBACK_KINDS, type IdrEvent } from '../../src/model/events.js'
 import { Household, type Assignment } from '../../src/model/household.js'
+import { DEFAULT_ALLOWED_LATENESS_MS, DEFAULT_SESSION_GAP_MS } from '../../src/model/sessionizer.js'
 import { Pseudonymiser } from '../../src/privacy/pseudonymise.js'
 import { simulate } from '../../src/sim/simulator.js'
 
@@ -41,18 +42,38 @@ export function messages(events: readonly IdrEvent[], batch: number, grouping: '
   return out
 }
 
-/** Per account, the assignments a household replay of the same (pseudonymised) events publishes. */
-export function directAssignments(events: readonly IdrEvent[], key = TEST_KEY): Map<string, Assignment[]> {
+/**
+ * Per account, the assignments a household replay of the same (pseudonymised) events publishes, sent as messages
+ * of `batch` events of one partition, with the event-time timers written out plainly as the reference: an
+ * account's timer is due a session gap after the partition's newest playback event time when its last playback
+ * event arrived; after each message, every account whose timer the partition's watermark (newest − allowed
+ * lateness) has passed is expired (Household.expire) and its timer disarmed until its next playback event.
+ */
+export function directAssignments(events: readonly IdrEvent[], batch: number, key = TEST_KEY): Map<string, Assignment[]> {
   const pseudo = new Pseudonymiser(key)
   const households = new Map<string, Household>()
   const out = new Map<string, Assignment[]>()
-  for (const e of events) {
+  const due = new Map<string, number>() // account → when its timer is due, epoch ms
+  let newest = -Infinity
+  const add = (account: string, list: readonly Assignment[]): void => {
+    out.set(account, [...(out.get(account) ?? []), ...list])
+  }
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
     let h = households.get(e.account)
     if (!h) households.set(e.account, (h = new Household(e.account)))
-    const r = h.push({ ...e, device: pseudo.device(e.device) }, Date.now())
-    const list = out.get(e.account) ?? []
-    list.push(...r.assignments)
-    out.set(e.account, list)
+    add(e.account, h.push({ ...e, device: pseudo.device(e.device) }, Date.now()).assignments)
+    if (PLAYBACK_KINDS.includes(e.kind)) {
+      newest = Math.max(newest, e.ts)
+      due.set(e.account, Math.max(due.get(e.account) ?? -Infinity, newest + DEFAULT_SESSION_GAP_MS))
+    }
+    if ((i + 1) % batch !== 0 && i !== events.length - 1) continue
+    const watermark = newest - DEFAULT_ALLOWED_LATENESS_MS
+    for (const [account, at] of due) {
+      if (!(watermark > at)) continue
+      due.delete(account)
+      add(account, households.get(account)!.expire(watermark).assignments)
+    }
   }
   return out
 }
