@@ -132,6 +132,8 @@ export class Engine {
   private readonly encoder = new Encoder({ ignoreUndefined: true })
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
+  /** The drain under way or done (what a second drain() returns). */
+  private stopping: Promise<void> | undefined
   /** The runtime's record; the engine counts what it sees before and after the runtime here, nowhere else. */
   private readonly counts: Counters
 
@@ -207,21 +209,58 @@ export class Engine {
 
   /**
    * Graceful stop: no more input, finish the mailboxes and refits, final checkpoint, flush outputs. Rejects
-   * with DRAIN_TIMEOUT when the mailboxes do not empty in time (what could be snapshotted still is).
+   * with DRAIN_TIMEOUT when the mailboxes do not empty in time (what could be snapshotted still is). Called
+   * again while draining, it returns the same promise; once stopped, it resolves at once. Whatever fails on
+   * the way (the final checkpoint, say), the bus is closed and the engine ends stopped, and drain rejects with
+   * the first failure (as nats.js's drain settles its connection closed either way).
    */
-  async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
-    if (this.state.phase === 'stopped' || this.state.phase === 'draining') return
+  drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
+    if (this.state.phase === 'draining' || this.state.phase === 'stopped') return this.stopping ?? Promise.resolve()
     this.state = { phase: 'draining' }
     clearTimeout(this.timer)
-    await this.bus.stopIntake()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs) })
-    const r = await Promise.race([this.runtime.whenIdle().then(() => 'idle' as const), timeout])
-    clearTimeout(timer)
-    this.runtime.checkpoint()
-    await this.bus.close()
+    this.stopping = this.drainNow(timeoutMs)
+    return this.stopping
+  }
+
+  /**
+   * Forced stop (Piscina's destroy, nats.js's close): input stops and the bus closes now, without waiting for
+   * the mailboxes or writing a last checkpoint. What was applied since the last checkpoint is not stored: on
+   * JetStream the next start replays it; on NATS core it is lost. During a drain it cuts the drain short.
+   */
+  async destroy(): Promise<void> {
+    if (this.state.phase === 'stopped') return
     this.state = { phase: 'stopped' }
-    if (r === 'timeout') throw new IdrError('DRAIN_TIMEOUT', `drain did not finish in ${timeoutMs} ms: ${this.runtime.queued} events still queued`)
+    clearTimeout(this.timer)
+    await this.bus.close()
+    this.log.warn({ queued: this.runtime.queued }, 'engine destroyed: queued input and unsaved state dropped')
+  }
+
+  private async drainNow(timeoutMs: number): Promise<void> {
+    let failure: unknown
+    let timedOut = false
+    try {
+      await this.bus.stopIntake()
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs) })
+      timedOut = (await Promise.race([this.runtime.whenIdle().then(() => 'idle' as const), timeout])) === 'timeout'
+      clearTimeout(timer)
+      if (this.state.phase === 'draining') this.runtime.checkpoint()
+    } catch (err) {
+      failure = err
+    }
+    if (this.state.phase === 'draining') {
+      try {
+        await this.bus.close()
+      } catch (err) {
+        failure ??= err
+      }
+      this.state = { phase: 'stopped' }
+    }
+    if (failure !== undefined) {
+      this.log.error({ err: String(failure) }, 'drain failed; the engine is stopped')
+      throw failure
+    }
+    if (timedOut) throw new IdrError('DRAIN_TIMEOUT', `drain did not finish in ${timeoutMs} ms: ${this.runtime.queued} events still queued`)
     this.log.info({ stats: this.stats() }, 'engine drained')
   }
 

@@ -256,7 +256,7 @@ export class Household {
     return this.ranked()
   }
 
-  /** Idle flush: advances event time without an event. */
+  /** Advances event time without an event (to a watermark; expire() is what the runtime's timers call). */
   advance(watermarkMs: number): HouseholdOutput {
     this.ready()
     return this.handle(this.sessionizer.advance(watermarkMs))

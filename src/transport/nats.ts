@@ -421,8 +421,15 @@ export class NatsBus implements Bus {
   }
 
   /** Publishes an output; while the connection is down it is held and sent on reconnect (HeldOutputs). */
+  /** Outputs published after close(), and not sent (reported once through onError, counted here). */
+  droppedAfterClose = 0
+
   publish(subject: string, data: Uint8Array): void {
-    if (this.nc.isClosed()) return
+    if (this.nc.isClosed()) {
+      // a turn that outlived a drain's timeout: not silent, and never a throw inside the actor's turn
+      if (this.droppedAfterClose++ === 0) this.o.onError?.(new IdrError('BUS_CLOSED', `an output to ${subject} was published after the bus closed and was dropped (further ones are counted in droppedAfterClose)`))
+      return
+    }
     if (this.state.state === 'disconnected') {
       this.held.hold(subject, data)
       return
