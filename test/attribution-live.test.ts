@@ -20,7 +20,7 @@ import { builtFile, projectRoot } from '../src/paths.js'
 import { openStore } from '../src/store/sqlite-store.js'
 import { NatsBus } from '../src/transport/nats.js'
 import { expectClose } from './helpers/close.js'
-import { TEST_KEY, messages, simEvents } from './helpers/engine.js'
+import { TEST_KEY, chunks, directReplay, messages, simEvents } from './helpers/engine.js'
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
 
 const run_ = promisify(execFile)
@@ -203,14 +203,11 @@ describe('idr.api.attribution.report on a running engine', () => {
     const second = await run(events.slice(half))
 
     // the reference: the same households in-process, their journeys in memory
+    // (with the engine's event-time timers, in the messages of 20 that each run published)
     const ref: { r: JourneyRecord, account: string }[] = []
-    const hs = new Map<string, Household>()
-    for (const e of events) {
-      let h = hs.get(e.account)
-      if (!h) hs.set(e.account, (h = new Household(e.account)))
-      h.push(e)
-      for (const r of h.journeys!.take()) ref.push({ r, account: e.account })
-    }
+    directReplay([...chunks(events.slice(0, half), 20), ...chunks(events.slice(half), 20)], (account, _out, h) => {
+      for (const r of h.journeys!.take()) ref.push({ r, account })
+    })
     const local = (req: Record<string, unknown>): AttributionReport => attributionReport((q, each) => {
       for (const { r, account } of ref) if (selects(q, r, account)) each(pathOf(r))
     }, checkReportRequest(req))

@@ -16,7 +16,7 @@ import type { IdrEvent } from '../src/model/events.js'
 import type { Bus, InboundHandler, InboundMessage, RequestHandler } from '../src/runtime/bus.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
 import { InProcessBus } from '../src/transport/in-process.js'
-import { subjectMatches } from '../src/transport/subjects.js'
+import { subjectMatches } from '../src/contracts/subjects.js'
 import { TEST_KEY, messages, simEvents } from './helpers/engine.js'
 
 // every sha256 the code computes goes through this spy, so a test can count the hashes of a run

@@ -8,7 +8,7 @@ import {
 } from 'nats'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { deleteMessages, eraseSubject, scanSubject, type StoredEvents } from '../src/privacy/stream-erase.js'
-import { partitionOf } from '../src/runtime/partition.js'
+import { partitionOf } from '../src/contracts/partition.js'
 import { DEFAULT_STREAM, NatsBus } from '../src/transport/nats.js'
 import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
 import { refusals } from './helpers/refusals.js'

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import { connect, Events, StringCodec } from 'nats'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { partitionOf } from '../src/runtime/partition.js'
+import { partitionOf } from '../src/contracts/partition.js'
 import { exampleConfig, startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
 
 const sc = StringCodec()

@@ -3,7 +3,7 @@
 import { connect, Empty, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../src/kernels/twin/kmeans.js'
-import { fnv1a32, partitionOf } from '../src/runtime/partition.js'
+import { fnv1a32, partitionOf } from '../src/contracts/partition.js'
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
 
 // FNV-1a 32-bit test vectors: Landon Curt Noll, test_fnv.c (http://www.isthe.com/chongo/src/fnv/test_fnv.c),

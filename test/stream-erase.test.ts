@@ -8,7 +8,7 @@ import { join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { IdrError } from '../src/errors.js'
 import { deleteMessages, eraseSubject, SCAN_BATCH, scanSubject, type StoredEvents } from '../src/privacy/stream-erase.js'
-import { partitionOf } from '../src/runtime/partition.js'
+import { partitionOf } from '../src/contracts/partition.js'
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
 
 const STREAM = 'IDR_EV'

@@ -3,11 +3,11 @@
 import { encode } from '@msgpack/msgpack'
 import { describe, expect, it } from 'vitest'
 import { Ingress } from '../src/ingress/ingress.js'
-import { inputSubject } from '../src/ingress/subject.js'
-import { isToken, SubjectError, TOKEN_MAX_LENGTH } from '../src/ingress/token.js'
+import { inputSubject } from '../src/contracts/input-subject.js'
+import { isToken, SubjectError, TOKEN_MAX_LENGTH } from '../src/contracts/token.js'
 import { EventError, validateEvent } from '../src/model/events.js'
 import { checkRequest } from '../src/privacy/erase.js'
-import { subjects } from '../src/transport/subjects.js'
+import { subjects } from '../src/contracts/subjects.js'
 import { INJECTION, NAMED_BAD_ACCOUNTS } from './helpers/injection.js'
 
 const BAD = [...NAMED_BAD_ACCOUNTS, 'tab\there', 'nul\u0000', 'é', 'acct\u2028', '', 'x'.repeat(TOKEN_MAX_LENGTH + 1), 'a b', '.lead', 'trail.']

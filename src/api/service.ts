@@ -5,14 +5,14 @@
 import { attributionReport, checkReportRequest } from '../attribution/report.js'
 import { IdrError } from '../errors.js'
 import type { Engine } from '../engine/engine.js'
-import { isToken, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
+import { isToken, TOKEN_PATTERN, tokenProblem } from '../contracts/token.js'
 import { GENRES, validateEvent } from '../model/events.js'
 import { householdProfile } from '../model/profile.js'
 import { addGenreWeights, type Session } from '../model/sessionizer.js'
 import type { Eraser } from '../privacy/erase.js'
 import type { Pseudonymiser } from '../privacy/pseudonymise.js'
 import type { Bus } from '../runtime/bus.js'
-import { partitionOf } from '../runtime/partition.js'
+import { partitionOf } from '../contracts/partition.js'
 
 const json = new TextEncoder()
 const text = new TextDecoder()

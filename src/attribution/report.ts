@@ -1,7 +1,7 @@
 // The attribution report of a running engine (idr.api.attribution.report, `idr attribute --nats`): the
 // journeys the engine kept, selected by level, account, person and end time, aggregated into a path table and
 // run through the models (docs/attribution.md, "On the running engine").
-import { isToken, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
+import { isToken, TOKEN_PATTERN, tokenProblem } from '../contracts/token.js'
 import { CHANNELS } from '../model/events.js'
 import { AttributionError } from './errors.js'
 import { MODELS, attribute, type AttributeOptions } from './index.js'

@@ -7,7 +7,7 @@ import { IdrError } from '../errors.js'
 import { editDistance } from '../kernels/validate.js'
 import type { AccountBinding } from '../ingress/ingress.js'
 import { DEFAULT_IDLE_WARNING_MS } from './serve-watch.js'
-import { SUBJECT_PREFIX } from '../ingress/token.js'
+import { SUBJECT_PREFIX } from '../contracts/token.js'
 import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
 import { DEFAULT_JETSTREAM_TIMEOUT_MS } from '../transport/nats.js'
 

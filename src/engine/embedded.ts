@@ -5,9 +5,9 @@
 import { decode, encode } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { DlqRecord } from '../ingress/ingress.js'
-import { isToken } from '../ingress/token.js'
+import { isToken } from '../contracts/token.js'
 import type { Assignment } from '../model/household.js'
-import { subjects } from '../transport/subjects.js'
+import { subjects } from '../contracts/subjects.js'
 import { InProcessBus } from '../transport/in-process.js'
 import { Engine, type EngineOptions, type EngineStats } from './engine.js'
 

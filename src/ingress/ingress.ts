@@ -10,8 +10,8 @@ import { KeyRing } from '../privacy/keyring.js'
 import type { Pseudonymiser } from '../privacy/pseudonymise.js'
 import { MessageDecoder, type DecodeLimits } from './decode.js'
 import { IngressError, type IngressErrorCode } from './errors.js'
-import { inputSubject, type InputSubject } from './subject.js'
-import { isSubjectPrefix } from './token.js'
+import { inputSubject, type InputSubject } from '../contracts/input-subject.js'
+import { isSubjectPrefix } from '../contracts/token.js'
 
 export { IngressError, type IngressErrorCode } from './errors.js'
 

@@ -1,11 +1,22 @@
 // The origin of decoded events, for dead-letter records made after decoding: the message's subject, length
 // and hash, the hash computed at most once per message and only when a record needs it.
 import { createHash } from 'node:crypto'
-import type { EventOrigin } from '../runtime/actor.js'
 
 /** SHA-256 of a whole message, hex: what every DLQ record carries in `sha256`. */
 export function messageSha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex')
+}
+
+/**
+ * The message an event came in, for a dead-letter record made after decoding (a household's LATE or
+ * CLOCK_AHEAD): shared by the events of one message; the hash is computed only when a record asks for it.
+ */
+export interface EventOrigin {
+  readonly subject: string
+  /** Byte length of the whole message. */
+  readonly bytes: number
+  /** SHA-256 of the whole message, hex. */
+  readonly sha256: string
 }
 
 /**

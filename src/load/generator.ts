@@ -4,7 +4,7 @@
 // wall clock, never past now. Cheaper than src/sim (no marketing, no oracle, no ground truth) and endless,
 // which the publisher needs at hundreds of thousands of events/s (docs/benchmarks.md, "Load over NATS").
 import { GENRES, type DeviceType, type Genre } from '../model/events.js'
-import { partitionOf } from '../runtime/partition.js'
+import { partitionOf } from '../contracts/partition.js'
 import { mulberry32 } from '../kernels/twin/kmeans.js'
 
 /** Event-time distance between heartbeats, ms (docs/events.md: heartbeats every ~60 s). */

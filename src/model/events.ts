@@ -2,7 +2,7 @@
 // limits and codes defined here and in docs/events.md). One validator for every entry point: the bus
 // ingress, NDJSON files, the simulator's own output in tests.
 import { IdrError } from '../errors.js'
-import { isToken, TOKEN_MAX_LENGTH, TOKEN_PATTERN, tokenProblem } from '../ingress/token.js'
+import { isToken, TOKEN_MAX_LENGTH, TOKEN_PATTERN, tokenProblem } from '../contracts/token.js'
 
 export const SCHEMA_VERSION = 1
 
@@ -28,7 +28,7 @@ export type Channel = (typeof CHANNELS)[number]
 /** Limits enforced by the validator (documented in docs/events.md). */
 export const EVENT_LIMITS = {
   idMaxLength: 128,
-  /** The account is a subject token: TOKEN_PATTERN (src/ingress/token.ts). */
+  /** The account is a subject token: TOKEN_PATTERN (src/contracts/token.ts). */
   accountMaxLength: TOKEN_MAX_LENGTH,
   deviceMaxLength: 128,
   contentMaxLength: 256,

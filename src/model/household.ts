@@ -263,14 +263,14 @@ export class Household {
   }
 
   /**
-   * The account's partition has seen a session gap of event time pass since this account's last event (an
-   * event-time timer, src/runtime/event-time.ts): its open sessions end. Its own event time moves only as far
-   * as that needs (just past its newest event plus the gap), never to the partition's watermark, so an account
-   * whose events run behind its partition's (a backfill) does not find its next events late.
+   * The account's partition has seen a session gap of event time pass since this account's last event arrived
+   * (an event-time timer, src/runtime/event-time.ts): its open sessions end. Its own event time does not move,
+   * so an account whose events run behind its partition's (a backfill, a device that was offline) does not
+   * find its next events late; one that would have extended a closed session opens a new one.
    */
-  expire(watermarkMs: number): HouseholdOutput {
-    const s = this.sessionizer
-    return this.advance(Math.min(watermarkMs, s.newestTs + s.gapMs + 1))
+  expire(): HouseholdOutput {
+    this.ready()
+    return this.handle(this.sessionizer.expire())
   }
 
   /** Closes every open session (end of input). */

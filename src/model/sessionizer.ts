@@ -199,6 +199,19 @@ export class Sessionizer {
   }
 
   /** Closes every open session (end of input). */
+  /**
+   * Closes every open session as its gap (or stop) closes it, without moving the watermark: an event-time timer
+   * found the account's partition a session gap past its last event (src/runtime/event-time.ts). Its next
+   * events are judged late by its own event time as before; one that would have joined a closed session
+   * opens a new one.
+   */
+  expire(): SessionUpdate[] {
+    const out: SessionUpdate[] = []
+    for (const s of this.open) out.push(this.closed(s, s.stopTs !== undefined ? 'stop' : 'gap'))
+    this.open = []
+    return out
+  }
+
   flush(): SessionUpdate[] {
     const out: SessionUpdate[] = []
     for (const s of this.open) out.push(this.closed(s, 'flush'))

@@ -3,8 +3,8 @@
 import type { JetStreamManager } from 'nats'
 import { validateEvent, type IdrEvent } from '../model/events.js'
 import type { Pseudonymiser } from './pseudonymise.js'
-import { partitionOf } from '../runtime/partition.js'
-import { subjects } from '../transport/subjects.js'
+import { partitionOf } from '../contracts/partition.js'
+import { subjects } from '../contracts/subjects.js'
 import type { EventStream } from './erase.js'
 import { deleteMessages, scanSubject, type StoredEvents } from './stream-erase.js'
 

@@ -3,18 +3,7 @@
 import type { Household } from '../model/household.js'
 import type { IdrEvent } from '../model/events.js'
 import type { RefitResult } from '../model/refit.js'
-
-/**
- * The message an event came in, for a dead-letter record made after decoding (a household's LATE or
- * CLOCK_AHEAD): shared by the events of one message; the hash is computed only when a record asks for it.
- */
-export interface EventOrigin {
-  readonly subject: string
-  /** Byte length of the whole message. */
-  readonly bytes: number
-  /** SHA-256 of the whole message, hex. */
-  readonly sha256: string
-}
+import type { EventOrigin } from '../ingress/origin.js'
 
 /** An event on its way to its household. */
 export interface Envelope {
@@ -32,13 +21,11 @@ export interface Envelope {
 }
 
 /**
- * An event-time timer that fired for the account (src/runtime/event-time.ts): its household advances to the
- * partition's watermark, closing what the gap has ended. Queued behind the events enqueued before it.
+ * An event-time timer that fired for the account (src/runtime/event-time.ts): its household's open sessions
+ * end (Household.expire). Queued behind the events enqueued before it.
  */
 export interface Tick {
   readonly event: undefined
-  /** The partition's watermark when it fired, epoch ms. */
-  readonly watermark: number
   /** Input position: after every event of the message that fired it (sequence × stride + stride − 1); 0 without a sequence. */
   readonly pos: number
 }

@@ -232,6 +232,11 @@ export class EventClock {
     return t
   }
 
+  /** Every partition's newest event time now (what a checkpoint stores on a bus without sequences). */
+  eventTimes(): Map<number, number> {
+    return new Map([...this.partitions].map(([p, c]) => [p, c.newest]))
+  }
+
   /** A checkpoint covering up to seq was committed: history at or below it is no longer needed. */
   prune(partition: number, seq: number): void {
     const c = this.partitions.get(partition)

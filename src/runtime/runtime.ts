@@ -183,9 +183,9 @@ export class ActorRuntime {
    */
   fireTimers(seq: number): void {
     const pos = seq > 0 ? seq * POSITION_STRIDE + POSITION_STRIDE - 1 : 0
-    this.clock.fire(seq, (account, partition, watermark) => {
+    this.clock.fire(seq, (account, partition) => {
       this.counters.timersFired++
-      const tick: Tick = { event: undefined, watermark, pos }
+      const tick: Tick = { event: undefined, pos }
       this.enqueueInput(partition, account, tick)
     })
   }
@@ -251,7 +251,11 @@ export class ActorRuntime {
       if (a.mailbox.length > 0 || a.refit.phase !== 'none') this.dirty.add(a)
     }
     const positions = this.coveredPositions()
-    const eventTimes = new Map([...positions].map(([p, seq]) => [p, this.clock.eventTimeAt(p, seq)]))
+    // with sequences, each partition's event time as of the position stored; without (NATS core, in-process),
+    // as it is now: nothing is replayed there, and a restart goes on from what was last seen
+    const eventTimes = this.delivered.size > 0
+      ? new Map([...positions].map(([p, seq]) => [p, this.clock.eventTimeAt(p, seq)]))
+      : this.clock.eventTimes()
     try {
       this.store.commit({ households, positions, eventTimes })
     } catch (e) {
@@ -404,7 +408,7 @@ export class ActorRuntime {
         if (env.event) this.counters.erasedSkipped++
         continue
       }
-      const out = env.event ? h.push(env.event, env.arrivalMs) : h.expire(env.watermark)
+      const out = env.event ? h.push(env.event, env.arrivalMs) : h.expire()
       if (env.event) this.count(out)
       if (env.pos > 0) {
         a.lastPos = env.pos

@@ -135,7 +135,7 @@ function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | unde
     const s = run.model.sessionizer
     clock ??= new EventClock({ gapMs: s.gapMs, allowedLatenessMs: s.allowedLatenessMs, maxClockSkewMs: s.maxClockSkewMs })
     clock.observe(0, e.account, e.kind, e.ts, e.ts, 0)
-    clock.fire(0, (account, _p, watermark) => collect(runs.get(account)!, runs.get(account)!.model.expire(watermark)))
+    clock.fire(0, (account) => collect(runs.get(account)!, runs.get(account)!.model.expire()))
   }
   if (flush) for (const run of runs.values()) collect(run, run.model.flush())
   return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000 }

@@ -3,7 +3,7 @@
 // else goes synchronously to local subscribers.
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, InboundMessage, RequestHandler } from '../runtime/bus.js'
-import { mappedPartition, subjectMatches } from './subjects.js'
+import { mappedPartition, subjectMatches } from '../contracts/subjects.js'
 
 export const DEFAULT_IN_PROCESS_HIGH_WATER = 1_000 // messages queued before send() waits
 

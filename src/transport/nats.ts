@@ -10,7 +10,7 @@ import {
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
 import { HeldOutputs } from './held-outputs.js'
-import { mappedPartition, subjectCovers, subjects } from './subjects.js'
+import { mappedPartition, subjectCovers, subjects } from '../contracts/subjects.js'
 
 export interface NatsBusOptions {
   /** nats://host:port (comma-separated for several servers). */

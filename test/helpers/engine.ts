@@ -2,7 +2,7 @@
 // engine's outputs are compared with.
 import { decode, encode } from '@msgpack/msgpack'
 import { PLAYBACK_KINDS, type IdrEvent } from '../../src/model/events.js'
-import { Household, type Assignment } from '../../src/model/household.js'
+import { Household, type Assignment, type HouseholdOutput } from '../../src/model/household.js'
 import { DEFAULT_ALLOWED_LATENESS_MS, DEFAULT_SESSION_GAP_MS } from '../../src/model/sessionizer.js'
 import { Pseudonymiser } from '../../src/privacy/pseudonymise.js'
 import { simulate } from '../../src/sim/simulator.js'
@@ -51,31 +51,43 @@ export function messages(events: readonly IdrEvent[], batch: number, grouping: '
  */
 export function directAssignments(events: readonly IdrEvent[], batch: number, key = TEST_KEY): Map<string, Assignment[]> {
   const pseudo = new Pseudonymiser(key)
-  const households = new Map<string, Household>()
   const out = new Map<string, Assignment[]>()
+  directReplay(chunks(events.map((e) => ({ ...e, device: pseudo.device(e.device) })), batch), (account, o) => {
+    out.set(account, [...(out.get(account) ?? []), ...o.assignments])
+  })
+  return out
+}
+
+/** Consecutive chunks of up to `batch` events: the messages messages(events, batch) makes. */
+export function chunks<T>(items: readonly T[], batch: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += batch) out.push(items.slice(i, i + batch))
+  return out
+}
+
+/** The replay directAssignments describes over these messages, handing every household output to `each`. */
+export function directReplay(messageEvents: readonly (readonly IdrEvent[])[], each: (account: string, out: HouseholdOutput, h: Household) => void): void {
+  const households = new Map<string, Household>()
   const due = new Map<string, number>() // account → when its timer is due, epoch ms
   let newest = -Infinity
-  const add = (account: string, list: readonly Assignment[]): void => {
-    out.set(account, [...(out.get(account) ?? []), ...list])
-  }
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!
-    let h = households.get(e.account)
-    if (!h) households.set(e.account, (h = new Household(e.account)))
-    add(e.account, h.push({ ...e, device: pseudo.device(e.device) }, Date.now()).assignments)
-    if (PLAYBACK_KINDS.includes(e.kind)) {
-      newest = Math.max(newest, e.ts)
-      due.set(e.account, Math.max(due.get(e.account) ?? -Infinity, newest + DEFAULT_SESSION_GAP_MS))
+  for (const message of messageEvents) {
+    for (const e of message) {
+      let h = households.get(e.account)
+      if (!h) households.set(e.account, (h = new Household(e.account)))
+      each(e.account, h.push(e, Date.now()), h)
+      if (PLAYBACK_KINDS.includes(e.kind)) {
+        newest = Math.max(newest, e.ts)
+        due.set(e.account, Math.max(due.get(e.account) ?? -Infinity, newest + DEFAULT_SESSION_GAP_MS))
+      }
     }
-    if ((i + 1) % batch !== 0 && i !== events.length - 1) continue
     const watermark = newest - DEFAULT_ALLOWED_LATENESS_MS
     for (const [account, at] of due) {
       if (!(watermark > at)) continue
       due.delete(account)
-      add(account, households.get(account)!.expire(watermark).assignments)
+      const q = households.get(account)!
+      each(account, q.expire(), q)
     }
   }
-  return out
 }
 
 /** Decoded assignments grouped by account, in arrival order. */

@@ -9,7 +9,7 @@ import { decode, encode } from '@msgpack/msgpack'
 import { connect, StorageType, type NatsConnection } from 'nats'
 import type { IdrEvent } from '../../src/model/events.js'
 import type { HouseholdState } from '../../src/model/household.js'
-import { partitionOf } from '../../src/runtime/partition.js'
+import { partitionOf } from '../../src/contracts/partition.js'
 import { startNatsServer, type NatsServerHandle } from './nats-server.js'
 
 export const STREAM = 'IDR_EVP'

@@ -1,11 +1,11 @@
 // Subject names and NATS-style subject matching, shared by the transports (docs/subjects.md). Every subject
 // idr builds from a value comes from here, and every such value passes the token rule first
-// (src/ingress/token.ts): a builder throws rather than publish on a subject it did not mean.
+// (src/contracts/token.ts): a builder throws rather than publish on a subject it did not mean.
 import { IdrError } from '../errors.js'
-import { inputSubject, MAX_PARTITION } from '../ingress/subject.js'
-import { isSubjectPrefix, subjectToken } from '../ingress/token.js'
+import { inputSubject, MAX_PARTITION } from './input-subject.js'
+import { isSubjectPrefix, subjectToken } from './token.js'
 
-export { inputSubject, type InputSubject } from '../ingress/subject.js'
+export { inputSubject, type InputSubject } from './input-subject.js'
 
 /** Subjects of one deployment, from its prefix (default 'idr'; checked: tokens of the rule joined by dots). */
 export function subjects(prefix = 'idr') {
