@@ -3,7 +3,7 @@
 import { LOAD_HELP, parseLoadArgs } from '../load/options.js'
 import { renderLoad } from '../load/report.js'
 import { runLoad } from '../load/run.js'
-import { runSweep } from '../load/sweep.js'
+import { requireBenchmarks } from './bench.js'
 
 export async function loadCommand(argv: string[]): Promise<number> {
   const parsed = parseLoadArgs(argv)
@@ -12,6 +12,8 @@ export async function loadCommand(argv: string[]): Promise<number> {
     return 0
   }
   if (parsed.kind === 'sweep') {
+    requireBenchmarks('idr load --sweep')
+    const { runSweep } = await import('../../bench/load-sweep.js')
     await runSweep({ quick: parsed.quick, repeats: parsed.repeats, url: parsed.url, log: (line) => console.log(line) })
     return 0
   }

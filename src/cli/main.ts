@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `idr` command. Subcommands grow with the project; each validates its own flags.
-import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
 import { attributeCommand } from './attribute.js'
 import { auditCommand } from './audit.js'
+import { benchCommand } from './bench.js'
 import { demoCommand } from './demo.js'
 import { evalCommand } from './eval.js'
 import { gmmCommand } from './gmm.js'
@@ -43,17 +43,11 @@ Usage:
                                 erase what idr holds about an account, a person or a device (docs/privacy.md)
   idr export --account A [--person P] (--nats URL | --db FILE) [--out FILE]
                                 everything idr holds about an account or a person, as JSON (access request)
-  idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
+  idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json (from a clone:
+                                the installed package has no bench/)
                                 names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys
 
 Documentation: README.md, docs/ (operations.md, subjects.md, events.md, model.md, benchmarks.md).`
-
-async function bench(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { quick: { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
-  const { runBenchmarks } = await import('../../bench/run.js')
-  await runBenchmarks(positionals, { quick: values.quick ?? false, log: (line) => console.log(line) })
-  return 0
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -77,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'export':
       return exportCommand(rest)
     case 'bench':
-      return bench(rest)
+      return benchCommand(rest)
     case 'demo':
       return demoCommand(rest)
     case 'gmm':

@@ -72,7 +72,8 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
   --seed N              habits of the households (default ${DEFAULT_SEED})
   --json                one JSON object (mode, eventsPerSec, ceilingEventsPerSec, ratioToCeiling, latencyMs, rssMb, households, …)
   --sweep [--quick] [--repeats N]   the benchmark sweep (each full-speed mode N times, the median reported;
-                        default 3, 1 with --quick): writes bench/results/load.json and load-scaling.json`
+                        default 3, 1 with --quick): writes bench/results/load.json and load-scaling.json
+                        (from a clone: the installed package has no bench/)`
 
 const FLAGS = {
   nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' }, rate: { type: 'string' }, max: { type: 'boolean' },

@@ -2,10 +2,10 @@
 // speed with their ceilings (median of repeated runs), fixed rates for latency, the refit storm, and the
 // scaling table over household counts with passivation on. Writes bench/results/load.json and
 // load-scaling.json and prints the Markdown tables of docs/benchmarks.md ("Load over NATS").
-import { mdTable, writeResult } from '../../bench/lib.js'
-import { DEFAULT_MAX_RESIDENT, type LoadOptions } from './options.js'
-import type { LoadResult } from './report.js'
-import { runLoad } from './run.js'
+import { DEFAULT_MAX_RESIDENT, type LoadOptions } from '../src/load/options.js'
+import type { LoadResult } from '../src/load/report.js'
+import { runLoad } from '../src/load/run.js'
+import { mdTable, writeResult } from './lib.js'
 
 /** The reference system this project replaces: 12M events/hour at p99 104 ms (the issue). */
 export const REFERENCE = { eventsPerSec: 12_000_000 / 3600, p99Ms: 104 } as const
