@@ -1,20 +1,33 @@
 // `idr eval`: runs the household model prequentially over simulated households (with the Bayes ceiling) or an
 // NDJSON file of events carrying `truth`, and prints the metrics (docs/model.md, docs/metrics.md).
-import { parseArgs } from 'node:util'
-import { IdrError } from '../errors.js'
 import type { IdrEvent } from '../model/events.js'
 import { evaluateEvents, fitTemperature, type EvalReport } from '../sim/evaluate.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
-import { bayesCeiling, simulate, type Difficulty } from '../sim/simulator.js'
+import { bayesCeiling, simulate } from '../sim/simulator.js'
+import { DIFFICULTIES } from '../sim/options.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
 
-export const EVAL_USAGE = 'idr eval [--households N] [--days D] [--seed S] [--difficulty easy|default|hard] [--input events.ndjson] [--fit-temperature] [--json]'
+const EVAL_DEFAULTS = { households: 1000, days: 30, seed: 1 } as const
 
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new IdrError('BAD_OPTION', `--${name} must be a positive integer, got "${v}"`)
-  return n
-}
+export const EVAL_USAGE = `idr eval [options]: the household model scored session by session (docs/model.md, docs/metrics.md)
+
+  --households N      simulated households (default ${EVAL_DEFAULTS.households})
+  --days D            days simulated (default ${EVAL_DEFAULTS.days})
+  --seed S            simulation seed (default ${EVAL_DEFAULTS.seed})
+  --difficulty L      easy | default | hard (default default)
+  --input FILE        evaluate an NDJSON file of events that carry truth instead (idr simulate writes one);
+                      no Bayes ceiling then. Bad lines, duplicates and late events are counted and shown
+  --fit-temperature   print the temperature that minimises ECE instead
+  --json              one JSON object instead of the table
+
+Examples:
+  idr eval --households 300 --difficulty hard
+  idr simulate --households 200 --out events.ndjson && idr eval --input events.ndjson`
+
+const FLAGS = {
+  households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
+  input: { type: 'string' }, json: { type: 'boolean' }, 'fit-temperature': { type: 'boolean' },
+} as const
 
 function table(r: EvalReport): string {
   const f = (v: number | null) => (v === null ? '—' : v.toFixed(3))
@@ -35,34 +48,34 @@ function table(r: EvalReport): string {
 }
 
 export async function evalCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
-      input: { type: 'string' }, json: { type: 'boolean', default: false }, 'fit-temperature': { type: 'boolean', default: false },
-    },
-  })
+  if (wantsHelp(args)) {
+    console.log(EVAL_USAGE)
+    return 0
+  }
+  const { values } = parseFlags(args, FLAGS)
+  const json = values.json ?? false
+  const households = wholeNumber('households', values.households, 1) ?? EVAL_DEFAULTS.households
+  const days = wholeNumber('days', values.days, 1) ?? EVAL_DEFAULTS.days
+  const seed = wholeNumber('seed', values.seed, 0, 2 ** 32 - 1) ?? EVAL_DEFAULTS.seed
+  const difficulty = choice('difficulty', values.difficulty, DIFFICULTIES) ?? 'default'
   let report: EvalReport
-  if (values.input) {
+  if (values.input !== undefined) {
+    const simOnly = (['households', 'days', 'seed', 'difficulty'] as const).filter((k) => values[k] !== undefined)
+    if (simOnly.length > 0) throw new UsageError(`${simOnly.map((k) => `--${k}`).join(', ')} describe simulated households; they do not apply to --input`)
     const reader = readEventsNdjson(values.input)
     const events: IdrEvent[] = []
     for await (const e of reader) events.push(e)
     for (const err of reader.errors.slice(0, 5)) console.error(`idr eval: skipped ${err.message}`)
     if (reader.errors.length > 5) console.error(`idr eval: … and ${reader.errors.length - 5} more bad lines`)
-    if (values['fit-temperature']) return printFit(fitTemperature(events), values.json)
+    if (values['fit-temperature']) return printFit(fitTemperature(events), json)
     report = evaluateEvents(events)
   } else {
-    const difficulty = (values.difficulty ?? 'default') as Difficulty
-    if (!['easy', 'default', 'hard'].includes(difficulty)) throw new IdrError('BAD_OPTION', `--difficulty must be easy, default or hard, got "${difficulty}"`)
-    const sim = simulate({
-      households: int('households', values.households, 1000), days: int('days', values.days, 30),
-      seed: int('seed', values.seed, 1), difficulty,
-    })
-    if (values['fit-temperature']) return printFit(fitTemperature(sim.events()), values.json)
+    const sim = simulate({ households, days, seed, difficulty })
+    if (values['fit-temperature']) return printFit(fitTemperature(sim.events()), json)
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     report = evaluateEvents(sim.events(), { ceiling: bayesCeiling(sim).accuracy, trueSizes })
   }
-  if (values.json) {
+  if (json) {
     const { reliability, ...rest } = report
     console.log(JSON.stringify({ ...rest, reliability }))
   } else {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `idr` command. Subcommands grow with the project; each validates its own flags.
-import { parseArgs } from 'node:util'
 import { version } from '../paths.js'
+import { suggest } from '../options/suggest.js'
+import { EXIT_FAILURE, EXIT_USAGE, exitCodeOf, parseFlags, wantsHelp } from './args.js'
 import { attributeCommand } from './attribute.js'
 import { auditCommand } from './audit.js'
 import { demoCommand } from './demo.js'
@@ -11,6 +12,8 @@ import { loadCommand } from './load.js'
 import { eraseCommand, exportCommand } from './privacy.js'
 import { serveCommand } from './serve.js'
 
+const BENCH_NAMES = 'kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys'
+
 const HELP = `idr ${version} — who is watching: identity resolution for shared streaming accounts
 
 Usage:
@@ -19,12 +22,6 @@ Usage:
   idr demo [options]            simulated households through the real engine; progress, summary, report.html
       --households 2000 --days 30 --seed 1 --difficulty easy|default|hard --out DIR
       --nats URL | --spawn-nats  over a real nats-server instead of the in-process bus (idr demo --help: all)
-  idr gmm FILE.csv [options]     Gaussian-mixture model selection (BIC) on a CSV's numeric columns
-      --columns a,b,...          columns by header name or index (default: all)
-      --k 1-6                    range of components tried
-      --covariance full|diag     covariance structure (default full)
-      --n-init 10  --seed 0      k-means++ initialisations per K, and their seed
-      --json                     one JSON object instead of the table
   idr eval [options]            the household model against simulated households (or --input NDJSON with truth)
       --households 1000 --days 30 --seed 1 --difficulty easy|default|hard
       --input events.ndjson      evaluate on a file instead (no ceiling)
@@ -43,16 +40,45 @@ Usage:
                                 erase what idr holds about an account, a person or a device (docs/privacy.md)
   idr export --account A [--person P] (--nats URL | --db FILE) [--out FILE]
                                 everything idr holds about an account or a person, as JSON (access request)
+  idr gmm FILE.csv [--columns a,b --k 1-6 --covariance full|diag --n-init 10 --seed 0 --json]
+                                Gaussian-mixture model selection (BIC) on a CSV's numeric columns
   idr bench [NAME...] [--quick] run benchmarks (all by default) and write bench/results/*.json
-                                names: kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys
+                                names: ${BENCH_NAMES}
 
+Every command answers --help (or -h). Exit codes: 0 done, 1 failed while running, 2 wrong command line.
 Documentation: README.md, docs/ (operations.md, subjects.md, events.md, model.md, benchmarks.md).`
 
+export const BENCH_USAGE = `idr bench [NAME...] [--quick]: run benchmarks and write bench/results/*.json (summary: docs/benchmarks.md)
+
+  NAME...    which benchmarks (default: all): ${BENCH_NAMES}
+  --quick    fewer iterations, for a smoke run
+
+Example: idr bench kernels refit --quick`
+
 async function bench(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { quick: { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
+  if (wantsHelp(args)) return help(BENCH_USAGE)
+  const { values, positionals } = parseFlags(args, { quick: { type: 'boolean' } }, Infinity)
   const { runBenchmarks } = await import('../../bench/run.js')
   await runBenchmarks(positionals, { quick: values.quick ?? false, log: (line) => console.log(line) })
   return 0
+}
+
+function help(text: string): number {
+  console.log(text)
+  return 0
+}
+
+const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
+  demo: demoCommand,
+  eval: evalCommand,
+  serve: serveCommand,
+  load: loadCommand,
+  attribute: attributeCommand,
+  audit: auditCommand,
+  erase: eraseCommand,
+  export: exportCommand,
+  gmm: gmmCommand,
+  bench,
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -62,35 +88,24 @@ export async function main(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
     case 'help':
-      console.log(HELP)
-      return 0
+      return help(HELP)
     case '--version':
     case '-v':
-      console.log(version)
-      return 0
-    case 'attribute':
-      return attributeCommand(rest)
-    case 'audit':
-      return auditCommand(rest)
-    case 'erase':
-      return eraseCommand(rest)
-    case 'export':
-      return exportCommand(rest)
-    case 'bench':
-      return bench(rest)
-    case 'demo':
-      return demoCommand(rest)
-    case 'gmm':
-      return gmmCommand(rest)
-    case 'eval':
-      return evalCommand(rest)
-    case 'load':
-      return loadCommand(rest)
-    case 'serve':
-      return serveCommand(rest)
-    default:
-      console.error(`idr: unknown command "${command}"\n\n${HELP}`)
-      return 2
+      return help(version)
+  }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
+  if (!run) {
+    const near = suggest(command, Object.keys(COMMANDS))
+    console.error(`idr: unknown command "${command}"${near ? ` (did you mean "${near}"?)` : ''}; idr --help lists the commands`)
+    return EXIT_USAGE
+  }
+  try {
+    return await run(rest)
+  } catch (err) {
+    const code = exitCodeOf(err)
+    console.error(`idr ${command}: ${err instanceof Error ? err.message : String(err)}`)
+    if (code === EXIT_USAGE) console.error(`(idr ${command} --help lists its options)`)
+    return code
   }
 }
 
@@ -98,6 +113,6 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code },
   (err: unknown) => {
     console.error(`idr: ${err instanceof Error ? err.message : String(err)}`)
-    process.exitCode = 1
+    process.exitCode = EXIT_FAILURE
   },
 )
