@@ -67,12 +67,13 @@ describe('a wrong command line', () => {
       expect(r.stderr).not.toContain('ambiguous')
     }
     expect(idr('eval', '--days', '1.5').stderr).toContain('--days must be a whole number ≥ 1, got "1.5"')
+    expect(idr('simulate', '--out', 'x.ndjson', '--late-rate', '2').stderr).toContain('--late-rate must be a share from 0 to 1, got "2"')
   })
 
   it('exits 2 for every kind of wrong command line, in every command', () => {
     const cases: string[][] = [
       ['demo', '--difficulty', 'extreme'], ['demo', '--out'], ['demo', '--json=yes'], ['eval', 'stray'],
-      ['gmm'], ['gmm', 'a.csv', 'b.csv'], ['gmm', 'a.csv', '--covariance', 'tied'],
+      ['simulate'], ['gmm'], ['gmm', 'a.csv', 'b.csv'], ['gmm', 'a.csv', '--covariance', 'tied'],
       ['audit'], ['audit', 'vrify', '--db', 'x.db'], ['audit', 'verify'], ['bench', '--quik'],
       ['attribute'], ['attribute', '--input', 'x.csv', '--order', '9'], ['load', '--rate', '-5', '--spawn-nats'],
       ['serve', '--nats-usr', 'u'], ['erase'], ['export', '--account', 'a', '--device', 'd', '--nats', 'nats://127.0.0.1:1'],

@@ -11,6 +11,7 @@ import { gmmCommand } from './gmm.js'
 import { loadCommand } from './load.js'
 import { eraseCommand, exportCommand } from './privacy.js'
 import { serveCommand } from './serve.js'
+import { simulateCommand } from './simulate.js'
 
 const BENCH_NAMES = 'kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys'
 
@@ -26,6 +27,8 @@ Usage:
       --households 1000 --days 30 --seed 1 --difficulty easy|default|hard
       --input events.ndjson      evaluate on a file instead (no ceiling)
       --json                     one JSON object instead of the table
+  idr simulate --out events.ndjson [--households 100 --days 30 --seed 1 --difficulty easy|default|hard]
+                                sample events with the true person on each (truth), as NDJSON for your own tools
   idr serve [options]           run the engine on NATS (core or JetStream) with a SQLite store
       --nats URL --db FILE --jetstream --partitions 0-3 --of 8 --http PORT   (idr serve --help: all settings)
   idr load (--nats URL | --spawn-nats) [--rate R | --max] [--duration S] [--batch B] [--jetstream] [--households N] [--json]
@@ -70,6 +73,7 @@ function help(text: string): number {
 
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   demo: demoCommand,
+  simulate: simulateCommand,
   eval: evalCommand,
   serve: serveCommand,
   load: loadCommand,
