@@ -1,7 +1,7 @@
 // `idr simulate` writes sample events with truth that `idr eval --input` and `idr attribute --input` read back:
 // the compiled CLI in child processes, one temp directory per test.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -67,7 +67,7 @@ describe('idr simulate', () => {
     expect(out.channels.reduce((s, c) => s + c.conversions, 0)).toBeGreaterThan(0)
   })
 
-  it('delivers late and duplicate events when asked', () => {
+  it('delivers late and duplicate events when asked, which idr eval counts as ignored with the bad lines', () => {
     const file = join(tempDir(), 'disorder.ndjson')
     expect(idr('simulate', '--households', '12', '--days', '7', '--seed', '3', '--late-rate', '0.05', '--duplicate-rate', '0.05', '--out', file).status).toBe(0)
     const plain = [...simulate(SIM).events()].length
@@ -75,5 +75,17 @@ describe('idr simulate', () => {
     expect(lines.length).toBeGreaterThan(plain) // the duplicates come on top
     const ids = lines.map((l) => (JSON.parse(l) as { id: string }).id)
     expect(new Set(ids).size).toBe(plain)
+    appendFileSync(file, 'not json\n{"v":1}\n')
+    const r = idr('eval', '--input', file, '--json')
+    expect(r.status, r.stderr).toBe(0)
+    const { ignored } = JSON.parse(r.stdout) as { ignored: { badLines: number, duplicates: number, late: number, sessionsWithoutTruth: number } }
+    expect(ignored.badLines).toBe(2)
+    expect(ignored.duplicates).toBe(lines.length - plain) // every second delivery is recognised by its id
+    expect(ignored.late).toBeGreaterThan(0)
+    expect(ignored.sessionsWithoutTruth).toBe(0)
+    const text = idr('eval', '--input', file).stdout
+    expect(text).toMatch(new RegExp(`ignored +2 bad lines, ${lines.length - plain} duplicates, ${ignored.late} late events`))
+    expect(text).toContain('NLL: mean negative log-likelihood')
+    expect(text).toMatch(/events +\d{1,3},\d{3} /) // thousands separators
   })
 })

@@ -1,7 +1,7 @@
 // `idr eval`: runs the household model prequentially over simulated households (with the Bayes ceiling) or an
 // NDJSON file of events carrying `truth`, and prints the metrics (docs/model.md, docs/metrics.md).
 import type { IdrEvent } from '../model/events.js'
-import { evaluateEvents, fitTemperature, type EvalReport } from '../sim/evaluate.js'
+import { evaluateEvents, fitTemperature, type EvalReport, type EventEvaluation } from '../sim/evaluate.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
 import { bayesCeiling, simulate } from '../sim/simulator.js'
 import { DIFFICULTIES } from '../sim/options.js'
@@ -29,22 +29,42 @@ const FLAGS = {
   input: { type: 'string' }, json: { type: 'boolean' }, 'fit-temperature': { type: 'boolean' },
 } as const
 
-function table(r: EvalReport): string {
+/** What was read but not scored: bad lines of the file (--input only), events the model rejected, sessions without truth. */
+interface Ignored {
+  badLines: number
+  duplicates: number
+  late: number
+  clockAhead: number
+  sessionsWithoutTruth: number
+}
+
+const int = (x: number): string => x.toLocaleString('en')
+
+/** The metrics' meaning, printed under the table (docs/metrics.md has the formulas). */
+const LEGEND = `accuracy: share of sessions whose most probable person is the true one, under each household's best
+one-to-one mapping of found to true persons. Brier: mean squared error of the probabilities (0 best, 2 worst).
+NLL: mean negative log-likelihood, −ln of the probability given to the true person, in nats (0 best; 0.69 is a
+coin flip between two). ECE: expected calibration error, the mean gap between confidence and accuracy over 15
+bins (0 best). Definitions: docs/metrics.md.`
+
+function table(r: EvalReport, ignored: Ignored): string {
   const f = (v: number | null) => (v === null ? '—' : v.toFixed(3))
   const rows: [string, string][] = [
-    ['households', String(r.households)], ['sessions', `${r.sessions} (${r.coViewingSessions} co-viewing)`],
-    ['events', `${r.events} (${Math.round(r.eventsPerSec).toLocaleString('en')} events/s in process)`],
+    ['households', int(r.households)], ['sessions scored', `${int(r.sessions)} (${int(r.coViewingSessions)} co-viewing)`],
+    ['events', `${int(r.events)} (${int(Math.round(r.eventsPerSec))} events/s in process)`],
+    ['ignored', `${int(ignored.badLines)} bad lines, ${int(ignored.duplicates)} duplicates, ${int(ignored.late)} late events` +
+      `${ignored.clockAhead > 0 ? `, ${int(ignored.clockAhead)} ahead of the clock` : ''}; ${int(ignored.sessionsWithoutTruth)} sessions without truth (not scored)`],
     ['accuracy (best mapping)', f(r.accuracy)], ['accuracy, mean over households', f(r.accuracyMacro)],
     ['ceiling (Bayes oracle)', f(r.ceiling)], ['accuracy / ceiling', f(r.accuracyToCeiling)],
     ['accuracy at open (provisional)', f(r.accuracyAtOpen)], ['baseline: most active person', f(r.baselineDominant)],
     ['ARI', f(r.ari)], ['NMI', f(r.nmi)], ['household size exact', f(r.kExact)], ['household size MAE', f(r.kMae)],
     ['one-person households kept whole', f(r.singleNotSplit)],
-    ['Brier', f(r.brier)], ['NLL', f(r.nll)], ['ECE (15 bins)', f(r.ece)],
+    ['Brier', f(r.brier)], ['NLL (nats)', f(r.nll)], ['ECE (15 bins)', f(r.ece)],
     ['coverage at p ≥ 0.85', f(r.coverageAt085)], ['accuracy at p ≥ 0.85', f(r.accuracyAt085)],
     ...Object.entries(r.accuracyBySessions).map(([k, v]): [string, string] => [`accuracy from a person's session ${Number(k) + 1}`, f(v)]),
   ]
   const w = Math.max(...rows.map(([k]) => k.length))
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')
+  return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n\n${LEGEND}`
 }
 
 export async function evalCommand(args: string[]): Promise<number> {
@@ -58,7 +78,8 @@ export async function evalCommand(args: string[]): Promise<number> {
   const days = wholeNumber('days', values.days, 1) ?? EVAL_DEFAULTS.days
   const seed = wholeNumber('seed', values.seed, 0, 2 ** 32 - 1) ?? EVAL_DEFAULTS.seed
   const difficulty = choice('difficulty', values.difficulty, DIFFICULTIES) ?? 'default'
-  let report: EvalReport
+  let report: EventEvaluation
+  let badLines = 0
   if (values.input !== undefined) {
     const simOnly = (['households', 'days', 'seed', 'difficulty'] as const).filter((k) => values[k] !== undefined)
     if (simOnly.length > 0) throw new UsageError(`${simOnly.map((k) => `--${k}`).join(', ')} describe simulated households; they do not apply to --input`)
@@ -67,6 +88,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     for await (const e of reader) events.push(e)
     for (const err of reader.errors.slice(0, 5)) console.error(`idr eval: skipped ${err.message}`)
     if (reader.errors.length > 5) console.error(`idr eval: … and ${reader.errors.length - 5} more bad lines`)
+    badLines = reader.errors.length
     if (values['fit-temperature']) return printFit(fitTemperature(events), json)
     report = evaluateEvents(events)
   } else {
@@ -75,11 +97,13 @@ export async function evalCommand(args: string[]): Promise<number> {
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     report = evaluateEvents(sim.events(), { ceiling: bayesCeiling(sim).accuracy, trueSizes })
   }
+  const { rejected, sessionsWithoutTruth } = report.ignored
+  const ignored: Ignored = { badLines, duplicates: rejected.duplicate, late: rejected.late, clockAhead: rejected['clock-ahead'], sessionsWithoutTruth }
   if (json) {
-    const { reliability, ...rest } = report
-    console.log(JSON.stringify({ ...rest, reliability }))
+    const { reliability, ignored: _, ...rest } = report
+    console.log(JSON.stringify({ ...rest, ignored, reliability }))
   } else {
-    console.log(table(report))
+    console.log(table(report, ignored))
   }
   return 0
 }
