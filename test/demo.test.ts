@@ -148,8 +148,8 @@ describe('idr demo command', () => {
     }
   }, 90_000)
 
-  it('refuses bad options with a clear message', async () => {
-    await expect(run('node', [CLI, 'demo', '--households', 'many'], { timeout: 20_000 })).rejects.toMatchObject({ stderr: expect.stringMatching(/--households must be an integer/) })
-    await expect(run('node', [CLI, 'demo', '--difficulty', 'brutal'], { timeout: 20_000 })).rejects.toMatchObject({ stderr: expect.stringMatching(/--difficulty must be easy, default or hard/) })
+  it('refuses bad options with a clear message, exit 2', async () => {
+    await expect(run('node', [CLI, 'demo', '--households', 'many'], { timeout: 20_000 })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--households must be a whole number ≥ 1, got "many"/) })
+    await expect(run('node', [CLI, 'demo', '--difficulty', 'brutal'], { timeout: 20_000 })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--difficulty must be one of easy, default, hard/) })
   })
 })
