@@ -16,7 +16,8 @@ export const DEMO_USAGE = `idr demo [options]: simulated households through the 
   --seed S           simulation seed (default ${DEMO_DEFAULTS.seed})
   --difficulty L     easy | default | hard (default ${DEMO_DEFAULTS.difficulty})
   --out DIR          where report.json and report.html go (default ./idr-demo)
-  --db FILE          the engine's SQLite file (default: a new file in a temp directory)
+  --db FILE          the engine's SQLite file, kept (default: a temporary file, removed at the end)
+  --keep-db          keep the temporary SQLite file (its path is printed)
   --nats URL         run over a real nats-server instead of the in-process bus
   --spawn-nats       start a local nats-server (needs nats-server installed) and run over it
   --pool-threads N   refit worker threads, 0 = inline (default: cores, at most 4)
@@ -29,7 +30,7 @@ Examples:
 
 const FLAGS = {
   households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
-  out: { type: 'string' }, db: { type: 'string' }, nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' },
+  out: { type: 'string' }, db: { type: 'string' }, 'keep-db': { type: 'boolean' }, nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' },
   'pool-threads': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
 } as const
 
@@ -57,7 +58,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   let report: DemoReport
   try {
     report = await runDemo({
-      ...options, difficulty, nats: server?.url ?? values.nats, db: values.db, onProgress: bar,
+      ...options, difficulty, nats: server?.url ?? values.nats, db: values.db, keepDb: values['keep-db'] ?? false, onProgress: bar,
     })
   } finally {
     await server?.stop()
@@ -67,7 +68,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   writeFileSync(json, JSON.stringify(report, null, 1) + '\n')
   writeFileSync(html, renderReportHtml(report))
   if (values.json) console.log(JSON.stringify(report))
-  else console.log(`${summary(report)}\n\nreport: ${html}\n        ${json}`)
+  else console.log(`${summary(report)}\n\nreport: ${html}\n        ${json}${report.config.db === null ? '' : `\ndatabase: ${report.config.db}`}`)
   return 0
 }
 

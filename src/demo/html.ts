@@ -106,7 +106,7 @@ function numbers(r: Partial<DemoReport>): string {
     ]),
     table('Configuration', [
       ['households', fmtInt(c?.households)], ['days', fmtInt(c?.days)], ['seed', str(c?.seed)], ['difficulty', str(c?.difficulty)],
-      ['bus', str(c?.bus)], ['NATS URL', str(c?.natsUrl)], ['database', str(c?.db)], ['refit threads', fmtInt(c?.poolThreads)],
+      ['bus', str(c?.bus)], ['NATS URL', str(c?.natsUrl)], ['database', c?.db === null ? 'a temporary file, removed at the end' : str(c?.db)], ['refit threads', fmtInt(c?.poolThreads)],
       ['events per message', fmtInt(c?.batch)],
     ]),
     table('Machine', [

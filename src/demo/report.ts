@@ -13,8 +13,8 @@ export interface DemoConfig {
   readonly bus: 'in-process' | 'nats'
   /** NATS URL when bus is 'nats' (credentials removed). */
   readonly natsUrl: string | null
-  /** The SQLite file the engine snapshotted to. */
-  readonly db: string
+  /** The SQLite file the engine snapshotted to; null: a temporary file, removed when the demo ended. */
+  readonly db: string | null
   /** Refit worker threads (0: refits inline on the engine's thread). */
   readonly poolThreads: number
   /** Events per published message. */
