@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { renderReportHtml } from '../demo/html.js'
-import type { DemoReport } from '../demo/report.js'
+import { trueLabel, type DemoReport } from '../demo/report.js'
 import { DEMO_DEFAULTS, runDemo, type DemoProgress } from '../demo/run.js'
 import { spawnNatsServer, type SpawnedNats } from '../load/nats-server.js'
 import { DIFFICULTIES } from '../sim/options.js'
@@ -119,11 +119,12 @@ export function summary(r: DemoReport): string {
   const ex = r.examples[0]
   if (ex) {
     lines.push('', `example ${ex.account}: ${ex.trueSize} people, the engine found ${ex.foundSize} (${(ex.accuracy * 100).toFixed(0)}% of sessions right)`)
-    for (const p of ex.found) lines.push(`  found ${p.person} (${(p.share * 100).toFixed(0)}%${p.matches ? `, is true ${p.matches}` : ''}): ${p.words}`)
-    for (const p of ex.truth) lines.push(`  true  ${p.person} (${(p.share * 100).toFixed(0)}%, ${p.archetype ?? ''}): ${p.words}`)
+    lines.push('  (found persons are the engine\'s p1, p2, …; true persons, from the simulation, are T1, T2, …)')
+    for (const p of ex.found) lines.push(`  found ${p.person} (${(p.share * 100).toFixed(0)}%${p.matches ? `, is ${trueLabel(p.matches)}` : ', no true person'}): ${p.words}`)
+    for (const p of ex.truth) lines.push(`  true  ${trueLabel(p.person)} (${(p.share * 100).toFixed(0)}%, ${p.archetype ?? ''}): ${p.words}`)
     for (const s of ex.sessions.slice(-5)) {
       const ps = s.persons.slice(0, 3).map((x) => `${x.person} ${x.p.toFixed(2)}`).join(', ')
-      lines.push(`  ${new Date(s.startMs).toISOString().slice(0, 16).replace('T', ' ')}  ${s.device.padEnd(11)} ${s.genre.padEnd(11)} truth ${s.truth.padEnd(6)} → ${ps} ${s.correct ? '✓' : '✗'}`)
+      lines.push(`  ${new Date(s.startMs).toISOString().slice(0, 16).replace('T', ' ')}  ${s.device.padEnd(11)} ${s.genre.padEnd(11)} truth ${trueLabel(s.truth).padEnd(6)} → ${ps} ${s.correct ? '✓' : '✗'}`)
     }
   }
   return lines.join('\n')
