@@ -108,10 +108,10 @@ describe('idr attribute', () => {
     expect(idr('--input', EVENTS, '--split', 'half').stderr).toContain('(BAD_OPTION)')
   })
 
-  it('refuses the oracle level when events carry no truth', () => {
+  it('refuses the oracle level when events carry no truth, as a wrong command line (exit 2)', () => {
     const file = tempFile('events.ndjson', '{"v":1,"id":"x.1","ts":1767600000000,"account":"x","device":"d","kind":"touch","channel":"email"}\n')
     const r = idr('--input', file, '--level', 'oracle')
-    expect(r.status).toBe(1)
+    expect(r.status).toBe(2)
     expect(r.stderr).toContain('(BAD_OPTION)')
   })
 
@@ -132,7 +132,7 @@ describe('idr attribute', () => {
     expect(t.channels[0]!.conversions).toBeCloseTo(1 / 3, 12)
     for (const bad of [['--input', FIXTURE, '--half-life-days', '7'], ['--input', EVENTS, '--half-life', '1', '--half-life-days', '7'], ['--input', EVENTS, '--half-life-days', '0'], ['--input', EVENTS, '--account', 'a']]) {
       const x = idr(...bad)
-      expect(x.status, bad.join(' ')).toBe(1)
+      expect(x.status, bad.join(' ')).toBe(2)
       expect(x.stderr).toContain('(BAD_OPTION)')
     }
   })
@@ -143,13 +143,13 @@ describe('idr attribute', () => {
     expect(r.stderr).toContain('(ENGINE_UNAVAILABLE)')
   })
 
-  it('names the line of a bad row, and refuses an order out of range', () => {
+  it('names the line of a bad row (exit 1), and refuses an order out of range (exit 2)', () => {
     const bad = idr('--input', tempFile('paths.csv', 'path,total_conversions\na,1\nb,-1\n'))
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain('line 3')
     expect(bad.stderr).toContain('(BAD_PATH_TABLE)')
     const order = idr('--input', FIXTURE, '--order', '4')
-    expect(order.status).toBe(1)
+    expect(order.status).toBe(2)
     expect(order.stderr).toContain('(BAD_OPTION)')
   })
 })

@@ -53,9 +53,9 @@ describe('idr command', () => {
     expect(r.stderr).toContain('row 3, column "b": "x" is not a number')
   })
 
-  it('names an unknown column', () => {
+  it('names an unknown column, and exits 2 (a wrong command line)', () => {
     const r = idr('gmm', tempCsv('a,b\n1,2\n3,4\n'), '--columns', 'c')
-    expect(r.status).toBe(1)
+    expect(r.status).toBe(2)
     expect(r.stderr).toContain('no column "c"')
   })
 })

@@ -118,6 +118,7 @@ describe('privacy requests end to end (JetStream)', () => {
     expect(r).toMatchObject({ scope: 'person', target: person, persons: 1 })
     const after = await idr(['export', '--db', db, '--dev-key', '--of', String(PARTITIONS), '--account', other]) as { persons: { person: string }[] }
     expect(after.persons.map((p) => p.person)).not.toContain(person)
-    await expect(run(process.execPath, [CLI, 'erase', '--db', db, '--dev-key', '--account', other, '--person', 'p1', '--device', 'd'])).rejects.toMatchObject({ code: 1 })
+    // --person and --device together: a wrong command line (exit 2), refused before the database is touched
+    await expect(run(process.execPath, [CLI, 'erase', '--db', db, '--dev-key', '--account', other, '--person', 'p1', '--device', 'd'])).rejects.toMatchObject({ code: 2 })
   }, 60_000)
 })

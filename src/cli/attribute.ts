@@ -2,7 +2,6 @@
 // of NDJSON events whose journeys are built per account, per person or per true person, or of the journeys a
 // running engine keeps (--nats: idr.api.attribution.report) (docs/attribution.md).
 import { extname } from 'node:path'
-import { parseArgs } from 'node:util'
 import { connect } from 'nats'
 import {
   attribute, AttributionError, DEFAULT_DECAY_HALF_LIFE_DAYS, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS, JourneyBuilder, MAX_MARKOV_ORDER, MODELS, readPathTable,
@@ -11,9 +10,41 @@ import {
 import type { AttributionReport } from '../attribution/report.js'
 import type { IdrEvent } from '../model/events.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
+import { exitCodeOf, parseFlags, UsageError, wantsHelp } from './args.js'
 
-export const ATTRIBUTE_USAGE = 'idr attribute (--input FILE.csv|FILE.ndjson | --nats URL [--account A [--person P]] [--from T] [--to T]) [--model first|last|linear|decay|position|markov|shapley|hybrid|all] [--order 1..3] [--half-life N | --half-life-days D] [--dedup-repeats] [--markov-weight W] [--level account|person|oracle] [--split soft|hard] [--lookback-days D] [--json]'
+/** One day, ms. */
 const DAY_MS = 86_400_000
+
+export const ATTRIBUTE_USAGE = `idr attribute (--input FILE | --nats URL) [options]: channel attribution (docs/attribution.md)
+
+Input, one of:
+  --input FILE           a ChannelAttribution path-table CSV, or NDJSON events (.ndjson, .jsonl; idr simulate
+                         writes them) whose journeys are built per account, per person or per true person
+  --nats URL             the journeys a running engine keeps (idr.api.attribution.report), narrowed by
+                         --account A, --person P, --from T, --to T (epoch ms or ISO time), --prefix P
+
+Models:
+  --model M              first, last, linear, decay, position, markov, shapley, hybrid or all (default all)
+  --order N              Markov order, 1 to ${MAX_MARKOV_ORDER} (default 1; also the hybrid's Markov part)
+  --half-life N          time decay by touches: half-life in touches (the only rule for a path table; default 1)
+  --half-life-days D     time decay by real time: half-life in days (events and --nats; default ${DEFAULT_DECAY_HALF_LIFE_DAYS})
+  --dedup-repeats        collapse consecutive repeats (A > A > B → A > B) before the Markov chain is built
+  --markov-weight W      the hybrid's weight on Markov, 0 to 1 (default 0)
+
+Journeys from events:
+  --level L              account, person or oracle (the true person; needs truth on every touch and convert);
+                         default person (with --nats: account or person)
+  --split soft|hard      person level: split a conversion by the model's probabilities (soft, default) or give
+                         it to the most probable person (hard)
+  --lookback-days D      touches this long before a conversion count (default ${DEFAULT_LOOKBACK_MS / DAY_MS})
+
+Output:
+  --json                 one JSON object per model, one per line
+
+Examples:
+  idr attribute --input test/fixtures/attribution-paths.csv --model markov --order 2
+  idr simulate --households 500 --out events.ndjson
+  idr attribute --input events.ndjson --level person --model shapley --json`
 /** How long `--nats` waits for the engine's reply, ms. */
 const REPORT_TIMEOUT_MS = 60_000
 /** How a person-level conversion is credited by default (docs/attribution.md, "Soft or hard"). */
@@ -137,14 +168,21 @@ function humanAll(results: readonly Attribution[]): string {
   return `${conv}\n\n${value}`
 }
 
-/** Runs the command; refusals print their stable code (`idr attribute: … (BAD_PATH_TABLE)`) and exit 1. */
+/**
+ * Runs the command; refusals print their stable code (`idr attribute: … (BAD_PATH_TABLE)`) and exit 2 for a
+ * wrong command line (BAD_OPTION), 1 otherwise.
+ */
 export async function attributeCommand(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(ATTRIBUTE_USAGE)
+    return 0
+  }
   try {
     return await run(args)
   } catch (err) {
-    if (!(err instanceof AttributionError)) throw err
+    if (!(err instanceof AttributionError) && !(err instanceof UsageError)) throw err
     console.error(`idr attribute: ${err.message} (${err.code})`)
-    return 1
+    return exitCodeOf(err)
   }
 }
 
@@ -178,21 +216,13 @@ async function engineReport(url: string, prefix: string, request: Record<string,
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
+  const { values } = parseFlags(args, {
       input: { type: 'string' }, nats: { type: 'string' }, account: { type: 'string' }, person: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
       prefix: { type: 'string' }, model: { type: 'string' }, order: { type: 'string' }, 'half-life': { type: 'string' }, 'half-life-days': { type: 'string' },
       'markov-weight': { type: 'string' }, level: { type: 'string' }, split: { type: 'string' }, 'lookback-days': { type: 'string' },
-      'dedup-repeats': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
-    },
-    strict: true,
+      'dedup-repeats': { type: 'boolean' }, json: { type: 'boolean' },
   })
-  if (values.help) {
-    console.log(ATTRIBUTE_USAGE)
-    return 0
-  }
-  if (!values.input === !values.nats) throw new AttributionError('BAD_OPTION', `give either --input FILE or --nats URL\nusage: ${ATTRIBUTE_USAGE}`)
+  if (!values.input === !values.nats) throw new UsageError('give either --input FILE or --nats URL')
   const models = parseModel(values.model)
   const options = parseOptions(values)
   const decayDays = parseDays('half-life-days', values['half-life-days'])

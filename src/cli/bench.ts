@@ -1,9 +1,19 @@
 // `idr bench` and `idr load --sweep`. The benchmarks live in the repository's bench/, which the published
 // package leaves out (package.json "files"), so the CLI imports them only when asked and says so when absent.
 import { existsSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { IdrError } from '../errors.js'
 import { builtFile } from '../paths.js'
+import { parseFlags, wantsHelp } from './args.js'
+
+export const BENCH_NAMES = 'kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys'
+
+export const BENCH_USAGE = `idr bench [NAME...] [--quick]: run benchmarks and write bench/results/*.json (summary: docs/benchmarks.md).
+From a clone only: the installed package has no bench/.
+
+  NAME...    which benchmarks (default: all): ${BENCH_NAMES}
+  --quick    fewer iterations, for a smoke run
+
+Example: idr bench kernels refit --quick`
 
 /** Throws BENCH_NOT_INSTALLED when this install has no compiled bench/ (an installed package, not a clone). */
 export function requireBenchmarks(command: string): void {
@@ -13,7 +23,11 @@ export function requireBenchmarks(command: string): void {
 }
 
 export async function benchCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { quick: { type: 'boolean', default: false } }, allowPositionals: true, strict: true })
+  if (wantsHelp(args)) {
+    console.log(BENCH_USAGE)
+    return 0
+  }
+  const { values, positionals } = parseFlags(args, { quick: { type: 'boolean' } }, Infinity)
   requireBenchmarks('idr bench')
   const { runBenchmarks } = await import('../../bench/run.js')
   await runBenchmarks(positionals, { quick: values.quick ?? false, log: (line) => console.log(line) })

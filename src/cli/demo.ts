@@ -2,13 +2,12 @@
 // with live throughput, a summary on the terminal, and report.json + a self-contained report.html.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { IdrError } from '../errors.js'
 import { renderReportHtml } from '../demo/html.js'
-import type { DemoReport } from '../demo/report.js'
+import { trueLabel, type DemoReport } from '../demo/report.js'
 import { DEMO_DEFAULTS, runDemo, type DemoProgress } from '../demo/run.js'
 import { spawnNatsServer, type SpawnedNats } from '../load/nats-server.js'
-import type { Difficulty } from '../sim/simulator.js'
+import { DIFFICULTIES } from '../sim/options.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
 
 export const DEMO_USAGE = `idr demo [options]: simulated households through the real engine, with a report
 
@@ -17,38 +16,37 @@ export const DEMO_USAGE = `idr demo [options]: simulated households through the 
   --seed S           simulation seed (default ${DEMO_DEFAULTS.seed})
   --difficulty L     easy | default | hard (default ${DEMO_DEFAULTS.difficulty})
   --out DIR          where report.json and report.html go (default ./idr-demo)
-  --db FILE          the engine's SQLite file (default: a new file in a temp directory)
+  --db FILE          the engine's SQLite file, kept (default: a temporary file, removed at the end)
+  --keep-db          keep the temporary SQLite file (its path is printed)
   --nats URL         run over a real nats-server instead of the in-process bus
   --spawn-nats       start a local nats-server (needs nats-server installed) and run over it
   --pool-threads N   refit worker threads, 0 = inline (default: cores, at most 4)
   --batch B          events per published message (default ${DEMO_DEFAULTS.batch})
-  --json             print report.json to stdout instead of the summary`
+  --json             print report.json to stdout instead of the summary
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < min) throw new IdrError('BAD_OPTION', `--${name} must be an integer ≥ ${min}, got "${v}"`)
-  return n
-}
+Examples:
+  idr demo --households 200 --days 14
+  idr demo --spawn-nats --difficulty hard --out /tmp/idr-hard`
+
+const FLAGS = {
+  households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
+  out: { type: 'string' }, db: { type: 'string' }, 'keep-db': { type: 'boolean' }, nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' },
+  'pool-threads': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
+} as const
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
-      out: { type: 'string' }, db: { type: 'string' }, nats: { type: 'string' }, 'spawn-nats': { type: 'boolean', default: false },
-      'pool-threads': { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  })
-  if (values.help) {
+  if (wantsHelp(args)) {
     console.log(DEMO_USAGE)
     return 0
   }
-  const difficulty = values.difficulty ?? DEMO_DEFAULTS.difficulty
-  if (!['easy', 'default', 'hard'].includes(difficulty)) throw new IdrError('BAD_OPTION', `--difficulty must be easy, default or hard, got "${difficulty}"`)
-  if (values.nats !== undefined && values['spawn-nats']) throw new IdrError('BAD_OPTION', '--nats and --spawn-nats exclude each other')
+  const { values } = parseFlags(args, FLAGS)
+  const difficulty = choice('difficulty', values.difficulty, DIFFICULTIES) ?? DEMO_DEFAULTS.difficulty
+  const options = {
+    households: wholeNumber('households', values.households, 1), days: wholeNumber('days', values.days, 1),
+    seed: wholeNumber('seed', values.seed, 0, 2 ** 32 - 1), poolThreads: wholeNumber('pool-threads', values['pool-threads'], 0, 256),
+    batch: wholeNumber('batch', values.batch, 1),
+  }
+  if (values.nats !== undefined && values['spawn-nats']) throw new UsageError('--nats and --spawn-nats exclude each other')
   const out = resolve(values.out ?? 'idr-demo')
   mkdirSync(out, { recursive: true })
   let server: SpawnedNats | undefined
@@ -60,9 +58,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   let report: DemoReport
   try {
     report = await runDemo({
-      households: int('households', values.households, 1), days: int('days', values.days, 1), seed: int('seed', values.seed, 0),
-      difficulty: difficulty as Difficulty, nats: server?.url ?? values.nats, db: values.db, poolThreads: int('pool-threads', values['pool-threads'], 0),
-      batch: int('batch', values.batch, 1), onProgress: bar,
+      ...options, difficulty, nats: server?.url ?? values.nats, db: values.db, keepDb: values['keep-db'] ?? false, onProgress: bar,
     })
   } finally {
     await server?.stop()
@@ -72,7 +68,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   writeFileSync(json, JSON.stringify(report, null, 1) + '\n')
   writeFileSync(html, renderReportHtml(report))
   if (values.json) console.log(JSON.stringify(report))
-  else console.log(`${summary(report)}\n\nreport: ${html}\n        ${json}`)
+  else console.log(`${summary(report)}\n\nreport: ${html}\n        ${json}${report.config.db === null ? '' : `\ndatabase: ${report.config.db}`}`)
   return 0
 }
 
@@ -123,11 +119,12 @@ export function summary(r: DemoReport): string {
   const ex = r.examples[0]
   if (ex) {
     lines.push('', `example ${ex.account}: ${ex.trueSize} people, the engine found ${ex.foundSize} (${(ex.accuracy * 100).toFixed(0)}% of sessions right)`)
-    for (const p of ex.found) lines.push(`  found ${p.person} (${(p.share * 100).toFixed(0)}%${p.matches ? `, is true ${p.matches}` : ''}): ${p.words}`)
-    for (const p of ex.truth) lines.push(`  true  ${p.person} (${(p.share * 100).toFixed(0)}%, ${p.archetype ?? ''}): ${p.words}`)
+    lines.push('  (found persons are the engine\'s p1, p2, …; true persons, from the simulation, are T1, T2, …)')
+    for (const p of ex.found) lines.push(`  found ${p.person} (${(p.share * 100).toFixed(0)}%${p.matches ? `, is ${trueLabel(p.matches)}` : ', no true person'}): ${p.words}`)
+    for (const p of ex.truth) lines.push(`  true  ${trueLabel(p.person)} (${(p.share * 100).toFixed(0)}%, ${p.archetype ?? ''}): ${p.words}`)
     for (const s of ex.sessions.slice(-5)) {
       const ps = s.persons.slice(0, 3).map((x) => `${x.person} ${x.p.toFixed(2)}`).join(', ')
-      lines.push(`  ${new Date(s.startMs).toISOString().slice(0, 16).replace('T', ' ')}  ${s.device.padEnd(11)} ${s.genre.padEnd(11)} truth ${s.truth.padEnd(6)} → ${ps} ${s.correct ? '✓' : '✗'}`)
+      lines.push(`  ${new Date(s.startMs).toISOString().slice(0, 16).replace('T', ' ')}  ${s.device.padEnd(11)} ${s.genre.padEnd(11)} truth ${trueLabel(s.truth).padEnd(6)} → ${ps} ${s.correct ? '✓' : '✗'}`)
     }
   }
   return lines.join('\n')

@@ -1,72 +1,109 @@
 // `idr eval`: runs the household model prequentially over simulated households (with the Bayes ceiling) or an
 // NDJSON file of events carrying `truth`, and prints the metrics (docs/model.md, docs/metrics.md).
-import { parseArgs } from 'node:util'
-import { IdrError } from '../errors.js'
 import type { IdrEvent } from '../model/events.js'
-import { evaluateEvents, fitTemperature, type EvalReport } from '../sim/evaluate.js'
+import { evaluateEvents, fitTemperature, type EvalReport, type EventEvaluation } from '../sim/evaluate.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
-import { bayesCeiling, simulate, type Difficulty } from '../sim/simulator.js'
+import { bayesCeiling, simulate } from '../sim/simulator.js'
+import { DIFFICULTIES } from '../sim/options.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
 
-export const EVAL_USAGE = 'idr eval [--households N] [--days D] [--seed S] [--difficulty easy|default|hard] [--input events.ndjson] [--fit-temperature] [--json]'
+const EVAL_DEFAULTS = { households: 1000, days: 30, seed: 1 } as const
 
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new IdrError('BAD_OPTION', `--${name} must be a positive integer, got "${v}"`)
-  return n
+export const EVAL_USAGE = `idr eval [options]: the household model scored session by session (docs/model.md, docs/metrics.md)
+
+  --households N      simulated households (default ${EVAL_DEFAULTS.households})
+  --days D            days simulated (default ${EVAL_DEFAULTS.days})
+  --seed S            simulation seed (default ${EVAL_DEFAULTS.seed})
+  --difficulty L      easy | default | hard (default default)
+  --input FILE        evaluate an NDJSON file of events that carry truth instead (idr simulate writes one);
+                      no Bayes ceiling then. Bad lines, duplicates and late events are counted and shown
+  --fit-temperature   print the temperature that minimises ECE instead
+  --json              one JSON object instead of the table
+
+Examples:
+  idr eval --households 300 --difficulty hard
+  idr simulate --households 200 --out events.ndjson && idr eval --input events.ndjson`
+
+const FLAGS = {
+  households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
+  input: { type: 'string' }, json: { type: 'boolean' }, 'fit-temperature': { type: 'boolean' },
+} as const
+
+/** What was read but not scored: bad lines of the file (--input only), events the model rejected, sessions without truth. */
+interface Ignored {
+  badLines: number
+  duplicates: number
+  late: number
+  clockAhead: number
+  sessionsWithoutTruth: number
 }
 
-function table(r: EvalReport): string {
+const int = (x: number): string => x.toLocaleString('en')
+
+/** The metrics' meaning, printed under the table (docs/metrics.md has the formulas). */
+const LEGEND = `accuracy: share of sessions whose most probable person is the true one, under each household's best
+one-to-one mapping of found to true persons. Brier: mean squared error of the probabilities (0 best, 2 worst).
+NLL: mean negative log-likelihood, −ln of the probability given to the true person, in nats (0 best; 0.69 is a
+coin flip between two). ECE: expected calibration error, the mean gap between confidence and accuracy over 15
+bins (0 best). Definitions: docs/metrics.md.`
+
+function table(r: EvalReport, ignored: Ignored): string {
   const f = (v: number | null) => (v === null ? '—' : v.toFixed(3))
   const rows: [string, string][] = [
-    ['households', String(r.households)], ['sessions', `${r.sessions} (${r.coViewingSessions} co-viewing)`],
-    ['events', `${r.events} (${Math.round(r.eventsPerSec).toLocaleString('en')} events/s in process)`],
+    ['households', int(r.households)], ['sessions scored', `${int(r.sessions)} (${int(r.coViewingSessions)} co-viewing)`],
+    ['events', `${int(r.events)} (${int(Math.round(r.eventsPerSec))} events/s in process)`],
+    ['ignored', `${int(ignored.badLines)} bad lines, ${int(ignored.duplicates)} duplicates, ${int(ignored.late)} late events` +
+      `${ignored.clockAhead > 0 ? `, ${int(ignored.clockAhead)} ahead of the clock` : ''}; ${int(ignored.sessionsWithoutTruth)} sessions without truth (not scored)`],
     ['accuracy (best mapping)', f(r.accuracy)], ['accuracy, mean over households', f(r.accuracyMacro)],
     ['ceiling (Bayes oracle)', f(r.ceiling)], ['accuracy / ceiling', f(r.accuracyToCeiling)],
     ['accuracy at open (provisional)', f(r.accuracyAtOpen)], ['baseline: most active person', f(r.baselineDominant)],
     ['ARI', f(r.ari)], ['NMI', f(r.nmi)], ['household size exact', f(r.kExact)], ['household size MAE', f(r.kMae)],
     ['one-person households kept whole', f(r.singleNotSplit)],
-    ['Brier', f(r.brier)], ['NLL', f(r.nll)], ['ECE (15 bins)', f(r.ece)],
+    ['Brier', f(r.brier)], ['NLL (nats)', f(r.nll)], ['ECE (15 bins)', f(r.ece)],
     ['coverage at p ≥ 0.85', f(r.coverageAt085)], ['accuracy at p ≥ 0.85', f(r.accuracyAt085)],
     ...Object.entries(r.accuracyBySessions).map(([k, v]): [string, string] => [`accuracy from a person's session ${Number(k) + 1}`, f(v)]),
   ]
   const w = Math.max(...rows.map(([k]) => k.length))
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')
+  return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n\n${LEGEND}`
 }
 
 export async function evalCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
-      input: { type: 'string' }, json: { type: 'boolean', default: false }, 'fit-temperature': { type: 'boolean', default: false },
-    },
-  })
-  let report: EvalReport
-  if (values.input) {
+  if (wantsHelp(args)) {
+    console.log(EVAL_USAGE)
+    return 0
+  }
+  const { values } = parseFlags(args, FLAGS)
+  const json = values.json ?? false
+  const households = wholeNumber('households', values.households, 1) ?? EVAL_DEFAULTS.households
+  const days = wholeNumber('days', values.days, 1) ?? EVAL_DEFAULTS.days
+  const seed = wholeNumber('seed', values.seed, 0, 2 ** 32 - 1) ?? EVAL_DEFAULTS.seed
+  const difficulty = choice('difficulty', values.difficulty, DIFFICULTIES) ?? 'default'
+  let report: EventEvaluation
+  let badLines = 0
+  if (values.input !== undefined) {
+    const simOnly = (['households', 'days', 'seed', 'difficulty'] as const).filter((k) => values[k] !== undefined)
+    if (simOnly.length > 0) throw new UsageError(`${simOnly.map((k) => `--${k}`).join(', ')} describe simulated households; they do not apply to --input`)
     const reader = readEventsNdjson(values.input)
     const events: IdrEvent[] = []
     for await (const e of reader) events.push(e)
     for (const err of reader.errors.slice(0, 5)) console.error(`idr eval: skipped ${err.message}`)
     if (reader.errors.length > 5) console.error(`idr eval: … and ${reader.errors.length - 5} more bad lines`)
-    if (values['fit-temperature']) return printFit(fitTemperature(events), values.json)
+    badLines = reader.errors.length
+    if (values['fit-temperature']) return printFit(fitTemperature(events), json)
     report = evaluateEvents(events)
   } else {
-    const difficulty = (values.difficulty ?? 'default') as Difficulty
-    if (!['easy', 'default', 'hard'].includes(difficulty)) throw new IdrError('BAD_OPTION', `--difficulty must be easy, default or hard, got "${difficulty}"`)
-    const sim = simulate({
-      households: int('households', values.households, 1000), days: int('days', values.days, 30),
-      seed: int('seed', values.seed, 1), difficulty,
-    })
-    if (values['fit-temperature']) return printFit(fitTemperature(sim.events()), values.json)
+    const sim = simulate({ households, days, seed, difficulty })
+    if (values['fit-temperature']) return printFit(fitTemperature(sim.events()), json)
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     report = evaluateEvents(sim.events(), { ceiling: bayesCeiling(sim).accuracy, trueSizes })
   }
-  if (values.json) {
-    const { reliability, ...rest } = report
-    console.log(JSON.stringify({ ...rest, reliability }))
+  const { rejected, sessionsWithoutTruth } = report.ignored
+  const ignored: Ignored = { badLines, duplicates: rejected.duplicate, late: rejected.late, clockAhead: rejected['clock-ahead'], sessionsWithoutTruth }
+  if (json) {
+    const { reliability, ignored: _, ...rest } = report
+    console.log(JSON.stringify({ ...rest, ignored, reliability }))
   } else {
-    console.log(table(report))
+    console.log(table(report, ignored))
   }
   return 0
 }

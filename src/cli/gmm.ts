@@ -1,13 +1,24 @@
 // `idr gmm FILE.csv`: Gaussian-mixture model selection on the numeric columns of a CSV file, printed as
 // a BIC table and the chosen components. The kernels' front door until the engine's own commands exist.
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { KernelError } from '../errors.js'
 import type { CovarianceType, GmmSelection } from '../kernels/gmm.js'
 import { KernelOps } from '../kernels/ops.js'
 import { matrix, type Matrix } from '../kernels/validate.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
 
-export const GMM_USAGE = `idr gmm FILE.csv [--columns a,b,...] [--k 1-6] [--covariance full|diag] [--n-init N] [--seed S] [--json]`
+export const GMM_USAGE = `idr gmm FILE.csv [options]: Gaussian-mixture model selection (BIC) on a CSV's numeric columns
+
+The first line is a header when any of its cells is not a number.
+
+  --columns a,b,...       columns by header name or 0-based index (default: all)
+  --k N | N-M             numbers of components tried (default 1-6)
+  --covariance full|diag  covariance structure (default full)
+  --n-init N              k-means++ initialisations per K (default 10)
+  --seed S                seed of the initialisations (default 0)
+  --json                  one JSON object instead of the table
+
+Example: idr gmm test/fixtures/iris.csv --columns sepal_length,petal_length --k 1-4`
 
 /** Numeric rows of a CSV; the first line is a header when any of its cells is not a number. */
 export function readCsv(text: string, columns?: readonly string[]): { x: Matrix, names: string[] } {
@@ -38,7 +49,7 @@ export function readCsv(text: string, columns?: readonly string[]): { x: Matrix,
 
 function parseRange(s: string): { kMin: number, kMax: number } {
   const m = /^(\d+)(?:-(\d+))?$/.exec(s)
-  if (!m) throw new KernelError('BAD_OPTION', `--k takes N or N-M, got "${s}"`)
+  if (!m || Number(m[1]) < 1 || Number(m[2] ?? m[1]) < Number(m[1])) throw new UsageError(`--k takes N or N-M with 1 ≤ N ≤ M, got "${s}"`)
   return { kMin: Number(m[1]), kMax: Number(m[2] ?? m[1]) }
 }
 
@@ -59,22 +70,25 @@ function report(sel: GmmSelection, names: readonly string[], ms: number, n: numb
   return lines.join('\n')
 }
 
+const FLAGS = {
+  columns: { type: 'string' }, k: { type: 'string' }, covariance: { type: 'string' },
+  'n-init': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
+} as const
+const COVARIANCES: readonly CovarianceType[] = ['full', 'diag']
+
 export function gmmCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      columns: { type: 'string' }, k: { type: 'string', default: '1-6' }, covariance: { type: 'string', default: 'full' },
-      'n-init': { type: 'string', default: '10' }, seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false },
-    },
-  })
-  const file = positionals[0]
-  if (!file || positionals.length > 1) throw new KernelError('BAD_OPTION', `usage: ${GMM_USAGE}`)
-  const { x, names } = readCsv(readFileSync(file, 'utf8'), values.columns?.split(',').map((c) => c.trim()))
-  const options = {
-    ...parseRange(values.k!), covariance: values.covariance as CovarianceType,
-    nInit: Number(values['n-init']), seed: Number(values.seed),
+  if (wantsHelp(args)) {
+    console.log(GMM_USAGE)
+    return 0
   }
+  const { values, positionals } = parseFlags(args, FLAGS, 1)
+  const file = positionals[0]
+  if (file === undefined) throw new UsageError('give the CSV file: idr gmm FILE.csv')
+  const options = {
+    ...parseRange(values.k ?? '1-6'), covariance: choice('covariance', values.covariance, COVARIANCES) ?? 'full',
+    nInit: wholeNumber('n-init', values['n-init'], 1) ?? 10, seed: wholeNumber('seed', values.seed, 0, 2 ** 32 - 1) ?? 0,
+  }
+  const { x, names } = readCsv(readFileSync(file, 'utf8'), values.columns?.split(',').map((c) => c.trim()))
   const t0 = performance.now()
   const sel = new KernelOps().selectGmm(x, options)
   const ms = performance.now() - t0

@@ -2,7 +2,6 @@
 // (idr.api.privacy.erase / .export, as the admin user) or carried out on a stopped engine's database file
 // (--db; with --nats too, the raw events in the JetStream stream go as well). docs/privacy.md.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { connect, type NatsConnection } from 'nats'
 import { IdrError } from '../errors.js'
 import { checkRequest, Eraser, type EventStream } from '../privacy/erase.js'
@@ -10,17 +9,47 @@ import { jetStreamEvents } from '../privacy/jetstream-events.js'
 import { erasurePseudonyms, KeyRing } from '../privacy/keyring.js'
 import { openStore } from '../store/sqlite-store.js'
 import { DEFAULT_STREAM } from '../transport/nats.js'
-import { loadServeConfig } from './serve-config.js'
+import { suggest } from '../options/suggest.js'
+import { parseFlags, UsageError, wantsHelp } from './args.js'
+import { loadServeConfig, SETTING_ROWS } from './serve-config.js'
 
-export const PRIVACY_USAGE = `idr erase --account A [--person P | --device D] [--json] (--nats URL | --db FILE [--nats URL])
-idr export --account A [--person P] [--out FILE] (--nats URL | --db FILE)
-  --nats URL alone        ask the running engine (idr.api.privacy.*; connect as the admin user: --nats-user, --nats-password)
-  --db FILE               work on a STOPPED engine's database (a running one would write back what it holds);
-                          with --nats too, erase the account's raw events in the JetStream stream (engine user's rights)
-  The pseudonym key comes from the same settings as idr serve (IDR_PSEUDONYM_KEY, --pseudonym-key-file, --dev-key, ...).`
+const WHERE = `  --nats URL           ask the running engine (idr.api.privacy.*), connecting as the admin user
+                       (--nats-user, --nats-password, or IDR_NATS_USER / IDR_NATS_PASSWORD); --prefix P if not idr
+  --db FILE            work on a STOPPED engine's database (a running one would write back what it holds)
+  The pseudonym key for --db comes from the same settings as idr serve (IDR_PSEUDONYM_KEY,
+  --pseudonym-key-file, --dev-key, ...; idr serve --help).`
+
+export const ERASE_USAGE = `idr erase --account A [--person P | --device D] (--nats URL | --db FILE [--nats URL]) [--json]:
+erase what idr holds about an account, one of its persons or one of its devices (docs/privacy.md)
+
+  --account A          the account (required)
+  --person P           only this person of the account
+  --device D           only this device of the account (its raw id, as publishers send it)
+${WHERE}
+                       With --db and --nats, the account's raw events in the JetStream stream go too
+                       (the engine user's rights)
+  --json               the result on one line
+
+Examples:
+  idr erase --account acct-42 --nats nats://127.0.0.1:4222 --nats-user admin --nats-password …
+  IDR_PSEUDONYM_KEY=… idr erase --account acct-42 --person p2 --db /var/lib/idr/idr.db`
+
+export const EXPORT_USAGE = `idr export --account A [--person P] (--nats URL | --db FILE) [--out FILE]:
+everything idr holds about an account or one of its persons, as JSON (an access request; docs/privacy.md)
+
+  --account A          the account (required)
+  --person P           only this person of the account
+${WHERE}
+  --out FILE           write the JSON there (mode 600) instead of stdout
+
+Examples:
+  idr export --account acct-42 --nats nats://127.0.0.1:4222 --nats-user admin --nats-password … --out acct-42.json
+  IDR_PSEUDONYM_KEY=… idr export --account acct-42 --db /var/lib/idr/idr.db`
 
 const OWN = { account: { type: 'string' }, person: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' } } as const
 const REQUEST_TIMEOUT_MS = 60_000
+/** The settings of idr serve, which --db mode reads (the pseudonym key, the store, NATS), and --config. */
+const SETTING_FLAGS = new Set([...SETTING_ROWS.map((r) => r.flag), '--config'])
 
 export async function eraseCommand(argv: string[]): Promise<number> {
   return privacyCommand('erase', argv)
@@ -31,23 +60,36 @@ export async function exportCommand(argv: string[]): Promise<number> {
 }
 
 async function privacyCommand(verb: 'erase' | 'export', argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(PRIVACY_USAGE)
+  if (wantsHelp(argv)) {
+    console.log(verb === 'erase' ? ERASE_USAGE : EXPORT_USAGE)
     return 0
   }
   const { own, rest } = split(argv)
-  const { values } = parseArgs({ args: own, strict: true, options: OWN })
-  if (values.account === undefined) throw new IdrError('BAD_OPTION', `--account is required\n${PRIVACY_USAGE}`)
-  if (verb === 'export' && values.device !== undefined) throw new IdrError('BAD_OPTION', 'idr export is by --account, or --account and --person')
-  const request = checkRequest({ account: values.account, person: values.person, device: values.device })
+  for (const a of rest) {
+    // a misspelt flag of ours would otherwise be taken for a setting and refused as one, after --account is missed
+    const name = a.startsWith('--') ? a.split('=')[0]! : undefined
+    if (name === undefined || SETTING_FLAGS.has(name)) continue
+    const near = suggest(name.slice(2), [...Object.keys(OWN), ...[...SETTING_FLAGS].map((f) => f.slice(2))])
+    throw new UsageError(`unknown option ${name}${near ? ` (did you mean --${near}?)` : ''}`)
+  }
+  const { values } = parseFlags(own, OWN)
+  if (values.account === undefined) throw new UsageError('--account A is required')
+  if (verb === 'export' && values.device !== undefined) throw new UsageError('idr export is by --account, or --account and --person (not --device)')
+  if (verb === 'erase' && values.out !== undefined) throw new UsageError('--out goes with idr export; idr erase prints its result')
+  let request
+  try {
+    request = checkRequest({ account: values.account, person: values.person, device: values.device })
+  } catch (cause) {
+    throw new UsageError((cause as Error).message, { cause }) // a bad account, person or device name
+  }
   const offline = rest.includes('--db') || rest.some((a) => a.startsWith('--db='))
   let result: unknown
   if (!offline) {
     // a running engine holds the key: only where to ask is needed
-    const { values: o } = parseArgs({ args: rest, strict: true, options: { nats: { type: 'string' }, 'nats-user': { type: 'string' }, 'nats-password': { type: 'string' }, prefix: { type: 'string' } } })
+    const { values: o } = parseFlags(rest, { nats: { type: 'string' }, 'nats-user': { type: 'string' }, 'nats-password': { type: 'string' }, prefix: { type: 'string' }, ...OWN })
     const env = process.env
     const url = o.nats ?? env['IDR_NATS']
-    if (url === undefined) throw new IdrError('BAD_OPTION', `give --nats URL (a running engine) or --db FILE (a stopped one)\n${PRIVACY_USAGE}`)
+    if (url === undefined) throw new UsageError('give --nats URL (a running engine) or --db FILE (a stopped one)')
     const prefix = o.prefix ?? env['IDR_PREFIX'] ?? 'idr'
     result = await ask(url, o['nats-user'] ?? env['IDR_NATS_USER'], o['nats-password'] ?? env['IDR_NATS_PASSWORD'], `${prefix}.api.privacy.${verb}`, request)
   } else {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { IdrError } from '../errors.js'
-import { editDistance } from '../kernels/validate.js'
+import { suggest } from '../options/suggest.js'
 import type { AccountBinding } from '../ingress/ingress.js'
 import { DEFAULT_IDLE_WARNING_MS } from './serve-watch.js'
 import { SUBJECT_PREFIX } from '../contracts/token.js'
@@ -281,16 +281,11 @@ const CONFIG_ENV = 'IDR_CONFIG'
 export const SETTING_ROWS: readonly { name: SettingName, flag: string, env: string, default: unknown, unit: string, help: string }[] =
   NAMES.map((name) => ({ name, flag: flagOf(name), env: envOf(name), default: SETTINGS[name].default, unit: SETTINGS[name].unit, help: SETTINGS[name].help }))
 
-/** The closest of `known` to `given` within 2 edits, comparing letters and digits only, case-insensitively. */
+/** The closest of `known` to `given` (suggest()), comparing letters and digits only, case-insensitively. */
 function nearest(given: string, known: readonly string[]): string | undefined {
   const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '')
-  let best: string | undefined
-  let bestD = 3
-  for (const k of known) {
-    const d = editDistance(norm(given), norm(k))
-    if (d < bestD) [best, bestD] = [k, d]
-  }
-  return best
+  const near = suggest(norm(given), known.map(norm))
+  return near === undefined ? undefined : known[known.map(norm).indexOf(near)]
 }
 
 function show(name: keyof Raw, raw: unknown): string {

@@ -1,7 +1,7 @@
 // `idr serve`: the engine as a service. Settings from defaults < config file < IDR_* < flags
 // (serve-config.ts); NATS core or JetStream or the in-process bus; SQLite store; refits on a worker pool;
 // /healthz /readyz /metrics; graceful drain on SIGTERM / SIGINT (docs/operations.md).
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { startHttp, type HttpServer } from '../api/http.js'
 import { EngineMetrics } from '../api/metrics.js'
 import { serveApi } from '../api/service.js'
@@ -19,6 +19,7 @@ import { InProcessBus } from '../transport/in-process.js'
 import { subjects } from '../contracts/subjects.js'
 import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
+import { wantsHelp } from './args.js'
 import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)
@@ -27,22 +28,31 @@ Settings (flag / environment / default):
 ${SETTING_ROWS.map((r) => `  ${r.flag.padEnd(24)} ${r.env.padEnd(26)} ${String(r.default ?? '').padEnd(22)} ${r.help}`).join('\n')}
   --config FILE            IDR_CONFIG                 a JSON file of the settings above (camelCase keys)`
 
+/** A SQLite database's files: the database, its write-ahead log and shared memory, a rollback journal. */
+const SQLITE_FILES = ['', '-wal', '-shm', '-journal'] as const
+
 export async function serveCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (wantsHelp(argv)) {
     console.log(HELP)
     return 0
   }
   const cfg = loadServeConfig(argv, process.env, (p) => readFileSync(p, 'utf8'))
   const log = createLogger(cfg.logLevel)
   for (const w of cfg.warnings) log.warn(w)
+  // a start-up that fails leaves no database behind that this run created (a typo'd URL should not leave idr.db)
+  const createdDb = !existsSync(cfg.db)
   const store = openStore(cfg.db, { partitions: cfg.of })
+  const closeStore = (failed: boolean): void => {
+    store.close()
+    if (failed && createdDb) for (const suffix of SQLITE_FILES) rmSync(cfg.db + suffix, { force: true })
+  }
   const keys = new KeyRing(cfg.pseudonymKeys)
   try {
     // before the bus: a store served with a later epoch is refused without consuming anything
     const epoch = recordKeyEpoch(store, keys, Date.now())
     if (epoch.change === 'rotated') log.warn({ fromEpoch: epoch.fromEpoch, toEpoch: epoch.toEpoch, auditSeq: epoch.audit?.seq }, 'pseudonym key rotated: devices seen before get new pseudonyms and re-link over the next sessions')
   } catch (err) {
-    store.close()
+    closeStore(true)
     throw err
   }
   let engine: Engine | undefined
@@ -65,7 +75,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       if (event.type === 'closed' && !event.requested) connectionLost('nats-closed')
     }, unstoredInputWarning(log, cfg.prefix, cfg.stream))
   } catch (err) {
-    store.close()
+    closeStore(true)
     throw err
   }
   const pool = cfg.poolThreads > 0 ? new RefitPool({ threads: cfg.poolThreads }) : undefined
@@ -123,7 +133,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await retention?.stop()
     await (b instanceof NatsBus ? b.destroy() : b.close()).catch(() => {})
     await pool?.close()
-    store.close()
+    closeStore(true)
     throw err
   }
   log.info({ bus: bus.kind, partitions: cfg.partitions, of: cfg.of, db: cfg.db, http: http?.port, poolThreads: cfg.poolThreads, keyEpochs: keys.epochs }, 'serving')
@@ -143,7 +153,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   await pool?.close()
   await http?.close()
-  store.close()
+  closeStore(false)
   log.info({ code }, 'stopped')
   return code
 }

@@ -8,7 +8,7 @@ import { bestMappingAccuracy } from '../sim/metrics.js'
 import type { Simulation } from '../sim/simulator.js'
 import { describeHabits, deviceLabel, trueHabits } from './describe.js'
 import type { DemoLink } from './link.js'
-import type { ExampleHousehold, ExampleSession } from './report.js'
+import { EXAMPLE_P_DECIMALS, type ExampleHousehold, type ExampleSession } from './report.js'
 
 /** A play event of an example household, as the demo sent it. */
 export interface ExamplePlay {
@@ -49,7 +49,7 @@ export async function describeExamples(
         const top = s.persons[0]?.person
         return {
           session, startMs: s.startMs, durationMin: sim ? Math.round(sim.durationSec / 6) / 10 : 0,
-          device: deviceLabel(s.deviceType, s.screenIn), genre: s.genre, truth: s.truth, persons: s.persons,
+          device: deviceLabel(s.deviceType, s.screenIn), genre: s.genre, truth: s.truth, persons: s.persons.map(rounded),
           correct: top !== undefined && s.truth.split('+').includes(toTrue.get(top) ?? ''),
         }
       })
@@ -69,6 +69,12 @@ export async function describeExamples(
     })
   }
   return out
+}
+
+/** A probability rounded for readers: 0.2, not 0.19999999999999996. */
+function rounded(q: PersonProbability): PersonProbability {
+  const f = 10 ** EXAMPLE_P_DECIMALS
+  return { person: q.person, p: Math.round(q.p * f) / f }
 }
 
 /** Engine person → true person under the best one-to-one mapping of the household's single-viewer sessions. */

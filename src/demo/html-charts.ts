@@ -1,6 +1,6 @@
 // The five inline SVG charts of report.html, one function each, from DemoReport fields. Every data mark has
 // class "mark" and a <title> tooltip; a chart without data keeps its axes and says so instead of throwing.
-import type { ExampleHousehold, LatencySummary, QualitySummary } from './report.js'
+import { trueLabel, type ExampleHousehold, type LatencySummary, type QualitySummary } from './report.js'
 import { DASH, esc, fmtCompact, fmtInt, fmtMs, fmtP, fmtPct, fmtSig, fmtTime, list, num, records, str } from './html-format.js'
 import {
   ACCENT, type Frame, PERSON_COLOURS, type Scale, type Tick, UNKNOWN_COLOUR, emptyNote, figure,
@@ -205,7 +205,8 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
   const sessions = records(h?.sessions).filter((s) => num(s.startMs) !== null)
   const colours = personColours(h)
   const first = sessions.reduce((m, s) => Math.min(m, s.startMs), Infinity)
-  const last = sessions.reduce((m, s) => Math.max(m, s.startMs), -Infinity)
+  // the chart runs to the day the last session ends: one that crosses midnight goes on there
+  const last = sessions.reduce((m, s) => Math.max(m, s.startMs + drawnHours(s.durationMin) * HOUR_MS), -Infinity)
   const t0 = sessions.length > 0 ? Math.floor(first / DAY_MS) * DAY_MS : 0
   const days = sessions.length > 0 ? Math.max(1, Math.ceil((last - t0) / DAY_MS)) : 7
   const x = linear(0, days, f.x0, f.x1)
@@ -221,15 +222,15 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
   const dayWidth = x(1) - x(0)
   const w = Math.min(14, Math.max(3, dayWidth * 0.7))
   for (const s of sessions) {
-    const day = Math.floor((s.startMs - t0) / DAY_MS)
-    const hour = ((s.startMs - t0) % DAY_MS) / HOUR_MS
-    const hours = Math.min(24 - hour, Math.max(0, num(s.durationMin) ?? 0) / 60)
     const top = list(s.persons)[0]
     const colour = (top ? colours.get(String(top.person)) : undefined) ?? UNKNOWN_COLOUR
-    const height = Math.max(3, y(hour + hours) - y(hour))
     const tip = `${fmtTime(s.startMs)} UTC · ${fmtInt(s.durationMin)} min · ${str(s.device)} · ${str(s.genre)}\n`
-      + `truth ${str(s.truth)} · top ${top ? `${str(top.person)} (${fmtP(top.p)})` : DASH} ${s.correct ? '✓' : '✗ wrong'}`
-    parts.push(`<rect class="mark session${s.correct ? '' : ' wrong'}" x="${r2(x(day + 0.5) - w / 2)}" y="${r2(y(hour))}" width="${r2(w)}" height="${r2(height)}" rx="1.5" fill="${colour}"><title>${esc(tip)}</title></rect>`)
+      + `truth ${typeof s.truth === 'string' ? trueLabel(s.truth) : DASH} · top ${top ? `${str(top.person)} (${fmtP(top.p)})` : DASH} ${s.correct ? '✓' : '✗ wrong'}`
+    for (const seg of daySegments(s.startMs - t0, drawnHours(s.durationMin))) {
+      if (seg.day >= days) break
+      const height = Math.max(3, y(seg.fromHour + seg.hours) - y(seg.fromHour))
+      parts.push(`<rect class="mark session${s.correct ? '' : ' wrong'}" x="${r2(x(seg.day + 0.5) - w / 2)}" y="${r2(y(seg.fromHour))}" width="${r2(w)}" height="${r2(height)}" rx="1.5" fill="${colour}"><title>${esc(tip)}</title></rect>`)
+    }
   }
   if (sessions.length === 0) parts.push(emptyNote(f, 'No example household sessions'))
   parts.push('</svg>')
@@ -242,3 +243,29 @@ export function householdTimelineChart(h: ExampleHousehold | undefined): string 
   return figure(parts.join(''), caption, `<ul class="legend">${legend.join('')}</ul>`)
 }
 
+/** Longest stretch of a session the timeline draws, h: a (damaged) report's huge duration stays one day long. */
+const MAX_DRAWN_HOURS = 24
+
+/** A session's duration in hours as drawn: 0 when missing or negative, at most MAX_DRAWN_HOURS. */
+function drawnHours(durationMin: unknown): number {
+  return Math.min(MAX_DRAWN_HOURS, Math.max(0, num(durationMin) ?? 0) / 60)
+}
+
+/**
+ * A session `hours` long starting `offsetMs` after the chart's first midnight, cut at each midnight it crosses:
+ * one piece per day it touches (a session from 23:00 to 01:00 draws 23–24 on its day and 0–1 on the next).
+ */
+export function daySegments(offsetMs: number, hours: number): { day: number, fromHour: number, hours: number }[] {
+  const out: { day: number, fromHour: number, hours: number }[] = []
+  let day = Math.floor(offsetMs / DAY_MS)
+  let from = (offsetMs - day * DAY_MS) / HOUR_MS
+  let left = hours
+  do {
+    const piece = Math.min(24 - from, left)
+    out.push({ day, fromHour: from, hours: piece })
+    left -= piece
+    day++
+    from = 0
+  } while (left > 1e-9)
+  return out
+}

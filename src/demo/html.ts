@@ -1,6 +1,6 @@
 // report.html: the demo's report as one self-contained page (inline CSS and SVG, no script, no requests),
 // rendered from the same DemoReport that is written as report.json. Charts live in html-charts.ts.
-import type { DemoReport, ExampleHousehold, ExampleSession, PersonDescription } from './report.js'
+import { trueLabel, type DemoReport, type ExampleHousehold, type ExampleSession, type PersonDescription } from './report.js'
 import {
   accuracyVsSessionsChart, householdTimelineChart, latencyChart, personColours, reliabilityChart, sizeConfusionChart,
 } from './html-charts.js'
@@ -106,7 +106,7 @@ function numbers(r: Partial<DemoReport>): string {
     ]),
     table('Configuration', [
       ['households', fmtInt(c?.households)], ['days', fmtInt(c?.days)], ['seed', str(c?.seed)], ['difficulty', str(c?.difficulty)],
-      ['bus', str(c?.bus)], ['NATS URL', str(c?.natsUrl)], ['database', str(c?.db)], ['refit threads', fmtInt(c?.poolThreads)],
+      ['bus', str(c?.bus)], ['NATS URL', str(c?.natsUrl)], ['database', c?.db === null ? 'a temporary file, removed at the end' : str(c?.db)], ['refit threads', fmtInt(c?.poolThreads)],
       ['events per message', fmtInt(c?.batch)],
     ]),
     table('Machine', [
@@ -117,9 +117,14 @@ function numbers(r: Partial<DemoReport>): string {
   return `<section class="numbers"><h2>The numbers</h2><p class="note">Latency: ${esc(l?.definition ?? DASH)}. Accuracy is per session under each household's best one-to-one mapping of found to true persons.</p><div class="tables">${tables.join('')}</div></section>`
 }
 
+/** A true person's label (T1, …) when the report holds a string there; anything else as it is, for esc to render. */
+function trueText(v: unknown): unknown {
+  return typeof v === 'string' ? trueLabel(v) : v
+}
+
 function foundPerson(p: PersonDescription, colours: ReadonlyMap<string, string>): string {
   const colour = colours.get(String(p.person)) ?? UNKNOWN_COLOUR
-  const match = p.matches ? `matches <b>${esc(p.matches)}</b>` : 'matches no true person'
+  const match = p.matches ? `matches <b>${esc(trueText(p.matches))}</b>` : 'matches no true person'
   return `<li><span class="swatch" style="background:${colour}"></span><b>${esc(p.person)}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${match}<div class="words">${esc(p.words)}</div></li>`
 }
 
@@ -133,7 +138,7 @@ function foundFor(found: readonly PersonDescription[]): Map<string, string> {
 function truePerson(p: PersonDescription, foundAs: ReadonlyMap<string, string>, colours: ReadonlyMap<string, string>): string {
   const as = foundAs.get(String(p.person))
   const found = as === undefined ? 'not found' : `found as <span class="swatch" style="background:${colours.get(as) ?? UNKNOWN_COLOUR}"></span><b>${esc(as)}</b>`
-  return `<li><b>${esc(p.person)}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${esc(p.archetype ?? DASH)} · ${found}<div class="words">${esc(p.words)}</div></li>`
+  return `<li><b>${esc(trueText(p.person))}</b> <span class="share">${esc(fmtPct(p.share))}</span> · ${esc(p.archetype ?? DASH)} · ${found}<div class="words">${esc(p.words)}</div></li>`
 }
 
 /** The true person(s) of a session, each with the swatch of the found person it maps to (grey: none). */
@@ -142,7 +147,7 @@ function truthCell(truth: unknown, foundAs: ReadonlyMap<string, string>, colours
   return truth.split('+').map((t) => {
     const as = foundAs.get(t)
     const colour = (as === undefined ? undefined : colours.get(as)) ?? UNKNOWN_COLOUR
-    return `<span class="swatch" style="background:${colour}" title="${as === undefined ? 'no found person' : `found as ${esc(as)}`}"></span>${esc(t)}`
+    return `<span class="swatch" style="background:${colour}" title="${as === undefined ? 'no found person' : `found as ${esc(as)}`}"></span>${esc(trueLabel(t))}`
   }).join(' + ')
 }
 
@@ -182,7 +187,7 @@ function example(h: ExampleHousehold, open: boolean): string {
 <p class="meta">${esc(fmtInt(h.trueSize))} true persons · ${esc(fmtInt(h.foundSize))} found · accuracy ${esc(fmtP(h.accuracy))}</p>
 <div class="persons">
 <div><h4>Found by the engine</h4>${found.length === 0 ? '<p class="empty-state">No persons found.</p>' : `<ul>${found.map((p) => foundPerson(p, colours)).join('')}</ul>`}</div>
-<div><h4>True, in the simulation</h4>${truth.length === 0 ? '<p class="empty-state">No true persons listed.</p>' : `<ul>${truth.map((p) => truePerson(p, foundAs, colours)).join('')}</ul>`}</div>
+<div><h4>True, in the simulation (T1, T2, …)</h4>${truth.length === 0 ? '<p class="empty-state">No true persons listed.</p>' : `<ul>${truth.map((p) => truePerson(p, foundAs, colours)).join('')}</ul>`}</div>
 </div>
 ${sessionTable}
 </article>`

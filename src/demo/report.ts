@@ -13,8 +13,8 @@ export interface DemoConfig {
   readonly bus: 'in-process' | 'nats'
   /** NATS URL when bus is 'nats' (credentials removed). */
   readonly natsUrl: string | null
-  /** The SQLite file the engine snapshotted to. */
-  readonly db: string
+  /** The SQLite file the engine snapshotted to; null: a temporary file, removed when the demo ended. */
+  readonly db: string | null
   /** Refit worker threads (0: refits inline on the engine's thread). */
   readonly poolThreads: number
   /** Events per published message. */
@@ -120,3 +120,15 @@ export interface DemoReport {
   readonly quality: QualitySummary
   readonly examples: readonly ExampleHousehold[]
 }
+
+/**
+ * How a true person (the simulator's p1, p2, …, '+'-joined for co-viewing) is shown in the summary and
+ * report.html: T1, T2, … ("T1+T3"), so it is not read as the engine's p1, p2, … . report.json keeps the
+ * simulator's ids, as the NDJSON `truth` field has them.
+ */
+export function trueLabel(truth: string): string {
+  return truth.split('+').map((t) => t.replace(/^p(\d+)$/, 'T$1')).join('+')
+}
+
+/** Decimals of the probabilities in the report's example sessions (the engine's are full doubles, e.g. 1 − 0.8). */
+export const EXAMPLE_P_DECIMALS = 4

@@ -2,7 +2,7 @@
 // snapshots, refits on the worker pool), observed from outside as a client would: events published,
 // assignments and dead letters subscribed, the request-reply API asked. The report (report.ts) compares what
 // the engine said with the simulator's truth and the Bayes ceiling.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -30,8 +30,10 @@ export interface DemoOptions {
   difficulty?: Difficulty
   /** NATS URL; absent: the in-process bus. */
   nats?: string
-  /** SQLite file; default a fresh file in a temp directory. */
+  /** SQLite file, kept; default a fresh file in a temp directory, removed at the end (also on failure). */
   db?: string
+  /** Keep the temporary SQLite file (no effect with `db`). Default false. */
+  keepDb?: boolean
   /** Refit worker threads; 0 refits inline. Default: the machine's cores, at most 4. */
   poolThreads?: number
   /** Events per published message. Default 100. */
@@ -82,11 +84,45 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   progress({ phase: 'simulate', events: 0, totalEvents: 0, seconds: 0, eventsPerSec: 0 })
   const sim = simulate({ households: o.households, days: o.days, seed: o.seed, difficulty: o.difficulty })
   const ceiling = bayesCeiling(sim).accuracy
-  const db = options.db ?? join(mkdtempSync(join(tmpdir(), 'idr-demo-')), 'idr.db')
-  const store = openStore(db)
-  const pool = poolThreads > 0 ? new RefitPool({ threads: poolThreads }) : undefined
-  const errors: unknown[] = []
-  const link = o.nats === undefined ? inProcessLink() : await natsLink(o.nats, (err) => errors.push(err))
+  // a temporary database (about 14 MB for the default run) goes when the demo ends, unless asked to keep it
+  const tempDir = options.db === undefined ? mkdtempSync(join(tmpdir(), 'idr-demo-')) : undefined
+  const removeTemp = tempDir !== undefined && !options.keepDb
+  const db = options.db ?? join(tempDir!, 'idr.db')
+  let store: SqliteStore | undefined
+  let pool: RefitPool | undefined
+  let link: DemoLink | undefined
+  try {
+    store = openStore(db)
+    pool = poolThreads > 0 ? new RefitPool({ threads: poolThreads }) : undefined
+    const errors: unknown[] = []
+    link = o.nats === undefined ? inProcessLink() : await natsLink(o.nats, (err) => errors.push(err))
+    return await streamAndReport(o, sim, ceiling, { store, pool, link, errors, db: removeTemp ? null : db, poolThreads, progress })
+  } finally {
+    await pool?.close()
+    await link?.close()
+    await link?.bus.close()
+    store?.close()
+    if (removeTemp) rmSync(tempDir, { recursive: true, force: true })
+  }
+}
+
+/** The options the demo proper reads, defaults filled in. */
+type DemoSettings = Required<Pick<DemoOptions, 'households' | 'days' | 'seed' | 'difficulty' | 'batch' | 'examples'>> & Pick<DemoOptions, 'nats'>
+
+interface Running {
+  readonly store: SqliteStore
+  readonly pool: RefitPool | undefined
+  readonly link: DemoLink
+  readonly errors: unknown[]
+  /** The database named in the report (null: temporary, removed). */
+  readonly db: string | null
+  readonly poolThreads: number
+  readonly progress: (p: DemoProgress) => void
+}
+
+/** The demo proper, on an open store and link (runDemo owns them and closes them). */
+async function streamAndReport(o: DemoSettings, sim: Simulation, ceiling: number, r: Running): Promise<DemoReport> {
+  const { store, pool, link, errors, db, poolThreads, progress } = r
   const engine = new Engine({ bus: link.bus, store, pseudonymKey: DEMO_PSEUDONYM_KEY, refits: pool, maxQueued: DEMO_MAX_QUEUED })
   serveApi(engine, link.bus)
   try {
@@ -143,10 +179,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     return report
   } finally {
     if (engine.phase !== 'stopped') await engine.drain().catch(() => {})
-    await pool?.close()
-    await link.close()
-    await link.bus.close()
-    store.close()
   }
 }
 

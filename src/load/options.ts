@@ -1,8 +1,7 @@
 // Options of `idr load`, validated where they enter: a bad or unknown flag is an IdrError BAD_OPTION that
 // names the flag, what it needs and what it got.
-import { parseArgs } from 'node:util'
-import { IdrError } from '../errors.js'
-import { editDistance } from '../kernels/validate.js'
+import { parseFlags, UsageError, wantsHelp } from '../cli/args.js'
+import type { IdrError } from '../errors.js'
 
 export const DEFAULT_DURATION_SEC = 20
 /** Share of the run excluded from latency and throughput at its start (JIT, first households), s. */
@@ -81,11 +80,11 @@ const FLAGS = {
   households: { type: 'string' }, publishers: { type: 'string' }, partitions: { type: 'string' }, scenario: { type: 'string' },
   'max-resident': { type: 'string' }, active: { type: 'string' }, 'pool-threads': { type: 'string' }, 'no-ceiling': { type: 'boolean' },
   attach: { type: 'boolean' }, 'engine-pid': { type: 'string' }, prefix: { type: 'string' }, profile: { type: 'string' },
-  seed: { type: 'string' }, json: { type: 'boolean' }, sweep: { type: 'boolean' }, quick: { type: 'boolean' }, repeats: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  seed: { type: 'string' }, json: { type: 'boolean' }, sweep: { type: 'boolean' }, quick: { type: 'boolean' }, repeats: { type: 'string' },
 } as const
 
 function bad(message: string): IdrError {
-  return new IdrError('BAD_OPTION', `${message}`)
+  return new UsageError(message)
 }
 
 /** A number flag: an integer (or a number, when `real`) in [min, max]. */
@@ -101,22 +100,10 @@ function num(flag: string, raw: string | undefined, def: number, min: number, ma
 
 export type ParsedLoad = { kind: 'help' } | { kind: 'run', options: LoadOptions } | { kind: 'sweep', quick: boolean, repeats?: number, url?: string }
 
-/** Parses `idr load` arguments; throws IdrError BAD_OPTION on a bad, unknown or conflicting flag. */
+/** Parses `idr load` arguments; throws UsageError (BAD_OPTION) on a bad, unknown or conflicting flag. */
 export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    values = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values
-  } catch (cause) {
-    const m = /Unknown option '(--?[^']+)'/.exec((cause as Error).message)
-    if (m) {
-      const name = m[1]!.replace(/^--?/, '')
-      const near = Object.keys(FLAGS).map((f) => [f, editDistance(f, name)] as const).sort((a, b) => a[1] - b[1])[0]
-      const hint = near && near[1] <= 2 ? ` (did you mean --${near[0]}?)` : ''
-      throw new IdrError('BAD_OPTION', `unknown option ${m[1]}${hint}; see idr load --help`, { cause })
-    }
-    throw new IdrError('BAD_OPTION', `${(cause as Error).message}`, { cause })
-  }
-  if (values.help) return { kind: 'help' }
+  if (wantsHelp(argv)) return { kind: 'help' }
+  const values: Record<string, string | boolean | undefined> = parseFlags(argv, FLAGS).values
   const str = (k: string): string | undefined => values[k] as string | undefined
   if (values.sweep) {
     const repeats = values.repeats === undefined ? undefined : num('repeats', str('repeats'), 1, 1, 20)

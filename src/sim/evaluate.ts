@@ -4,6 +4,7 @@
 import type { IdrEvent } from '../model/events.js'
 import { EventClock } from '../runtime/event-time.js'
 import { Household, type HouseholdOptions, type PersonProbability } from '../model/household.js'
+import type { RejectReason } from '../model/sessionizer.js'
 import {
   adjustedRandIndex, bestMappingAccuracy, brierScore, coverageAt, expectedCalibrationError, mapProbabilities,
   negativeLogLikelihood, normalizedMutualInfo, reliabilityDiagram, topLabel, type ReliabilityBin,
@@ -73,10 +74,23 @@ export interface EvaluateOptions {
   flush?: boolean
 }
 
+/** What the model set aside rather than scored: a user evaluating their own file must see it. */
+export interface EventsIgnored {
+  /** Events the sessionizer rejected, by reason (a duplicate id, behind the watermark, ahead of the clock, …). */
+  readonly rejected: Readonly<Record<RejectReason, number>>
+  /** Closed sessions without `truth`: assigned, but not scored. */
+  readonly sessionsWithoutTruth: number
+}
+
+/** An evaluation of events: the scores and what was not scored. */
+export interface EventEvaluation extends EvalReport {
+  ignored: EventsIgnored
+}
+
 /** Runs the model over events (any order the sessionizer accepts) and scores it. */
-export function evaluateEvents(events: Iterable<IdrEvent>, options: EvaluateOptions = {}): EvalReport {
-  const { runs, count, seconds } = runModel(events, options.household, options.flush ?? true)
-  return scoreHouseholds(runs.map(scoredOf), count, seconds, options.ceiling ?? null, options.trueSizes)
+export function evaluateEvents(events: Iterable<IdrEvent>, options: EvaluateOptions = {}): EventEvaluation {
+  const { runs, count, seconds, ignored } = runModel(events, options.household, options.flush ?? true)
+  return { ...scoreHouseholds(runs.map(scoredOf), count, seconds, options.ceiling ?? null, options.trueSizes), ignored }
 }
 
 function scoredOf(run: HouseholdRun): ScoredHousehold {
@@ -105,14 +119,18 @@ export function fitTemperature(events: Iterable<IdrEvent>, household: HouseholdO
   return best
 }
 
-function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | undefined, flush = true): { runs: HouseholdRun[], count: number, seconds: number } {
+function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | undefined, flush = true): { runs: HouseholdRun[], count: number, seconds: number, ignored: EventsIgnored } {
   const runs = new Map<string, HouseholdRun>()
   let count = 0
+  const rejected: Record<RejectReason, number> = { duplicate: 0, late: 0, 'clock-ahead': 0, 'not-playback': 0 }
+  let sessionsWithoutTruth = 0
   const t0 = performance.now()
   const collect = (run: HouseholdRun, out: ReturnType<Household['push']>) => {
+    for (const r of out.rejected) rejected[r.reason as RejectReason] = (rejected[r.reason as RejectReason] ?? 0) + 1
     for (const a of out.assignments) if (a.stage === 'open') run.opens.set(a.session, a.persons)
     for (const s of out.closed) {
       const a = out.assignments.find((x) => x.stage === 'close' && x.session === s.id)
+      if (a && s.truth === undefined) sessionsWithoutTruth++
       if (!a || s.truth === undefined) continue
       const first = s.truth.split('+')[0]!
       const nth = run.perPerson.get(first) ?? 0
@@ -138,7 +156,7 @@ function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | unde
     clock.fire(0, (account) => collect(runs.get(account)!, runs.get(account)!.model.expire()))
   }
   if (flush) for (const run of runs.values()) collect(run, run.model.flush())
-  return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000 }
+  return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000, ignored: { rejected, sessionsWithoutTruth } }
 }
 
 /** The probabilities at temperature factor f: p^(1/f), renormalised. */

@@ -94,7 +94,8 @@ const DEFAULTS: ResolvedSimOptions = {
   maxLatenessMs: DEFAULT_MAX_LATENESS_MS,
 }
 
-const DIFFICULTIES: readonly Difficulty[] = ['easy', 'default', 'hard']
+/** The difficulty levels, easiest first. */
+export const DIFFICULTIES: readonly Difficulty[] = ['easy', 'default', 'hard']
 const MAX_HOUSEHOLDS = 10_000_000
 const MAX_DAYS = 3650
 
