@@ -10,7 +10,7 @@ import {
 import type { AttributionReport } from '../attribution/report.js'
 import type { IdrEvent } from '../model/events.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
-import { exitCodeOf, parseFlags, UsageError, wantsHelp } from './args.js'
+import { exitCodeOf, parseFlags, UsageError, wantsHelp } from '../options/args.js'
 
 /** One day, ms. */
 const DAY_MS = 86_400_000

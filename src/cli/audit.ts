@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { parseAnchor } from '../privacy/audit.js'
 import { openStore } from '../store/sqlite-store.js'
 import { suggest } from '../options/suggest.js'
-import { parseFlags, UsageError, wantsHelp } from './args.js'
+import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
 
 export const AUDIT_USAGE = `idr audit head|verify --db FILE: the privacy audit trail of a store file (docs/privacy.md)
 

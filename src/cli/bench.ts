@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import { IdrError } from '../errors.js'
 import { builtFile } from '../paths.js'
-import { parseFlags, wantsHelp } from './args.js'
+import { parseFlags, wantsHelp } from '../options/args.js'
 
 export const BENCH_NAMES = 'kernels, refit, pool-crossover, household, engine, simulator, attribution, attribution-truth, erasure, journeys'
 

@@ -7,7 +7,7 @@ import { trueLabel, type DemoReport } from '../demo/report.js'
 import { DEMO_DEFAULTS, runDemo, type DemoProgress } from '../demo/run.js'
 import { spawnNatsServer, type SpawnedNats } from '../load/nats-server.js'
 import { DIFFICULTIES } from '../sim/options.js'
-import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from '../options/args.js'
 
 export const DEMO_USAGE = `idr demo [options]: simulated households through the real engine, with a report
 

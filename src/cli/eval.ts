@@ -5,7 +5,7 @@ import { evaluateEvents, fitTemperature, type EvalReport, type EventEvaluation }
 import { readEventsNdjson } from '../sim/ndjson.js'
 import { bayesCeiling, simulate } from '../sim/simulator.js'
 import { DIFFICULTIES } from '../sim/options.js'
-import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from '../options/args.js'
 
 const EVAL_DEFAULTS = { households: 1000, days: 30, seed: 1 } as const
 

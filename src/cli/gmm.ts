@@ -5,7 +5,7 @@ import { KernelError } from '../errors.js'
 import type { CovarianceType, GmmSelection } from '../kernels/gmm.js'
 import { KernelOps } from '../kernels/ops.js'
 import { matrix, type Matrix } from '../kernels/validate.js'
-import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from './args.js'
+import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from '../options/args.js'
 
 export const GMM_USAGE = `idr gmm FILE.csv [options]: Gaussian-mixture model selection (BIC) on a CSV's numeric columns
 

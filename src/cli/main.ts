@@ -2,7 +2,7 @@
 // The `idr` command. Subcommands grow with the project; each validates its own flags.
 import { version } from '../paths.js'
 import { suggest } from '../options/suggest.js'
-import { EXIT_FAILURE, EXIT_USAGE, exitCodeOf } from './args.js'
+import { EXIT_FAILURE, EXIT_USAGE, exitCodeOf } from '../options/args.js'
 import { attributeCommand } from './attribute.js'
 import { auditCommand } from './audit.js'
 import { BENCH_NAMES, benchCommand } from './bench.js'

@@ -10,7 +10,7 @@ import { erasurePseudonyms, KeyRing } from '../privacy/keyring.js'
 import { openStore } from '../store/sqlite-store.js'
 import { DEFAULT_STREAM } from '../transport/nats.js'
 import { suggest } from '../options/suggest.js'
-import { parseFlags, UsageError, wantsHelp } from './args.js'
+import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
 import { loadServeConfig, SETTING_ROWS } from './serve-config.js'
 
 const WHERE = `  --nats URL           ask the running engine (idr.api.privacy.*), connecting as the admin user

@@ -19,7 +19,7 @@ import { InProcessBus } from '../transport/in-process.js'
 import { subjects } from '../contracts/subjects.js'
 import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
-import { wantsHelp } from './args.js'
+import { wantsHelp } from '../options/args.js'
 import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)

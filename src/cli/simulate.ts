@@ -3,7 +3,7 @@
 import { writeEventsNdjson } from '../sim/ndjson.js'
 import { simulate } from '../sim/simulator.js'
 import { DIFFICULTIES } from '../sim/options.js'
-import { choice, parseFlags, share, UsageError, wantsHelp, wholeNumber } from './args.js'
+import { choice, parseFlags, share, UsageError, wantsHelp, wholeNumber } from '../options/args.js'
 
 const SIMULATE_DEFAULTS = { households: 100, days: 30, seed: 1 } as const
 

@@ -1,6 +1,6 @@
 // Options of `idr load`, validated where they enter: a bad or unknown flag is an IdrError BAD_OPTION that
 // names the flag, what it needs and what it got.
-import { parseFlags, UsageError, wantsHelp } from '../cli/args.js'
+import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
 import type { IdrError } from '../errors.js'
 
 export const DEFAULT_DURATION_SEC = 20

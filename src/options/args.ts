@@ -3,7 +3,7 @@
 // checked by name, and the one exit code for a wrong invocation (2; a failure while running is 1).
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { IdrError } from '../errors.js'
-import { suggest } from '../options/suggest.js'
+import { suggest } from './suggest.js'
 
 /** Exit code of a wrong invocation: an unknown, missing or bad flag, argument or setting. */
 export const EXIT_USAGE = 2
