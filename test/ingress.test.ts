@@ -2,8 +2,9 @@
 import { createHash } from 'node:crypto'
 import { Decoder, encode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Ingress, IngressError, DLQ_MESSAGE_MAX_CHARS, type DlqRecord, type IngressOptions } from '../src/ingress/ingress.js'
+import { Ingress, DLQ_MESSAGE_MAX_CHARS, type DlqRecord, type IngressOptions } from '../src/ingress/ingress.js'
 import { PrivacyError } from '../src/privacy/pseudonymise.js'
+import { OptionError } from '../src/options/check.js'
 
 const KEY = 'test-key-0123456789abcdef'
 const NOW = Date.UTC(2026, 0, 5, 21)
@@ -197,7 +198,7 @@ describe('pseudonymisation', () => {
 describe('options', () => {
   it('rejects a misspelt option by name', () => {
     expect(() => new Ingress({ pseudonymKey: KEY, maxMesageBytes: 10 } as IngressOptions)).toThrow(/did you mean "maxMessageBytes"/)
-    expect(() => new Ingress({ pseudonymKey: KEY, maxMesageBytes: 10 } as IngressOptions)).toThrow(IngressError)
+    expect(() => new Ingress({ pseudonymKey: KEY, maxMesageBytes: 10 } as IngressOptions)).toThrow(OptionError)
   })
 
   it.each([

@@ -9,6 +9,7 @@ import { KEY_EPOCH_META, KeyRing, recordKeyEpoch } from '../src/privacy/keyring.
 import { parsePseudonym, PrivacyError, Pseudonymiser, pseudonymPattern } from '../src/privacy/pseudonymise.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
 import { errorCode } from './helpers/errors.js'
+import { OptionError } from '../src/options/check.js'
 
 const K1 = '0123456789abcdef0123456789abcdef' // the key of test/ingress-pseudonymise.test.ts' known answers
 const K2 = 'second-epoch-key-0123456789abcdef'
@@ -78,8 +79,8 @@ describe('KeyRing', () => {
     for (const epoch of [0, -1, 1.5, 1_000_000, '2', undefined]) bad([{ epoch, key: K1 }], 'BAD_KEY_RING')
     bad([{ epoch: 1, key: 'fifteen-bytes!!' }], 'BAD_KEY')
     bad([{ epoch: 1, key: 42 }], 'BAD_KEY')
-    expect(errorCode(() => new KeyRing([{ epoch: 1, key: K1 }], { epoch: 2 } as never), PrivacyError)).toBe('BAD_OPTION')
-    expect(errorCode(() => new Pseudonymiser(K1, { epoch: 0 }), PrivacyError)).toBe('BAD_OPTION')
+    expect(errorCode(() => new KeyRing([{ epoch: 1, key: K1 }], { epoch: 2 } as never), OptionError)).toBe('BAD_OPTION')
+    expect(errorCode(() => new Pseudonymiser(K1, { epoch: 0 }), OptionError)).toBe('BAD_OPTION')
   })
 })
 

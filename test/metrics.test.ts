@@ -19,6 +19,7 @@ import {
   reliabilityDiagram,
   topLabel,
 } from '../src/sim/metrics.js'
+import { OptionError } from '../src/options/check.js'
 
 /** Park–Miller MINSTD in [0, 1): exact in JS and Python, so the golden script draws the same labels. */
 function minstd(seed: number): () => number {
@@ -324,10 +325,11 @@ describe('metric argument checks', () => {
   })
 
   it('refuses options out of range: bins, eps, threshold', () => {
-    expect(errorCode(() => expectedCalibrationError([0.5], [1], 0))).toBe('BAD_OPTION')
-    expect(errorCode(() => reliabilityDiagram([0.5], [1], 2.5))).toBe('BAD_OPTION')
-    expect(errorCode(() => negativeLogLikelihood(ok, 2, 2, [0, 1], 0))).toBe('BAD_OPTION')
-    expect(errorCode(() => coverageAt([0.5], [1], 1.2))).toBe('BAD_OPTION')
+    const option = (fn: () => unknown): unknown => { try { fn() } catch (e) { return e } }
+    for (const fn of [() => expectedCalibrationError([0.5], [1], 0), () => reliabilityDiagram([0.5], [1], 2.5), () => negativeLogLikelihood(ok, 2, 2, [0, 1], 0), () => coverageAt([0.5], [1], 1.2)]) {
+      expect(option(fn)).toBeInstanceOf(OptionError)
+      expect((option(fn) as OptionError).code).toBe('BAD_OPTION')
+    }
   })
 
   it('refuses confidences outside [0, 1] and correctness flags other than booleans or 0/1', () => {

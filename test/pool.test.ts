@@ -6,6 +6,7 @@ import { createWasmKernels } from '../src/kernels/backend.js'
 import { GmmPool, gmmWork, type GmmJob } from '../src/kernels/pool.js'
 import { matrix } from '../src/kernels/validate.js'
 import { blobs, rng } from './helpers/data.js'
+import { OptionError } from '../src/options/check.js'
 
 function households(count: number, seed: number): GmmJob[] {
   const r = rng(seed)
@@ -76,6 +77,6 @@ describe('GmmPool', () => {
 
   it('validates its options by name', () => {
     expect(() => new GmmPool({ thread: 2 } as never)).toThrow(/did you mean "threads"/)
-    expect(() => new GmmPool({ threads: 0 })).toThrow(KernelError)
+    expect(() => new GmmPool({ threads: 0 })).toThrow(OptionError)
   })
 })

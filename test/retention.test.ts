@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
 import { KeyRing } from '../src/privacy/keyring.js'
-import { DEFAULT_RETENTION_MS, RetentionError, RetentionJob, startRetention, type PassResult } from '../src/privacy/retention.js'
+import { DEFAULT_RETENTION_MS, RetentionJob, startRetention, type PassResult } from '../src/privacy/retention.js'
 import { ActorRuntime } from '../src/runtime/runtime.js'
 import { POSITION_STRIDE } from '../src/runtime/store.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
@@ -18,6 +18,7 @@ import { NatsBus } from '../src/transport/nats.js'
 import { errorCode } from './helpers/errors.js'
 import { simEvents, TEST_KEY } from './helpers/engine.js'
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
+import { OptionError } from '../src/options/check.js'
 
 const DAY_MS = 86_400_000
 const keys = new KeyRing([{ epoch: 1, key: TEST_KEY }])
@@ -180,9 +181,9 @@ describe('retention', () => {
 
   it('refuses bad options by name', () => {
     const store = openStore(file)
-    expect(errorCode(() => new RetentionJob({ store, retentionMs: 0 }), RetentionError)).toBe('BAD_OPTION')
-    expect(errorCode(() => new RetentionJob({ store, retentionMs: 1.5 }), RetentionError)).toBe('BAD_OPTION')
-    expect(errorCode(() => startRetention({ store, intervalMs: -1 }), RetentionError)).toBe('BAD_OPTION')
+    expect(errorCode(() => new RetentionJob({ store, retentionMs: 0 }), OptionError)).toBe('BAD_OPTION')
+    expect(errorCode(() => new RetentionJob({ store, retentionMs: 1.5 }), OptionError)).toBe('BAD_OPTION')
+    expect(errorCode(() => startRetention({ store, intervalMs: -1 }), OptionError)).toBe('BAD_OPTION')
     expect(errorCode(() => new RetentionJob({ store, retentionDays: 90 } as never))).toBe('BAD_OPTION')
     store.close()
   })

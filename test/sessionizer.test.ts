@@ -1,9 +1,9 @@
 // Sessions in event time: gaps, stops, lateness, duplicates, clock jumps, idle flush, state round trip.
 import { decode, encode } from '@msgpack/msgpack'
 import { describe, expect, it } from 'vitest'
-import { KernelError } from '../src/errors.js'
 import { validateEvent, type IdrEvent } from '../src/model/events.js'
 import { Sessionizer, type SessionizerState, type SessionUpdate } from '../src/model/sessionizer.js'
+import { OptionError } from '../src/options/check.js'
 
 const T0 = Date.UTC(2026, 0, 5, 20, 0)
 const MIN = 60_000
@@ -146,6 +146,6 @@ describe('Sessionizer', () => {
 
   it('validates its options by name', () => {
     expect(() => new Sessionizer('a', { gapMs: -5 })).toThrow(/gapMs must be a positive number, got -5/)
-    expect(() => new Sessionizer('a', { gapMS: 5 } as never)).toThrow(KernelError)
+    expect(() => new Sessionizer('a', { gapMS: 5 } as never)).toThrow(OptionError)
   })
 })

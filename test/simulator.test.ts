@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { validateEvent, type IdrEvent } from '../src/model/events.js'
-import { DEFAULT_SIZE_MIX, SimError, heartbeatCount, simulate, type SimHousehold, type SimOptions, type Simulation } from '../src/sim/simulator.js'
+import { DEFAULT_SIZE_MIX, heartbeatCount, simulate, type SimHousehold, type SimOptions, type Simulation } from '../src/sim/simulator.js'
+import { OptionError } from '../src/options/check.js'
 
 function digest(events: Iterable<IdrEvent>): string {
   const h = createHash('sha256')
@@ -276,10 +277,10 @@ describe('simulate: options', () => {
     try {
       simulate(o as SimOptions)
     } catch (e) {
-      expect(e).toBeInstanceOf(SimError)
-      return [(e as SimError).code, (e as Error).message]
+      expect(e).toBeInstanceOf(OptionError)
+      return [(e as OptionError).code, (e as Error).message]
     }
-    throw new Error('expected a SimError')
+    throw new Error('expected an OptionError')
   }
 
   it('rejects bad values by name', () => {

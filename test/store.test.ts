@@ -10,6 +10,7 @@ import ts from 'typescript'
 import { afterEach, describe, expect, it } from 'vitest'
 import { projectRoot } from '../src/paths.js'
 import { partitionOf } from '../src/contracts/partition.js'
+import { OptionError } from '../src/options/check.js'
 import { MemoryStore } from '../src/runtime/memory-store.js'
 import type { CommitBatch, SnapshotStore, StoredHousehold } from '../src/runtime/store.js'
 import { StoreError } from '../src/store/errors.js'
@@ -250,9 +251,9 @@ describe('SqliteStore', () => {
   it('rejects unknown and out-of-range options by name', () => {
     const file = tempFile()
     expect(() => openStore(file, { durabilty: 'full' } as StoreOptions)).toThrow(/did you mean "durability"/)
-    expect(errorCode(() => openStore(file, { durability: 'fast' as 'full' }), StoreError)).toBe('BAD_OPTION')
-    expect(errorCode(() => openStore(file, { busyTimeoutMs: -1 }), StoreError)).toBe('BAD_OPTION')
-    expect(errorCode(() => openStore(file, { partitions: 0 }), StoreError)).toBe('BAD_OPTION')
+    expect(errorCode(() => openStore(file, { durability: 'fast' as 'full' }), OptionError)).toBe('BAD_OPTION')
+    expect(errorCode(() => openStore(file, { busyTimeoutMs: -1 }), OptionError)).toBe('BAD_OPTION')
+    expect(errorCode(() => openStore(file, { partitions: 0 }), OptionError)).toBe('BAD_OPTION')
   })
 
   it('pages through more accounts than one query returns, while commits run in between', () => {

@@ -6,6 +6,7 @@ import type { CovarianceType, GmmSelection } from '../kernels/gmm.js'
 import { KernelOps } from '../kernels/ops.js'
 import { matrix, type Matrix } from '../kernels/validate.js'
 import { choice, parseFlags, UsageError, wantsHelp, wholeNumber } from '../options/args.js'
+import { OptionError } from '../options/check.js'
 
 export const GMM_USAGE = `idr gmm FILE.csv [options]: Gaussian-mixture model selection (BIC) on a CSV's numeric columns
 
@@ -29,7 +30,7 @@ export function readCsv(text: string, columns?: readonly string[]): { x: Matrix,
   const body = hasHeader ? lines.slice(1) : lines
   const pick = columns ? columns.map((c) => {
     const i = /^\d+$/.test(c) ? Number(c) : header.indexOf(c)
-    if (i < 0 || i >= header.length) throw new KernelError('BAD_OPTION', `no column "${c}"; columns: ${header.join(', ')}`)
+    if (i < 0 || i >= header.length) throw new OptionError(`no column "${c}"; columns: ${header.join(', ')}`)
     return i
   }) : header.map((_, i) => i)
   const data: number[] = []

@@ -1,15 +1,15 @@
 // Subject names and NATS-style subject matching, shared by the transports (docs/subjects.md). Every subject
 // idr builds from a value comes from here, and every such value passes the token rule first
 // (src/contracts/token.ts): a builder throws rather than publish on a subject it did not mean.
-import { IdrError } from '../errors.js'
 import { inputSubject, MAX_PARTITION } from './input-subject.js'
 import { isSubjectPrefix, subjectToken } from './token.js'
+import { OptionError } from '../options/check.js'
 
 export { inputSubject, type InputSubject } from './input-subject.js'
 
 /** Subjects of one deployment, from its prefix (default 'idr'; checked: tokens of the rule joined by dots). */
 export function subjects(prefix = 'idr') {
-  if (!isSubjectPrefix(prefix)) throw new IdrError('BAD_OPTION', 'prefix must be subject tokens of [A-Za-z0-9_-] (1–128 characters each) joined by dots')
+  if (!isSubjectPrefix(prefix)) throw new OptionError('prefix must be subject tokens of [A-Za-z0-9_-] (1–128 characters each) joined by dots')
   return {
     /** Where publishers send events: <prefix>.ev.<account>. */
     events: `${prefix}.ev.>`,
@@ -33,7 +33,7 @@ export function subjects(prefix = 'idr') {
 export type Subjects = ReturnType<typeof subjects>
 
 function partitionToken(p: number): string {
-  if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw new IdrError('BAD_OPTION', `partition must be an integer in [0, ${MAX_PARTITION}], got ${p}`)
+  if (!Number.isInteger(p) || p < 0 || p > MAX_PARTITION) throw new OptionError(`partition must be an integer in [0, ${MAX_PARTITION}], got ${p}`)
   return String(p)
 }
 

@@ -3,13 +3,13 @@
 // --nats embedded`: the in-process bus (msgpack stays its wire format, so the same ingress checks every
 // event), the engine, the store given. docs/operations.md, "Embedded".
 import { decode, encode } from '@msgpack/msgpack'
-import { IdrError } from '../errors.js'
 import type { DlqRecord } from '../ingress/ingress.js'
 import { isToken } from '../contracts/token.js'
 import type { Assignment } from '../model/household.js'
 import { subjects } from '../contracts/subjects.js'
 import { InProcessBus } from '../transport/in-process.js'
 import { Engine, type EngineOptions, type EngineStats } from './engine.js'
+import { OptionError } from '../options/check.js'
 
 /** The engine's options without the bus (the in-process one is made here). */
 export type EmbeddedOptions = Omit<EngineOptions, 'bus'>
@@ -44,7 +44,7 @@ const FALLBACK_TOKEN = 'embedded'
 
 /** An engine in this process that takes plain event objects and gives plain outputs. */
 export function createEmbedded(options: EmbeddedOptions): EmbeddedEngine {
-  if (typeof options !== 'object' || options === null) throw new IdrError('BAD_OPTION', 'createEmbedded needs an options object with store and pseudonymKey')
+  if (typeof options !== 'object' || options === null) throw new OptionError('createEmbedded needs an options object with store and pseudonymKey')
   const prefix = options.prefix ?? 'idr'
   const bus = new InProcessBus({ prefix })
   const engine = new Engine({ ...options, bus })

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import type { EngineMetrics } from '../api/metrics.js'
-import { positiveInt } from '../kernels/validate.js'
+import { checkOptionNames, OptionError, positiveInt } from '../options/check.js'
 import { messageEventCount } from '../ingress/count.js'
 import { Ingress, type DlqRecord, type IngressOptions, type Route } from '../ingress/ingress.js'
 import { MessageOrigin, messageSha256 } from '../ingress/origin.js'
@@ -111,6 +111,11 @@ export interface EngineStats {
   positions: Record<string, number>
 }
 
+const ENGINE_OPTION_NAMES: readonly (keyof EngineOptions)[] = [
+  'bus', 'store', 'pseudonymKey', 'partitionsOf', 'partitions', 'prefix', 'household', 'refits', 'maxResident', 'mailboxMax',
+  'maxQueued', 'snapshotIntervalMs', 'ingress', 'metrics', 'log', 'erasedInput', 'idlePartitionMs',
+]
+
 const SILENT: EngineLog = { debug() {}, info() {}, warn() {}, error() {} }
 
 export type EnginePhase = { readonly phase: 'created' } | { readonly phase: 'running' } | { readonly phase: 'draining' } | { readonly phase: 'stopped' }
@@ -138,6 +143,7 @@ export class Engine {
   private readonly counts: Counters
 
   constructor(o: EngineOptions) {
+    checkOptionNames('Engine', o, ENGINE_OPTION_NAMES)
     this.bus = o.bus
     this.store = o.store
     this.prefix = o.prefix ?? 'idr'
@@ -146,7 +152,7 @@ export class Engine {
     positiveInt('partitionsOf', this.partitionsOf)
     const owned = o.partitions ?? Array.from({ length: this.partitionsOf }, (_, i) => i)
     for (const p of owned) {
-      if (!Number.isInteger(p) || p < 0 || p >= this.partitionsOf) throw new IdrError('BAD_OPTION', `partition ${p} is not in [0, ${this.partitionsOf})`)
+      if (!Number.isInteger(p) || p < 0 || p >= this.partitionsOf) throw new OptionError(`partition ${p} is not in [0, ${this.partitionsOf})`)
     }
     this.owned = new Set(owned)
     this.metrics = o.metrics

@@ -4,7 +4,7 @@
 // this function: good events carry pseudonyms, and record messages are redacted and truncated.
 import { createHash } from 'node:crypto'
 import { KernelError } from '../errors.js'
-import { checkOptionNames } from '../kernels/validate.js'
+import { checkOptionNames, OptionError } from '../options/check.js'
 import { EVENT_LIMITS, EventError, validateEvent, type EventErrorCode, type IdrEvent } from '../model/events.js'
 import { KeyRing } from '../privacy/keyring.js'
 import type { Pseudonymiser } from '../privacy/pseudonymise.js'
@@ -116,7 +116,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 function option(options: IngressOptions, name: keyof IngressOptions, fallback: number, min: number, max: number, unit: string): number {
   const v = options[name] ?? fallback
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new IngressError('BAD_OPTION', `${name} must be an integer in [${min}, ${max}] (${unit}), got ${String(v)}`)
+    throw new OptionError(`${name} must be an integer in [${min}, ${max}] (${unit}), got ${String(v)}`)
   }
   return v
 }
@@ -137,11 +137,11 @@ export class Ingress {
   readonly accountBinding: AccountBinding
 
   constructor(options: IngressOptions) {
-    if (typeof options !== 'object' || options === null) throw new IngressError('BAD_OPTION', 'Ingress needs an options object with pseudonymKey')
+    if (typeof options !== 'object' || options === null) throw new OptionError('Ingress needs an options object with pseudonymKey')
     try {
       checkOptionNames('Ingress', options, OPTION_NAMES)
     } catch (e) {
-      if (e instanceof KernelError) throw new IngressError('BAD_OPTION', e.message, { cause: e })
+      if (e instanceof KernelError) throw new OptionError(e.message, { cause: e })
       throw e
     }
     this.limits = Object.freeze({
@@ -157,10 +157,10 @@ export class Ingress {
     this.keyRing = KeyRing.from(options.pseudonymKey)
     this.pseudonymiser = this.keyRing.current
     this.prefix = options.prefix ?? 'idr'
-    if (!isSubjectPrefix(this.prefix)) throw new IngressError('BAD_OPTION', 'prefix must be subject tokens of [A-Za-z0-9_-] joined by dots')
+    if (!isSubjectPrefix(this.prefix)) throw new OptionError('prefix must be subject tokens of [A-Za-z0-9_-] joined by dots')
     this.accountBinding = options.accountBinding ?? DEFAULT_ACCOUNT_BINDING
     if (this.accountBinding !== 'single' && this.accountBinding !== 'strict') {
-      throw new IngressError('BAD_OPTION', `accountBinding must be "single" or "strict", got ${JSON.stringify(this.accountBinding)}`)
+      throw new OptionError(`accountBinding must be "single" or "strict", got ${JSON.stringify(this.accountBinding)}`)
     }
   }
 

@@ -6,7 +6,8 @@
 import { KernelError } from '../errors.js'
 import type { Ptr } from './arena.js'
 import type { Kernels } from './backend.js'
-import { checkMatrix, checkOptionNames, checkRange, positiveInt, type Matrix } from './validate.js'
+import { checkMatrix, type Matrix } from './validate.js'
+import { checkOptionNames, checkRange, positiveInt, OptionError } from '../options/check.js'
 
 export type CovarianceType = 'full' | 'diag'
 
@@ -116,19 +117,19 @@ function resolve(where: string, x: Matrix, options: GmmSelectOptions): Resolved 
   checkMatrix('points', x)
   const o = { ...GMM_DEFAULTS, ...options }
   if (o.covariance !== 'full' && o.covariance !== 'diag') {
-    throw new KernelError('BAD_OPTION', `covariance must be 'full' or 'diag', got ${String(o.covariance)}`)
+    throw new OptionError(`covariance must be 'full' or 'diag', got ${String(o.covariance)}`)
   }
   positiveInt('nInit', o.nInit)
   positiveInt('maxIter', o.maxIter)
   checkRange('tol', o.tol, 0, Infinity, 'change of mean log-likelihood per point')
   checkRange('regCovar', o.regCovar, 0, Infinity)
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) {
-    throw new KernelError('BAD_OPTION', `seed must be an integer in [0, 2^32), got ${o.seed}`)
+    throw new OptionError(`seed must be an integer in [0, 2^32), got ${o.seed}`)
   }
   positiveInt('kMin', o.kMin)
   positiveInt('kMax', o.kMax)
   if (o.dimWeights !== undefined) {
-    if (o.covariance !== 'diag') throw new KernelError('BAD_OPTION', 'dimWeights needs covariance \'diag\'')
+    if (o.covariance !== 'diag') throw new OptionError('dimWeights needs covariance \'diag\'')
     if (o.dimWeights.length !== x.cols) throw new KernelError('BAD_SHAPE', `dimWeights has ${o.dimWeights.length} values, points ${x.cols} columns`)
     for (const w of o.dimWeights) if (!(w >= 0 && Number.isFinite(w))) throw new KernelError('BAD_VALUE', `dimWeights must be finite and ≥ 0, got ${w}`)
   }
@@ -281,7 +282,7 @@ export function fitGmm(kern: Kernels, x: Matrix, k: number, options: GmmOptions 
 /** Fits K = kMin..min(kMax, n) and keeps the lowest BIC among eligible fits (ties: the smaller K; K = kMin is always eligible). */
 export function selectGmm(kern: Kernels, x: Matrix, options: GmmSelectOptions = {}): GmmSelection {
   const o = resolve('selectGmm', x, options)
-  if (o.kMin > o.kMax) throw new KernelError('BAD_OPTION', `kMin (${o.kMin}) must not exceed kMax (${o.kMax})`)
+  if (o.kMin > o.kMax) throw new OptionError(`kMin (${o.kMin}) must not exceed kMax (${o.kMax})`)
   if (o.kMin > x.rows) throw new KernelError('TOO_FEW_POINTS', `kMin = ${o.kMin} needs at least ${o.kMin} points, got ${x.rows}`)
   const kMax = Math.min(o.kMax, x.rows)
   return kern.arena.frame(() => {

@@ -7,9 +7,8 @@ import {
   fitGmm, KMEANS_MAX_ITER, scoreGmm, selectGmm,
   type GaussianMixture, type GmmOptions, type GmmSelectOptions, type GmmSelection,
 } from './gmm.js'
-import {
-  checkFinite, checkHistogram, checkLength, checkMatrix, checkNonNegative, checkOptionNames, checkRange, positiveInt, type Matrix,
-} from './validate.js'
+import { checkFinite, checkHistogram, checkLength, checkMatrix, checkNonNegative, type Matrix } from './validate.js'
+import { checkOptionNames, checkRange, positiveInt, OptionError } from '../options/check.js'
 
 /** Probability given to an empty histogram bin before renormalising (KL, PSI). */
 export const DEFAULT_EMPTY_BIN_EPS = 1e-4
@@ -114,7 +113,7 @@ export class KernelOps {
   softmax(x: Matrix, temperature = 1): Matrix {
     checkRows('x', x)
     if (!(temperature > 0) || !Number.isFinite(temperature)) {
-      throw new KernelError('BAD_OPTION', `temperature must be a positive finite number, got ${temperature}`)
+      throw new OptionError(`temperature must be a positive finite number, got ${temperature}`)
     }
     const kern = this.kernels
     return kern.arena.frame(() => {

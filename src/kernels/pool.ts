@@ -8,7 +8,8 @@ import { builtFile } from '../paths.js'
 import { defaultKernels, type Kernels } from './backend.js'
 import { GMM_DEFAULTS, selectGmm, type CovarianceType, type GmmSelectOptions, type GmmSelection } from './gmm.js'
 import type { GmmBatchTask, GmmJobResult, PackedGmmJob } from './protocol.js'
-import { checkMatrix, checkOptionNames, positiveInt, type Matrix } from './validate.js'
+import { checkMatrix, type Matrix } from './validate.js'
+import { checkOptionNames, positiveInt, OptionError } from '../options/check.js'
 
 /**
  * Work (in units of gmmWork) below which a batch runs inline: under it, a pool round trip costs more than
@@ -64,7 +65,7 @@ export class GmmPool {
     this.threads = options.threads ?? availableParallelism()
     positiveInt('threads', this.threads)
     this.poolMinWork = options.poolMinWork ?? POOL_MIN_WORK
-    if (!(this.poolMinWork >= 0)) throw new KernelError('BAD_OPTION', `poolMinWork must be ≥ 0, got ${this.poolMinWork}`)
+    if (!(this.poolMinWork >= 0)) throw new OptionError(`poolMinWork must be ≥ 0, got ${this.poolMinWork}`)
     this.kernels = options.kernels ?? defaultKernels()
   }
 

@@ -1,6 +1,7 @@
-// Argument checks at the kernel API boundary: shapes, finiteness, option names and ranges. Kernels trust
+// Argument checks at the kernel API boundary: shapes and finiteness (options: src/options/check.ts). Kernels trust
 // their inputs; these functions are what makes that safe.
 import { KernelError } from '../errors.js'
+import { positiveInt } from '../options/check.js'
 
 /** A dense row-major matrix of f64. */
 export interface Matrix {
@@ -30,10 +31,6 @@ export function fromRows(rows: readonly (readonly number[])[]): Matrix {
     flat.push(...r)
   }
   return matrix(rows.length, first.length, flat)
-}
-
-export function positiveInt(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new KernelError('BAD_OPTION', `${name} must be a positive integer, got ${v}`)
 }
 
 /** A matrix whose data length matches its shape and whose values are all finite. */
@@ -70,32 +67,4 @@ export function checkHistogram(name: string, v: ArrayLike<number>): void {
   let s = 0
   for (let i = 0; i < v.length; i++) s += v[i]!
   if (v.length === 0 || !(s > 0)) throw new KernelError('BAD_VALUE', `${name} must have at least one positive bin`)
-}
-
-export function checkRange(name: string, v: number, lo: number, hi: number, unit = ''): void {
-  if (!(v >= lo && v <= hi)) {
-    throw new KernelError('BAD_OPTION', `${name} must be in [${lo}, ${hi}]${unit ? ` (${unit})` : ''}, got ${v}`)
-  }
-}
-
-/** Rejects option keys that are not in `known`, suggesting the closest known name. */
-export function checkOptionNames(where: string, given: object, known: readonly string[]): void {
-  for (const key of Object.keys(given)) {
-    if (known.includes(key)) continue
-    const near = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2)
-    throw new KernelError('BAD_OPTION', `${where}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}`)
-  }
-}
-
-/** Levenshtein distance between two strings (for "did you mean" suggestions). */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]!
 }

@@ -1,8 +1,8 @@
 // The feature vector of a viewing session (definitions and reasons in docs/features.md). Pure functions
 // plus a running standardiser; no I/O.
-import { KernelError } from '../errors.js'
 import { DEVICE_TYPES, GENRES, type DeviceType } from './events.js'
 import type { Session } from './sessionizer.js'
+import { OptionError } from '../options/check.js'
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 24 * HOUR_MS
@@ -98,7 +98,7 @@ export class Standardizer {
   count = 0
 
   constructor(readonly dim: number) {
-    if (!Number.isInteger(dim) || dim < 1) throw new KernelError('BAD_OPTION', `dim must be a positive integer, got ${dim}`)
+    if (!Number.isInteger(dim) || dim < 1) throw new OptionError(`dim must be a positive integer, got ${dim}`)
     this.mean = new Float64Array(dim)
     this.m2 = new Float64Array(dim)
   }

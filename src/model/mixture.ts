@@ -2,10 +2,10 @@
 // (24 circularly smoothed bins), weekday, device, dominant genre (categoricals) and ln watched minutes
 // (Gaussian) — fit by EM with Dirichlet/normal priors that shrink each person toward the household. The
 // model, the priors and why this and not a Gaussian mixture over the feature vector: docs/model.md.
-import { KernelError } from '../errors.js'
 import type { Observation } from './observation.js'
 import { MAX_DEVICES } from './observation.js'
 import { GENRES } from './events.js'
+import { OptionError } from '../options/check.js'
 
 export type Field = 'time' | 'weekday' | 'device' | 'genre'
 export type Trait = Field | 'duration'
@@ -248,12 +248,12 @@ export function mixtureOptions(o: { prior?: Partial<Record<Trait, number>>, weig
   const prior = { ...MIXTURE_DEFAULTS.prior, ...o.prior }
   const weights = { ...MIXTURE_DEFAULTS.weights, ...o.weights }
   for (const [name, v] of [...Object.entries(prior), ...Object.entries(weights)]) {
-    if (!(Number.isFinite(v) && v >= 0)) throw new KernelError('BAD_OPTION', `mixture ${name} must be a finite number ≥ 0, got ${String(v)}`)
+    if (!(Number.isFinite(v) && v >= 0)) throw new OptionError(`mixture ${name} must be a finite number ≥ 0, got ${String(v)}`)
   }
   for (const [name, v] of Object.entries(prior)) {
-    if (!(v > 0)) throw new KernelError('BAD_OPTION', `mixture prior ${name} must be > 0, got ${String(v)}`)
+    if (!(v > 0)) throw new OptionError(`mixture prior ${name} must be > 0, got ${String(v)}`)
   }
   const floor = o.durationVarianceFloor ?? MIXTURE_DEFAULTS.durationVarianceFloor
-  if (!(floor > 0 && Number.isFinite(floor))) throw new KernelError('BAD_OPTION', `durationVarianceFloor must be > 0, got ${floor}`)
+  if (!(floor > 0 && Number.isFinite(floor))) throw new OptionError(`durationVarianceFloor must be > 0, got ${floor}`)
   return { prior, weights, durationVarianceFloor: floor }
 }

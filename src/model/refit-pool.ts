@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import { IdrError } from '../errors.js'
-import { checkOptionNames, positiveInt } from '../kernels/validate.js'
+import { checkOptionNames, positiveInt } from '../options/check.js'
 import { builtFile } from '../paths.js'
 import { transferables, type RefitResult, type RefitTask } from './refit.js'
 

@@ -1,7 +1,6 @@
 // Turns one account's playback events into viewing sessions, in event time. A session is one device's
 // activity with no gap longer than gapMs. See docs/model.md ("Sessions") for the rules and their reasons.
-import { KernelError } from '../errors.js'
-import { checkOptionNames } from '../kernels/validate.js'
+import { checkOptionNames, OptionError } from '../options/check.js'
 import { GENRES, PLAYBACK_KINDS, type DeviceType, type Genre, type IdrEvent } from './events.js'
 
 export const DEFAULT_SESSION_GAP_MS = 30 * 60_000 // 30 min
@@ -329,11 +328,11 @@ export class Sessionizer {
 }
 
 function positive(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new KernelError('BAD_OPTION', `${name} must be a positive number, got ${v}`)
+  if (!(Number.isFinite(v) && v > 0)) throw new OptionError(`${name} must be a positive number, got ${v}`)
   return v
 }
 
 function nonNegative(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v >= 0)) throw new KernelError('BAD_OPTION', `${name} must be ≥ 0, got ${v}`)
+  if (!(Number.isFinite(v) && v >= 0)) throw new OptionError(`${name} must be ≥ 0, got ${v}`)
   return v
 }

@@ -4,6 +4,7 @@
 // forward is audited (recordKeyEpoch). docs/key-rotation.md has the format, the procedure and its cost.
 import type { AuditHead, AuditLog } from './audit.js'
 import { MAX_KEY_EPOCH, PSEUDONYM_KEY_MIN_BYTES, PrivacyError, Pseudonymiser, type PseudonymDomain, type PseudonymiserOptions } from './pseudonymise.js'
+import { OptionError } from '../options/check.js'
 
 /** One key of a ring: a secret (≥ PSEUDONYM_KEY_MIN_BYTES) and its epoch (1..MAX_KEY_EPOCH). */
 export interface PseudonymKey {
@@ -24,7 +25,7 @@ export class KeyRing {
     if (!Array.isArray(keys) || keys.length === 0) {
       throw new PrivacyError('BAD_KEY_RING', 'a key ring needs at least one key: [{ epoch: 1, key }]')
     }
-    if ('epoch' in options) throw new PrivacyError('BAD_OPTION', 'KeyRing: the epoch of each key is given with the key, not as an option')
+    if ('epoch' in options) throw new OptionError('KeyRing: the epoch of each key is given with the key, not as an option')
     const seen: { epoch: number, bytes: Buffer }[] = []
     for (const [i, k] of keys.entries()) {
       const epoch = (k as Partial<PseudonymKey> | null)?.epoch

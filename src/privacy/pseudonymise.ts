@@ -6,6 +6,7 @@
 // so a stored pseudonym names its epoch without the key (docs/key-rotation.md).
 import { createHmac } from 'node:crypto'
 import { IdrError } from '../errors.js'
+import { OptionError } from '../options/check.js'
 
 /** Shortest accepted key, in bytes (a string key counts its UTF-8 bytes): 128 bits. */
 export const PSEUDONYM_KEY_MIN_BYTES = 16
@@ -80,15 +81,15 @@ export class Pseudonymiser {
       throw new PrivacyError('BAD_KEY', `the pseudonym key has ${bytes.length} bytes, at least ${PSEUDONYM_KEY_MIN_BYTES} are needed (set IDR_PSEUDONYM_KEY to ≥ 32 random characters)`)
     }
     for (const name of Object.keys(options)) {
-      if (name !== 'cacheEntries' && name !== 'epoch') throw new PrivacyError('BAD_OPTION', `Pseudonymiser: unknown option "${name}"`)
+      if (name !== 'cacheEntries' && name !== 'epoch') throw new OptionError(`Pseudonymiser: unknown option "${name}"`)
     }
     const capacity = options.cacheEntries ?? DEFAULT_PSEUDONYM_CACHE_ENTRIES
     if (!Number.isInteger(capacity) || capacity < 0) {
-      throw new PrivacyError('BAD_OPTION', `cacheEntries must be an integer ≥ 0 (entries), got ${capacity}`)
+      throw new OptionError(`cacheEntries must be an integer ≥ 0 (entries), got ${capacity}`)
     }
     const epoch = options.epoch ?? 1
     if (!Number.isSafeInteger(epoch) || epoch < 1 || epoch > MAX_KEY_EPOCH) {
-      throw new PrivacyError('BAD_OPTION', `epoch must be an integer in 1..${MAX_KEY_EPOCH}, got ${String(epoch)}`)
+      throw new OptionError(`epoch must be an integer in 1..${MAX_KEY_EPOCH}, got ${String(epoch)}`)
     }
     this.epoch = epoch
     this.#prefix = { device: pseudonymPrefix('device', epoch), ip: pseudonymPrefix('ip', epoch), account: pseudonymPrefix('account', epoch) }

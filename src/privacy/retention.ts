@@ -4,7 +4,7 @@
 // engine's event loop keeps turning. Raw events age out of the stream by its max_age (src/transport/nats.ts).
 import { performance } from 'node:perf_hooks'
 import { IdrError } from '../errors.js'
-import { checkOptionNames } from '../kernels/validate.js'
+import { checkOptionNames, OptionError } from '../options/check.js'
 import { Household, type HouseholdOptions } from '../model/household.js'
 import type { ActorRuntime } from '../runtime/runtime.js'
 import { householdRecord, type StoredHousehold } from '../runtime/store.js'
@@ -213,7 +213,7 @@ export function startRetention(o: RetentionScheduleOptions): RetentionSchedule {
     }, ms)
     timer.unref()
   }
-  if (!Number.isSafeInteger(firstPassAfterMs) || firstPassAfterMs < 0) throw new RetentionError('BAD_OPTION', `firstPassAfterMs must be an integer ≥ 0 (ms), got ${firstPassAfterMs}`)
+  if (!Number.isSafeInteger(firstPassAfterMs) || firstPassAfterMs < 0) throw new OptionError(`firstPassAfterMs must be an integer ≥ 0 (ms), got ${firstPassAfterMs}`)
   arm(firstPassAfterMs)
   return {
     runNow: () => (abort.signal.aborted ? Promise.reject(new RetentionError('STOPPED', 'the retention schedule is stopped')) : pass()),
@@ -226,6 +226,6 @@ export function startRetention(o: RetentionScheduleOptions): RetentionSchedule {
 }
 
 function positive(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 1) throw new RetentionError('BAD_OPTION', `${name} must be a positive integer (ms), got ${v}`)
+  if (!Number.isSafeInteger(v) || v < 1) throw new OptionError(`${name} must be a positive integer (ms), got ${v}`)
   return v
 }

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks'
 import type { JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
-import { checkOptionNames, positiveInt } from '../kernels/validate.js'
+import { checkOptionNames, positiveInt } from '../options/check.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
 import { Actor, wasErased, type Envelope, type ErasedInput, type Input, type Tick } from './actor.js'

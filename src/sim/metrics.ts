@@ -3,6 +3,7 @@
 // coverage). Exact definitions, conventions and sources: docs/metrics.md.
 import { IdrError } from '../errors.js'
 import { maxWeightAssignment } from '../model/hungarian.js'
+import { OptionError } from '../options/check.js'
 
 /** Calibration bins (equal width on [0, 1]); 15 as in Guo et al. 2017. */
 export const DEFAULT_CALIBRATION_BINS = 15
@@ -270,7 +271,7 @@ export function negativeLogLikelihood(
   truthIdx: ArrayLike<number>,
   eps = DEFAULT_LOG_LOSS_EPS,
 ): number {
-  if (!(eps > 0 && eps <= 0.5)) throw new MetricError('BAD_OPTION', `eps must be in (0, 0.5], got ${eps}`)
+  if (!(eps > 0 && eps <= 0.5)) throw new OptionError(`eps must be in (0, 0.5], got ${eps}`)
   checkScored(probs, n, k, truthIdx)
   let total = 0
   for (let i = 0; i < n; i++) {
@@ -359,7 +360,7 @@ export function coverageAt(
   correct: ArrayLike<number | boolean>,
   threshold = DEFAULT_COVERAGE_THRESHOLD,
 ): Coverage {
-  if (!(threshold >= 0 && threshold <= 1)) throw new MetricError('BAD_OPTION', `threshold must be in [0, 1], got ${threshold}`)
+  if (!(threshold >= 0 && threshold <= 1)) throw new OptionError(`threshold must be in [0, 1], got ${threshold}`)
   checkConfidence(confidence, correct)
   const n = confidence.length
   if (n === 0) throw new MetricError('EMPTY', 'coverageAt needs at least one item')
@@ -384,7 +385,7 @@ function binOf(c: number, bins: number): number {
 }
 
 function binned(confidence: ArrayLike<number>, correct: ArrayLike<number | boolean>, bins: number) {
-  if (!Number.isInteger(bins) || bins < 1) throw new MetricError('BAD_OPTION', `bins must be an integer ≥ 1, got ${bins}`)
+  if (!Number.isInteger(bins) || bins < 1) throw new OptionError(`bins must be an integer ≥ 1, got ${bins}`)
   checkConfidence(confidence, correct)
   const count = new Float64Array(bins)
   const confSum = new Float64Array(bins)

@@ -1,6 +1,6 @@
 // Simulation options: named defaults with units, and their validation at the API boundary.
 import { IdrError } from '../errors.js'
-import { checkOptionNames } from '../kernels/validate.js'
+import { checkOptionNames, OptionError } from '../options/check.js'
 import { EVENT_LIMITS } from '../model/events.js'
 import type { Difficulty } from './types.js'
 
@@ -100,7 +100,7 @@ const MAX_HOUSEHOLDS = 10_000_000
 const MAX_DAYS = 3650
 
 function bad(message: string): never {
-  throw new SimError('BAD_OPTION', message)
+  throw new OptionError(message)
 }
 
 function integer(name: string, v: number, lo: number, hi: number, unit = ''): void {
@@ -111,14 +111,10 @@ function share(name: string, v: number): void {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) bad(`${name} must be a number in [0, 1], got ${String(v)}`)
 }
 
-/** Fills in defaults and rejects unknown names and bad values with a SimError('BAD_OPTION'). */
+/** Fills in defaults and rejects unknown names and bad values with an OptionError (BAD_OPTION). */
 export function resolveOptions(options: SimOptions = {}): ResolvedSimOptions {
   if (typeof options !== 'object' || options === null) bad(`simulate: options must be an object, got ${String(options)}`)
-  try {
-    checkOptionNames('simulate', options, Object.keys(DEFAULTS))
-  } catch (e) {
-    throw new SimError('BAD_OPTION', (e as Error).message, { cause: e })
-  }
+  checkOptionNames('simulate', options, Object.keys(DEFAULTS))
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
   const o = { ...DEFAULTS, ...defined } as ResolvedSimOptions
   if (!Number.isInteger(o.households) || o.households < 1 || o.households > MAX_HOUSEHOLDS) {

@@ -2,6 +2,7 @@
 // migration is never edited, because files in the field already ran it; a change is a new migration.
 import type Database from 'better-sqlite3'
 import { StoreError } from './errors.js'
+import { OptionError } from '../options/check.js'
 
 /** One schema step; `up` runs inside the transaction that also sets user_version to `version`. */
 export interface Migration {
@@ -142,6 +143,6 @@ function checkOwner(db: Database.Database, version: number): void {
 
 function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new StoreError('BAD_OPTION', `migration "${m.name}" has version ${m.version}; versions must run 1, 2, 3, … in order`)
+    if (m.version !== i + 1) throw new OptionError(`migration "${m.name}" has version ${m.version}; versions must run 1, 2, 3, … in order`)
   })
 }

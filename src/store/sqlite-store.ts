@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { checkOptionNames } from '../kernels/validate.js'
+import { checkOptionNames, OptionError } from '../options/check.js'
 import type { JourneyPath, JourneyRecord } from '../attribution/ledger.js'
 import type { ClockState, StoredTimer } from '../runtime/event-time.js'
 import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
@@ -266,25 +266,21 @@ export class SqliteStore implements SnapshotStore {
 }
 
 function resolveOptions(options: StoreOptions): Required<Omit<StoreOptions, 'partitions'>> & Pick<StoreOptions, 'partitions'> {
-  if (typeof options !== 'object' || options === null) throw new StoreError('BAD_OPTION', `openStore: options must be an object, got ${String(options)}`)
-  try {
-    checkOptionNames('openStore', options, OPTION_NAMES)
-  } catch (e) {
-    throw new StoreError('BAD_OPTION', (e as Error).message, { cause: e })
-  }
+  if (typeof options !== 'object' || options === null) throw new OptionError(`openStore: options must be an object, got ${String(options)}`)
+  checkOptionNames('openStore', options, OPTION_NAMES)
   const { durability = DEFAULT_DURABILITY, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS, partitions } = options
   if (durability !== 'normal' && durability !== 'full') {
-    throw new StoreError('BAD_OPTION', `durability must be 'normal' or 'full', got ${String(durability)}`)
+    throw new OptionError(`durability must be 'normal' or 'full', got ${String(durability)}`)
   }
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw new StoreError('BAD_OPTION', `busyTimeoutMs must be an integer ≥ 0 (ms), got ${String(busyTimeoutMs)}`)
+    throw new OptionError(`busyTimeoutMs must be an integer ≥ 0 (ms), got ${String(busyTimeoutMs)}`)
   }
   if (partitions !== undefined) checkPartitionCount(partitions)
   return { durability, busyTimeoutMs, partitions }
 }
 
 function checkPartitionCount(of: number): void {
-  if (!Number.isSafeInteger(of) || of < 1) throw new StoreError('BAD_OPTION', `partitions must be a positive integer, got ${String(of)}`)
+  if (!Number.isSafeInteger(of) || of < 1) throw new OptionError(`partitions must be a positive integer, got ${String(of)}`)
 }
 
 // Pragmas are per connection (journal_mode = WAL persists in the file, the others do not), so every open sets them.

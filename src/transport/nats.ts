@@ -11,6 +11,7 @@ import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
 import { HeldOutputs } from './held-outputs.js'
 import { mappedPartition, subjectCovers, subjects } from '../contracts/subjects.js'
+import { checkOptionNames, OptionError } from '../options/check.js'
 
 export interface NatsBusOptions {
   /** nats://host:port (comma-separated for several servers). */
@@ -56,6 +57,11 @@ export interface NatsBusOptions {
    */
   onUnstoredInput?: () => void
 }
+
+const BUS_OPTION_NAMES: readonly (keyof NatsBusOptions)[] = [
+  'url', 'user', 'password', 'mode', 'prefix', 'partitions', 'partitionsOf', 'mapped', 'stream', 'name', 'prefetch',
+  'onError', 'retentionMs', 'jetstreamTimeoutMs', 'onConnection', 'onUnstoredInput',
+]
 
 /**
  * The connection as the bus last saw it; `since` is epoch ms. 'closed' is final: nats.js gave up (or close()
@@ -126,19 +132,21 @@ export class NatsBus implements Bus {
     this.s = subjects(this.prefix)
     this.jsTimeoutMs = o.jetstreamTimeoutMs ?? DEFAULT_JETSTREAM_TIMEOUT_MS
     if (o.mode === 'jetstream' && o.mapped === false) {
-      throw new IdrError('BAD_OPTION', 'mapped: false is for core only: with JetStream the stream decides what is read')
+      throw new OptionError('mapped: false is for core only: with JetStream the stream decides what is read')
     }
     if (o.retentionMs !== undefined && (!Number.isSafeInteger(o.retentionMs) || o.retentionMs < 1)) {
-      throw new IdrError('BAD_OPTION', `retentionMs must be a positive integer (ms), got ${o.retentionMs}`)
+      throw new OptionError(`retentionMs must be a positive integer (ms), got ${o.retentionMs}`)
     }
     if (!Number.isSafeInteger(this.jsTimeoutMs) || this.jsTimeoutMs < 1) {
-      throw new IdrError('BAD_OPTION', `jetstreamTimeoutMs must be a positive integer (ms), got ${o.jetstreamTimeoutMs}`)
+      throw new OptionError(`jetstreamTimeoutMs must be a positive integer (ms), got ${o.jetstreamTimeoutMs}`)
     }
     this.state = { state: 'connected', server: nc.getServer(), since: Date.now() }
     void this.watchConnection()
   }
 
   static async connect(o: NatsBusOptions): Promise<NatsBus> {
+    // names first, before any connection is made: a misspelt option fails here, with the nearest name
+    checkOptionNames('NatsBus.connect', o, BUS_OPTION_NAMES)
     let nc: NatsConnection
     try {
       nc = await connect({ servers: o.url.split(','), user: o.user, pass: o.password, name: o.name ?? 'idr-engine', maxReconnectAttempts: -1 })
