@@ -7,7 +7,7 @@ import { loadavg } from 'node:os'
 import { buildChain, heuristic, markov, PathTableBuilder, shapleyExact, shapleySimplified, type HeuristicName, type MarkovChain, type PathTable } from '../src/attribution/index.js'
 import { absorb } from '../src/attribution/solve.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'
-import { mulberry32 } from '../src/kernels/twin/kmeans.js'
+import { mulberry32 } from '../src/kernels/random.js'
 
 export const BENCH_CHANNELS = 12
 export const BENCH_JOURNEYS = 1_000_000

@@ -2,7 +2,7 @@
 // against the partition(n, 1) subject mapping of a real server, account token by account token.
 import { connect, Empty, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mulberry32 } from '../src/kernels/twin/kmeans.js'
+import { mulberry32 } from '../src/kernels/random.js'
 import { fnv1a32, partitionOf } from '../src/contracts/partition.js'
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.js'
 

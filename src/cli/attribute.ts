@@ -11,6 +11,7 @@ import type { AttributionReport } from '../attribution/report.js'
 import type { IdrEvent } from '../model/events.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
 import { exitCodeOf, parseFlags, UsageError, wantsHelp } from '../options/args.js'
+import { DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 /** One day, ms. */
 const DAY_MS = 86_400_000
@@ -234,7 +235,7 @@ async function run(args: string[]): Promise<number> {
     const level = values.level ?? 'person'
     if (level !== 'account' && level !== 'person') throw new AttributionError('BAD_OPTION', `--level must be account or person with --nats, got "${level}"`)
     const time = (v: string | undefined): number | string | undefined => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v)
-    const report = await engineReport(values.nats, values.prefix ?? 'idr', {
+    const report = await engineReport(values.nats, values.prefix ?? DEFAULT_PREFIX, {
       level, model: values.model ?? 'all', ...(options.order !== undefined ? { order: options.order } : {}), from: time(values.from), to: time(values.to),
       account: values.account, person: values.person, ...(decayDays !== undefined ? { halfLifeDays: decayDays } : {}),
       ...(options.halfLife !== undefined ? { halfLifeTouches: options.halfLife } : {}), dedupRepeats: options.dedupRepeats ?? false,

@@ -12,6 +12,7 @@ import { DEFAULT_STREAM } from '../transport/nats.js'
 import { suggest } from '../options/suggest.js'
 import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
 import { loadServeConfig, SETTING_ROWS } from './serve-config.js'
+import { DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 const WHERE = `  --nats URL           ask the running engine (idr.api.privacy.*), connecting as the admin user
                        (--nats-user, --nats-password, or IDR_NATS_USER / IDR_NATS_PASSWORD); --prefix P if not idr
@@ -90,7 +91,7 @@ async function privacyCommand(verb: 'erase' | 'export', argv: string[]): Promise
     const env = process.env
     const url = o.nats ?? env['IDR_NATS']
     if (url === undefined) throw new UsageError('give --nats URL (a running engine) or --db FILE (a stopped one)')
-    const prefix = o.prefix ?? env['IDR_PREFIX'] ?? 'idr'
+    const prefix = o.prefix ?? env['IDR_PREFIX'] ?? DEFAULT_PREFIX
     result = await ask(url, o['nats-user'] ?? env['IDR_NATS_USER'], o['nats-password'] ?? env['IDR_NATS_PASSWORD'], `${prefix}.api.privacy.${verb}`, request)
   } else {
     const cfg = loadServeConfig(rest, process.env, (p) => readFileSync(p, 'utf8'))

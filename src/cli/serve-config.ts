@@ -230,7 +230,7 @@ const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   nats: { default: DEFAULTS.nats, unit: 'URL', help: `NATS server URL(s), or "${EMBEDDED_BUS}" for the in-process bus`, parse: natsUrls },
   natsUser: { default: undefined, unit: '', help: 'NATS user name', parse: optional(text(NON_EMPTY, 'a non-empty string')) },
   natsPassword: { default: undefined, unit: '', help: 'NATS password', parse: optional(text(NON_EMPTY, 'a non-empty string')), secret: true },
-  db: { default: DEFAULTS.db, unit: 'path', help: 'SQLite file (snapshots, persons, links, audit)', parse: text(NON_EMPTY, 'a file path') },
+  db: { default: DEFAULTS.db, unit: 'path', help: 'SQLite file (household snapshots with positions and timers, journeys, erasure tombstones, audit trail)', parse: text(NON_EMPTY, 'a file path') },
   jetstream: { default: DEFAULTS.jetstream, unit: '', help: 'consume a JetStream stream (one ordered consumer over the whole input)', parse: bool, boolean: true },
   stream: { default: DEFAULTS.stream, unit: 'name', help: 'JetStream stream of the input events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
   idleWarningMs: { default: DEFAULTS.idleWarningMs, unit: 'ms', help: 'warn, naming likely causes, when no input arrived this long after start (0 = never)', parse: int(0, Number.MAX_SAFE_INTEGER, 'ms') },

@@ -1,6 +1,6 @@
 // Input subjects as the ingress reads them: <prefix>.ev.<account> (plain) or <prefix>.evp.<p>.<account>
 // (after the server's partition mapping), the account token checked by the token rule (./token.ts).
-import { isToken, tokenProblem } from './token.js'
+import { DEFAULT_PREFIX, isToken, tokenProblem } from './token.js'
 
 /** Highest partition index a mapped subject may name (serve's --of is at most 1,024). */
 export const MAX_PARTITION = 1023
@@ -16,7 +16,7 @@ export type InputSubject =
   | { readonly kind: 'bad', readonly problem: string }
 
 /** Parses an input subject (the account token must pass the token rule; a mapped partition is a plain decimal). */
-export function inputSubject(subject: string, prefix = 'idr'): InputSubject {
+export function inputSubject(subject: string, prefix = DEFAULT_PREFIX): InputSubject {
   const plain = `${prefix}.ev.`
   const mapped = `${prefix}.evp.`
   let rest: string

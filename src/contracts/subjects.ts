@@ -2,13 +2,15 @@
 // idr builds from a value comes from here, and every such value passes the token rule first
 // (src/contracts/token.ts): a builder throws rather than publish on a subject it did not mean.
 import { inputSubject, MAX_PARTITION } from './input-subject.js'
-import { isSubjectPrefix, subjectToken } from './token.js'
+import { DEFAULT_PREFIX, isSubjectPrefix, subjectToken } from './token.js'
+
+export { DEFAULT_PREFIX }
 import { OptionError } from '../options/check.js'
 
 export { inputSubject, type InputSubject } from './input-subject.js'
 
 /** Subjects of one deployment, from its prefix (default 'idr'; checked: tokens of the rule joined by dots). */
-export function subjects(prefix = 'idr') {
+export function subjects(prefix = DEFAULT_PREFIX) {
   if (!isSubjectPrefix(prefix)) throw new OptionError('prefix must be subject tokens of [A-Za-z0-9_-] (1–128 characters each) joined by dots')
   return {
     /** Where publishers send events: <prefix>.ev.<account>. */
@@ -38,7 +40,7 @@ function partitionToken(p: number): string {
 }
 
 /** The partition named by a mapped subject <prefix>.evp.<p>.<account>, or undefined. */
-export function mappedPartition(subject: string, prefix = 'idr'): number | undefined {
+export function mappedPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
   const s = inputSubject(subject, prefix)
   return s.kind === 'mapped' ? s.partition : undefined
 }

@@ -6,6 +6,9 @@
 // client language, and exactly one subject token.
 import { IdrError } from '../errors.js'
 
+/** The subject prefix when none is configured (`--prefix`, options.prefix): one token of the rule. */
+export const DEFAULT_PREFIX = 'idr'
+
 /** Longest token, characters (= bytes: the rule is ASCII). */
 export const TOKEN_MAX_LENGTH = 128
 /** What a token may hold, as a regular expression (documentation and error messages). */

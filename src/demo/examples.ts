@@ -9,6 +9,7 @@ import type { Simulation } from '../sim/simulator.js'
 import { describeHabits, deviceLabel, trueHabits } from './describe.js'
 import type { DemoLink } from './link.js'
 import { EXAMPLE_P_DECIMALS, type ExampleHousehold, type ExampleSession } from './report.js'
+import { subjects } from '../contracts/subjects.js'
 
 /** A play event of an example household, as the demo sent it. */
 export interface ExamplePlay {
@@ -37,7 +38,7 @@ export async function describeExamples(
   for (const input of inputs.values()) {
     const h = sim.households.find((x) => x.account === input.account)!
     const scored = households.find((x) => x.account === input.account)!
-    const reply = await link.request('idr.api.household.get', new TextEncoder().encode(JSON.stringify({ account: input.account })))
+    const reply = await link.request(subjects().api('household.get'), new TextEncoder().encode(JSON.stringify({ account: input.account })))
     const profile = JSON.parse(new TextDecoder().decode(reply)) as HouseholdProfile
     const labels = new Map(h.devices.map((d) => [engine.ingress.pseudonymiser.device(d.id), deviceLabel(d.deviceType, d.screenIn)]))
     const toTrue = mapping(scored)

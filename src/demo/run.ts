@@ -22,6 +22,10 @@ import { describeExamples, type ExampleInput } from './examples.js'
 import { LatencyRecorder } from './latency.js'
 import { inProcessLink, natsLink, redactUrl, type DemoLink } from './link.js'
 import { REPORT_VERSION, type DemoReport, type QualitySummary } from './report.js'
+import { subjects } from '../contracts/subjects.js'
+
+/** The demo's subjects: the default prefix, built where every subject is. */
+const DEMO_SUBJECTS = subjects()
 
 export interface DemoOptions {
   households?: number
@@ -199,8 +203,8 @@ function observe(link: DemoLink, sim: Simulation, examples: number): Observed {
     tracks: new Map(), plays: new Map(), latency: new LatencyRecorder(), assignments: 0, dlqRecords: 0,
     examples: new Map(chosen.map((account) => [account, { account, plays: new Map(), sessions: new Map() }])),
   }
-  link.subscribe('idr.dlq', () => { ob.dlqRecords++ })
-  link.subscribe('idr.out.assign.>', (_subject, data) => {
+  link.subscribe(DEMO_SUBJECTS.dlq, () => { ob.dlqRecords++ })
+  link.subscribe(DEMO_SUBJECTS.allAssignments, (_subject, data) => {
     const a = decode(data) as Assignment
     ob.assignments++
     let t = ob.tracks.get(a.account)
@@ -250,7 +254,7 @@ async function stream(link: DemoLink, engine: Engine, sim: Simulation, batch: nu
   const flush = async (): Promise<void> => {
     if (buf.length === 0) return
     const data = encode(buf)
-    const subject = `idr.ev.${buf[0]!.account}`
+    const subject = DEMO_SUBJECTS.eventsOf(buf[0]!.account)
     events += buf.length
     messages++
     buf = []

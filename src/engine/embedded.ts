@@ -6,7 +6,7 @@ import { decode, encode } from '@msgpack/msgpack'
 import type { DlqRecord } from '../ingress/ingress.js'
 import { isToken } from '../contracts/token.js'
 import type { Assignment } from '../model/household.js'
-import { subjects } from '../contracts/subjects.js'
+import { subjects, DEFAULT_PREFIX } from '../contracts/subjects.js'
 import { InProcessBus } from '../transport/in-process.js'
 import { Engine, type EngineOptions, type EngineStats } from './engine.js'
 import { OptionError } from '../options/check.js'
@@ -45,7 +45,7 @@ const FALLBACK_TOKEN = 'embedded'
 /** An engine in this process that takes plain event objects and gives plain outputs. */
 export function createEmbedded(options: EmbeddedOptions): EmbeddedEngine {
   if (typeof options !== 'object' || options === null) throw new OptionError('createEmbedded needs an options object with store and pseudonymKey')
-  const prefix = options.prefix ?? 'idr'
+  const prefix = options.prefix ?? DEFAULT_PREFIX
   const bus = new InProcessBus({ prefix })
   const engine = new Engine({ ...options, bus })
   const s = subjects(prefix)

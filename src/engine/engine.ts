@@ -19,7 +19,7 @@ import { partitionOf } from '../contracts/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
 import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
-import { subjects, type Subjects } from '../contracts/subjects.js'
+import { subjects, type Subjects, DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
 /**
@@ -146,7 +146,7 @@ export class Engine {
     checkOptionNames('Engine', o, ENGINE_OPTION_NAMES)
     this.bus = o.bus
     this.store = o.store
-    this.prefix = o.prefix ?? 'idr'
+    this.prefix = o.prefix ?? DEFAULT_PREFIX
     this.s = subjects(this.prefix)
     this.partitionsOf = o.partitionsOf ?? 1
     positiveInt('partitionsOf', this.partitionsOf)

@@ -12,6 +12,7 @@ import { MessageDecoder, type DecodeLimits } from './decode.js'
 import { IngressError, type IngressErrorCode } from './errors.js'
 import { inputSubject, type InputSubject } from '../contracts/input-subject.js'
 import { isSubjectPrefix } from '../contracts/token.js'
+import { DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 export { IngressError, type IngressErrorCode } from './errors.js'
 
@@ -156,7 +157,7 @@ export class Ingress {
     this.#decoder = new MessageDecoder(this.limits)
     this.keyRing = KeyRing.from(options.pseudonymKey)
     this.pseudonymiser = this.keyRing.current
-    this.prefix = options.prefix ?? 'idr'
+    this.prefix = options.prefix ?? DEFAULT_PREFIX
     if (!isSubjectPrefix(this.prefix)) throw new OptionError('prefix must be subject tokens of [A-Za-z0-9_-] joined by dots')
     this.accountBinding = options.accountBinding ?? DEFAULT_ACCOUNT_BINDING
     if (this.accountBinding !== 'single' && this.accountBinding !== 'strict') {

@@ -5,7 +5,7 @@
 // which the publisher needs at hundreds of thousands of events/s (docs/benchmarks.md, "Load over NATS").
 import { GENRES, type DeviceType, type Genre } from '../model/events.js'
 import { partitionOf } from '../contracts/partition.js'
-import { mulberry32 } from '../kernels/twin/kmeans.js'
+import { mulberry32 } from '../kernels/random.js'
 
 /** Event-time distance between heartbeats, ms (docs/events.md: heartbeats every ~60 s). */
 export const HEARTBEAT_MS = 60_000

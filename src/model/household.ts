@@ -33,7 +33,7 @@ export interface HouseholdOptions {
   kMax?: number
   /** Closed sessions before the first refit (cold start before it); also the fewest sessions a person has. Default 3. */
   minSessions?: number
-  /** Weight of the BIC's parameter penalty (1 = the textbook BIC). Default 1 (measured, docs/model.md). */
+  /** Weight of the BIC's parameter penalty (1 = the textbook BIC). Default 0.3 (measured, docs/model.md). */
   penalty?: number
   /** Softmax temperature applied to the scores (calibration). Default 9: fitted by idr eval --fit-temperature (docs/model.md). */
   temperature?: number

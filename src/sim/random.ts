@@ -1,5 +1,5 @@
 // Seeded randomness for simulations, tests and benchmarks (the same Mulberry32 stream as the k-means++ kernel).
-import { mulberry32 } from '../kernels/twin/kmeans.js'
+import { mulberry32 } from '../kernels/random.js'
 import { matrix, type Matrix } from '../kernels/validate.js'
 
 export interface Rng {

@@ -3,7 +3,7 @@
 // else goes synchronously to local subscribers.
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, InboundMessage, RequestHandler } from '../runtime/bus.js'
-import { mappedPartition, subjectMatches } from '../contracts/subjects.js'
+import { mappedPartition, subjectMatches, DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 export const DEFAULT_IN_PROCESS_HIGH_WATER = 1_000 // messages queued before send() waits
 
@@ -29,7 +29,7 @@ export class InProcessBus implements Bus {
   private intake = true
 
   constructor(options: InProcessBusOptions = {}) {
-    this.prefix = options.prefix ?? 'idr'
+    this.prefix = options.prefix ?? DEFAULT_PREFIX
     this.inputHeads = [`${this.prefix}.ev.`, `${this.prefix}.evp.`]
     this.highWater = options.highWater ?? DEFAULT_IN_PROCESS_HIGH_WATER
   }

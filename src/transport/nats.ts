@@ -10,7 +10,7 @@ import {
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
 import { HeldOutputs } from './held-outputs.js'
-import { mappedPartition, subjectCovers, subjects } from '../contracts/subjects.js'
+import { mappedPartition, subjectCovers, subjects, DEFAULT_PREFIX } from '../contracts/subjects.js'
 import { checkOptionNames, OptionError } from '../options/check.js'
 
 export interface NatsBusOptions {
@@ -128,7 +128,7 @@ export class NatsBus implements Bus {
 
   private constructor(readonly nc: NatsConnection, private readonly o: NatsBusOptions) {
     this.kind = o.mode
-    this.prefix = o.prefix ?? 'idr'
+    this.prefix = o.prefix ?? DEFAULT_PREFIX
     this.s = subjects(this.prefix)
     this.jsTimeoutMs = o.jetstreamTimeoutMs ?? DEFAULT_JETSTREAM_TIMEOUT_MS
     if (o.mode === 'jetstream' && o.mapped === false) {

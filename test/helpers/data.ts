@@ -1,7 +1,7 @@
 // Test fixtures and seeded random data.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { mulberry32 } from '../../src/kernels/twin/kmeans.js'
+import { mulberry32 } from '../../src/kernels/random.js'
 import { matrix, type Matrix } from '../../src/kernels/validate.js'
 import { gaussianBlobs } from '../../src/sim/random.js'
 

@@ -1,16 +1,6 @@
-// TypeScript twin of assembly/kmeans.ts, including its Mulberry32 generator so that seeding agrees exactly.
-
-/** Mulberry32: uniform draws in [0, 1) with 32 bits of resolution, the same sequence as the kernel's. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// TypeScript twin of assembly/kmeans.ts. It draws from ../random.ts's Mulberry32, the kernel's own generator,
+// so that seeding agrees exactly.
+import { mulberry32 } from '../random.js'
 
 function sqDist(x: Float64Array, xo: number, c: Float64Array, co: number, d: number): number {
   let s = 0
