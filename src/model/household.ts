@@ -1,7 +1,6 @@
 // One account's model: sessions → features → persons → calibrated assignments. Deterministic, no I/O.
 // The rules (cold start, refit schedule, device priors, temperature) are described in docs/model.md.
-import { decode, encode } from '@msgpack/msgpack'
-import { JourneyLedger, type LedgerOptions, type LedgerState } from '../attribution/ledger.js'
+import { JourneyLedger, type LedgerOptions } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { defaultKernels, type Kernels } from '../kernels/backend.js'
 import { checkOptionNames } from '../options/check.js'
@@ -10,10 +9,11 @@ import { explain } from './explain.js'
 import type { FeatureGroup } from './features.js'
 import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
 import { eStep } from './mixture-fit.js'
+import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, upgradeState, type HouseholdState, type StoredHouseholdState } from './household-snapshot.js'
 import { resultMixture, runRefit, type RefitResult, type RefitTask } from './refit.js'
-import { DeviceSlots, ERASED_DEVICE, LEGACY_ROW_BYTES, MAX_DEVICES, ObservationRing, emptyObservation, observe, type Observation } from './observation.js'
-import { PersonModel, type PersonChange, type PersonModelState } from './persons.js'
-import { Sessionizer, type Session, type SessionizerOptions, type SessionizerState, type SessionUpdate } from './sessionizer.js'
+import { DeviceSlots, ERASED_DEVICE, MAX_DEVICES, ObservationRing, emptyObservation, observe, type Observation } from './observation.js'
+import { PersonModel, type PersonChange } from './persons.js'
+import { Sessionizer, type Session, type SessionizerOptions, type SessionUpdate } from './sessionizer.js'
 
 /** Trait exponents by feature group when none are given: the plain likelihood (measured, docs/model.md). */
 const UNIT_GROUP_WEIGHTS: Readonly<Record<FeatureGroup, number>> = { time: 1, device: 1, content: 1, behaviour: 1 }
@@ -168,9 +168,10 @@ export class Household {
   private held: SessionUpdate[] | undefined
   private readonly kernels: Kernels
 
-  constructor(readonly account: string, options: HouseholdOptions = {}, kernels: Kernels = defaultKernels()) {
+  /** A new household, or (restored: a state of the current format) the one a snapshot holds. */
+  constructor(readonly account: string, options: HouseholdOptions = {}, kernels: Kernels = defaultKernels(), restored?: HouseholdState) {
     checkOptionNames('Household', options, OPTION_NAMES)
-    this.sessionizer = new Sessionizer(account, options.sessionizer)
+    this.sessionizer = restored ? Sessionizer.fromState(account, restored.sessionizer, options.sessionizer) : new Sessionizer(account, options.sessionizer)
     this.o = {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
       penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 9, historyMax: options.historyMax ?? 400,
@@ -178,15 +179,28 @@ export class Household {
       materialChange: options.materialChange ?? 0.1, nInit: options.nInit ?? 2, fullSearchBelow: options.fullSearchBelow ?? 30, refits: options.refits ?? 'inline',
     }
     const g = { ...UNIT_GROUP_WEIGHTS, ...options.groupWeights }
-    this.persons = new PersonModel(mixtureOptions({
+    const mixture = mixtureOptions({
       prior: options.prior,
       weights: { time: g.time, weekday: g.time, device: g.device, genre: g.content, duration: g.behaviour },
-    }))
+    })
     this.kernels = kernels
-    this.devices = new DeviceSlots()
-    this.history = new ObservationRing(this.o.historyMax)
-    this.nextRefitAt = this.o.minSessions
-    this.journeys = options.journeys === false ? undefined : new JourneyLedger(options.journeys)
+    this.journeys = options.journeys === false ? undefined : restored ? JourneyLedger.fromState(restored.journeys, options.journeys) : new JourneyLedger(options.journeys)
+    if (!restored) {
+      this.persons = new PersonModel(mixture)
+      this.devices = new DeviceSlots()
+      this.history = new ObservationRing(this.o.historyMax)
+      this.nextRefitAt = this.o.minSessions
+      return
+    }
+    this.persons = PersonModel.fromState(mixture, restored.persons)
+    this.devices = new DeviceSlots(restored.devices)
+    this.history = ObservationRing.fromBytes(this.o.historyMax, restored.historyTotal, restored.history)
+    this.closedSessions = restored.closedSessions
+    this.nextRefitAt = restored.nextRefitAt
+    this.published = new Map(restored.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
+    this.lastClosed = new Map((restored.lastClosed ?? []).map(([device, end, ps]) => [device, { end, persons: ps.map(([person, p]) => ({ person, p })) }]))
+    // nothing a refit task reads changes between its trigger and the next close: it is recomputed exactly
+    if (restored.refitDue) this.due = { task: this.refitTask(), sent: false }
   }
 
   /** Applies one validated event of this account. */
@@ -617,46 +631,20 @@ export class Household {
     return this.applyRefit(runRefit(this.refitTask(), this.kernels))
   }
 
-  /** The whole state as msgpack bytes (format version 5); the same inputs give the same bytes. */
+  /** The whole state as msgpack bytes (./household-snapshot.ts); the same inputs give the same bytes. */
   toSnapshot(): Uint8Array {
     this.ready()
-    return encode(this.toState(), { ignoreUndefined: true })
+    return encodeSnapshot(this.toState())
   }
 
-  /** A household restored from toSnapshot() bytes; it continues exactly as the original would have. */
+  /** A household restored from toSnapshot() bytes (any readable format); it continues exactly as the original would have. */
   static fromSnapshot(account: string, bytes: Uint8Array, options: HouseholdOptions = {}, kernels?: Kernels): Household {
-    let state: HouseholdState
-    try {
-      state = decode(bytes) as HouseholdState
-    } catch (cause) {
-      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} cannot be decoded`, { cause })
-    }
-    // format 2 differs only in having no due refit (it refused snapshots while one was out)
-    if (typeof state !== 'object' || state === null || !READABLE_SNAPSHOT_VERSIONS.includes((state as { v: number }).v)) {
-      throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected ${READABLE_SNAPSHOT_VERSIONS.join(' or ')}`)
-    }
-    return Household.fromState(account, state, options, kernels)
+    return new Household(account, options, kernels, decodeSnapshot(account, bytes))
   }
 
-  static fromState(account: string, s: HouseholdState, options: HouseholdOptions = {}, kernels?: Kernels): Household {
-    const h = new Household(account, options, kernels)
-    const mutable = h as unknown as { sessionizer: Sessionizer, persons: PersonModel, devices: DeviceSlots, history: ObservationRing }
-    mutable.sessionizer = Sessionizer.fromState(account, s.sessionizer, options.sessionizer)
-    mutable.persons = PersonModel.fromState(h.persons.options, s.persons)
-    mutable.devices = new DeviceSlots(s.devices)
-    // formats 2 and 3 kept no session start times: their rows count as started at the last event time
-    mutable.history = s.v >= 4
-      ? ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history)
-      : ObservationRing.fromBytes(h.o.historyMax, s.historyTotal, s.history, LEGACY_ROW_BYTES, Math.floor(Math.max(0, s.sessionizer.maxTs) / 1000))
-    h.closedSessions = s.closedSessions
-    h.nextRefitAt = s.nextRefitAt
-    h.published = new Map(s.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
-    // nothing a refit task reads changes between its trigger and the next close: it is recomputed exactly
-    if (s.refitDue) h.due = { task: h.refitTask(), sent: false }
-    // formats 2 to 4 kept no journeys: the ledger starts empty
-    if (options.journeys !== false) (h as unknown as { journeys: JourneyLedger }).journeys = JourneyLedger.fromState(s.journeys, options.journeys)
-    h.lastClosed = new Map((s.lastClosed ?? []).map(([device, end, ps]) => [device, { end, persons: ps.map(([person, p]) => ({ person, p })) }]))
-    return h
+  /** A household restored from a state of any readable format (upgraded first). */
+  static fromState(account: string, s: StoredHouseholdState, options: HouseholdOptions = {}, kernels?: Kernels): Household {
+    return new Household(account, options, kernels, upgradeState(s))
   }
 
   toState(): HouseholdState {
@@ -681,30 +669,4 @@ function emptyOutput(): HouseholdOutput {
   return { assignments: [], changes: [], rejected: [], closed: [] }
 }
 
-/**
- * Format version of toSnapshot(); 1 was the Gaussian model of the first release, 2 applied refits at their
- * trigger, 3 kept no session start times in the history, 4 no journeys.
- */
-export const SNAPSHOT_VERSION = 5
-const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [2, 3, 4, 5]
-
-/** Serializable household state (snapshot format version 5). */
-export interface HouseholdState {
-  readonly v: typeof SNAPSHOT_VERSION | 2 | 3 | 4
-  readonly sessionizer: SessionizerState
-  readonly persons: PersonModelState
-  /** Device ids in slot order. */
-  readonly devices: readonly string[]
-  /** Observation rows (16 bytes each; 12 in formats 2 and 3) in ring order. */
-  readonly history: Uint8Array
-  readonly historyTotal: number
-  readonly closedSessions: number
-  readonly nextRefitAt: number
-  readonly published: readonly (readonly [string, readonly (readonly [string, number])[]])[]
-  /** A refit was triggered and is applied at the next close (absent: none). */
-  readonly refitDue?: true
-  /** Pending journey touches (format 5; absent: none, or journeys off). */
-  readonly journeys?: LedgerState
-  /** Per device, the last closed session's end and final probabilities (format 5; absent: none). */
-  readonly lastClosed?: readonly (readonly [string, number, readonly (readonly [string, number])[]])[]
-}
+export { SNAPSHOT_VERSION, type HouseholdState, type StoredHouseholdState }
