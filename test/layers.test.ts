@@ -29,6 +29,9 @@ const KNOWN: Record<string, string> = {
   'src/cli/bench.ts → bench/run.ts': 'none needed: loaded on demand, only where bench/ exists (a clone; requireBenchmarks)',
   'src/cli/load.ts → bench/load-sweep.ts': 'none needed: loaded on demand, only where bench/ exists (a clone; requireBenchmarks)',
   'src/model/household.ts → src/attribution/ledger.ts': 'the actor state is { household, ledger }, composed in the actor',
+  'src/model/household-snapshot.ts → src/attribution/ledger.ts': 'the actor state is { household, ledger }, each with its own snapshot',
+  'src/privacy/modify-stored.ts → src/runtime/runtime.ts': 'privacy defines the ports it needs (a household host)',
+  'src/privacy/modify-stored.ts → src/runtime/store.ts': 'privacy defines the ports it needs (a household host)',
   'src/privacy/erase.ts → src/runtime/actor.ts': 'privacy defines the ports it needs',
   'src/privacy/erase.ts → src/runtime/runtime.ts': 'privacy defines the ports it needs (one modifyStored)',
   'src/privacy/erase.ts → src/runtime/store.ts': 'privacy defines the ports it needs',
@@ -36,7 +39,6 @@ const KNOWN: Record<string, string> = {
   'src/privacy/erase.ts → src/store/tombstones.ts': 'privacy defines the ports it needs; store implements them',
   'src/privacy/export.ts → src/store/tombstones.ts': 'privacy defines the ports it needs; store implements them',
   'src/privacy/retention.ts → src/runtime/runtime.ts': 'privacy defines the ports it needs (one modifyStored)',
-  'src/privacy/retention.ts → src/runtime/store.ts': 'privacy defines the ports it needs',
   'src/privacy/retention.ts → src/store/sqlite-store.ts': 'privacy defines the ports it needs; store implements them',
 }
 

@@ -11,11 +11,12 @@ import { Household, type HouseholdOptions, type Removal } from '../model/househo
 import type { ErasedInput } from '../runtime/actor.js'
 import { partitionOf } from '../contracts/partition.js'
 import type { ActorRuntime } from '../runtime/runtime.js'
-import { POSITION_STRIDE, householdRecord, type StoredHousehold } from '../runtime/store.js'
+import { POSITION_STRIDE } from '../runtime/store.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
 import type { Tombstone, TombstoneScope } from '../store/tombstones.js'
 import { accessExport, type AccessExport } from './export.js'
 import { streamSeqsOf } from './stream-rule.js'
+import { modifyStored, type ModifyFn } from './modify-stored.js'
 
 /** What to erase: a whole account, one person of it (an id such as "p2"), or one device (its raw id). */
 export type ErasureRequest =
@@ -214,13 +215,9 @@ export class Eraser {
     return this.#o.household ?? {}
   }
 
-  /** Runs fn on the household: through the live runtime, else on the stored snapshot. */
-  #modify<R>(raw: string, fn: (h: Household | undefined, persist: () => StoredHousehold) => R): Promise<R> {
-    if (this.#o.runtime) return this.#o.runtime.modify(raw, fn)
-    const stored = this.#o.store.load(raw)
-    if (!stored) return Promise.resolve(fn(undefined, () => { throw new ErasureError('ERASURE_FAILED', 'no household to persist') }))
-    const h = Household.fromSnapshot(raw, stored.snapshot, this.#household)
-    return Promise.resolve(fn(h, () => householdRecord(raw, stored.partition, stored.seq, h, stored.timerAt)))
+  /** Runs fn on the household: through the live runtime, else on the stored snapshot (./modify-stored.ts). */
+  #modify<R>(raw: string, fn: ModifyFn<R>): Promise<R> {
+    return modifyStored({ runtime: this.#o.runtime, store: this.#o.store, household: this.#o.household }, raw, fn)
   }
 
   /** The input position the erasure covers: everything delivered of the account's partition so far. */

@@ -5,10 +5,10 @@
 import { performance } from 'node:perf_hooks'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, OptionError } from '../options/check.js'
-import { Household, type HouseholdOptions } from '../model/household.js'
+import type { HouseholdOptions } from '../model/household.js'
 import type { ActorRuntime } from '../runtime/runtime.js'
-import { householdRecord, type StoredHousehold } from '../runtime/store.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
+import { modifyStored, type ModifyFn } from './modify-stored.js'
 
 export const DEFAULT_RETENTION_MS = 90 * 86_400_000 // 90 days
 export const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000 // 1 h from the end of one pass to the start of the next
@@ -167,13 +167,9 @@ export class RetentionJob {
     })
   }
 
-  /** Runs fn on the household: through the live runtime, else on the stored snapshot (as the Eraser does). */
-  #modify(account: string, fn: (h: Household | undefined, persist: () => StoredHousehold) => void): Promise<void> {
-    if (this.#o.runtime) return this.#o.runtime.modify(account, fn)
-    const stored = this.#o.store.load(account)
-    if (!stored) return Promise.resolve() // deleted since the pass listed it
-    const h = Household.fromSnapshot(account, stored.snapshot, this.#o.household ?? {})
-    return Promise.resolve(fn(h, () => householdRecord(account, stored.partition, stored.seq, h, stored.timerAt)))
+  /** Runs fn on the household: through the live runtime, else on the stored snapshot (./modify-stored.ts). */
+  #modify(account: string, fn: ModifyFn<void>): Promise<void> {
+    return modifyStored({ runtime: this.#o.runtime, store: this.#o.store, household: this.#o.household }, account, fn)
   }
 }
 
