@@ -155,6 +155,7 @@ export function markov(table: PathTable, options: MarkovOptions = {}): MarkovAtt
   if (!SOLVERS.includes(solver)) throw new AttributionError('BAD_OPTION', `solver must be one of ${SOLVERS.join(', ')}, got "${String(solver)}"`)
   const solved = absorbRemovals(chain, chain.toConversion, chain.toValue, { ptr: chain.channelPtr, states: chain.channelStates }, solver)
   const [p, pv] = solved.full
+  if (!Number.isFinite(p) || !Number.isFinite(pv)) throw new AttributionError('OVERFLOW', `the order-${chain.order} chain's conversion probability (${p}) or expected value (${pv}) is not finite`)
   const nc = table.channels.length
   const re = new Float64Array(nc)
   const vre = new Float64Array(nc)
