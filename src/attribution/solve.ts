@@ -126,7 +126,7 @@ export function absorbRemovals(chain: SparseChain, b1: Float64Array, b2: Float64
   const rest = nonEmpty.slice(1)
   let cubes = 0
   for (const g of rest) cubes += (groups.ptr[g + 1]! - groups.ptr[g]!) ** 3 / 3
-  const inverseWork = (factor ? 0 : n ** 3 / 3) + INDEXED_COST * n * (factor ? solveWork(factor) : n * n) + cubes
+  const inverseWork = (factor ? 0 : n ** 3 / 3) + n * (factor ? solveWork(factor) : n * n) + cubes
   if (rest.length > 0 && rest.length * each > inverseWork) {
     factor ??= factorChain(chain, null)
     const [f1, f2] = fullMethod === 'direct' ? [x1, x2] : solveStates(factor, n, b1, b2)
@@ -151,9 +151,6 @@ export function absorbRemovals(chain: SparseChain, b1: Float64Array, b2: Float64
   }
   return { full, removed: out, method: { full: fullMethod, removed: separate } }
 }
-
-/** An indexed multiply-add of the inverse's substitutions costs about this many of the elimination's (measured, 2026-12-03). */
-const INDEXED_COST = 2
 
 /** Work budget before Gauss–Seidel gives way to the direct factor: one dense elimination, m³/3 multiply-adds. */
 function directBudget(m: number): number {
