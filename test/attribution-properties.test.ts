@@ -87,6 +87,20 @@ describe('attribution properties', () => {
     }), { numRuns: 40 })
   })
 
+  it('the direct factor agrees with dense LU and with Gauss–Seidel to 1e-10', () => {
+    fc.assert(fc.property(journeys, fc.integer({ min: 1, max: 3 }), (js, order) => {
+      const t = PathTable.from(js)
+      const f = markov(t, { order, solver: 'direct' })
+      for (const ref of [markov(t, { order, solver: 'dense' }), markov(t, { order, solver: 'iterative' })]) {
+        expect(Math.abs(f.conversionProbability - ref.conversionProbability)).toBeLessThan(1e-10)
+        f.channels.forEach((c, i) => {
+          expect(Math.abs(c.removalEffect! - ref.channels[i]!.removalEffect!)).toBeLessThan(1e-10)
+          expect(Math.abs(f.valueRemovalEffects[i]! - ref.valueRemovalEffects[i]!)).toBeLessThan(1e-10)
+        })
+      }
+    }), { numRuns: 60 })
+  })
+
   it('on a chain too large for the dense default, Gauss–Seidel matches LU to 1e-10', () => {
     // 8 channels, order 3: several hundred live states, so 'auto' takes the iterative path
     let seed = 7

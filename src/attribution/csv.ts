@@ -6,7 +6,7 @@
 // Identical paths are merged. Bad rows raise AttributionError('BAD_PATH_TABLE') naming the 1-based line.
 import { readFileSync } from 'node:fs'
 import { AttributionError } from './errors.js'
-import { PathTableBuilder, type PathTable } from './path-table.js'
+import { MAX_SAFE_TOTAL, PathTableBuilder, type PathTable } from './path-table.js'
 
 export const PATH_COLUMN = 'path'
 export const CONVERSIONS_COLUMN = 'total_conversions'
@@ -50,8 +50,7 @@ export function splitCsvLine(line: string, lineNo: number): string[] {
 
 /** Longest excerpt of input text quoted in an error (characters, before escaping). */
 export const MAX_EXCERPT_CHARS = 60
-/** Largest count, value or column total accepted: beyond it sums lose integers and products overflow. */
-export const MAX_SAFE_TOTAL = Number.MAX_SAFE_INTEGER
+export { MAX_SAFE_TOTAL } from './path-table.js'
 
 /** A short, escaped excerpt of input text for an error message: non-printable characters as \xNN / \uNNNN. */
 export function excerpt(text: string): string {

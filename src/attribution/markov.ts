@@ -7,7 +7,7 @@
 import { AttributionError } from './errors.js'
 import { dedupRepeats, type PathTable } from './path-table.js'
 import { toAttribution, type Attribution } from './result.js'
-import { absorb, type SolverChoice, type SparseChain } from './solve.js'
+import { absorbRemovals, SOLVERS, type SolveMethod, type SolverChoice, type SparseChain } from './solve.js'
 
 export const MAX_MARKOV_ORDER = 3
 /** Edge keys are from·STATE_LIMIT + to, exact in a double while from, to < 2^26. */
@@ -21,7 +21,7 @@ export interface MarkovOptions {
    * changes nothing: a self-loop only delays absorption. At order ≥ 2 the tuples (A, A) disappear.
    */
   dedupRepeats?: boolean
-  /** Linear solver: dense LU for ≤ DENSE_MAX_STATES live states, Gauss–Seidel above (default 'auto'). */
+  /** Linear solver (default 'auto': the direct factor or Gauss–Seidel, whichever is cheaper; see solve.ts). */
   solver?: SolverChoice
 }
 
@@ -46,6 +46,8 @@ export interface MarkovAttribution extends Attribution {
   /** Per channel: 1 − E[value without c] / E[value], the value analogue of the removal effect. */
   readonly valueRemovalEffects: number[]
   readonly states: number
+  /** How the full chain and the removals were solved. */
+  readonly solved: { readonly full: SolveMethod, readonly removed: SolveMethod | 'none' }
 }
 
 /** Builds the order-k absorbing chain of a table. */
@@ -115,10 +117,12 @@ export function buildChain(table: PathTable, order = 1): MarkovChain {
   }
   const toConversion = new Float64Array(n)
   const toValue = new Float64Array(n)
+  const toAbsorbed = new Float64Array(n)
   for (let s = 0; s < n; s++) {
     if (out[s]! > 0) {
       toConversion[s] = convW[s]! / out[s]!
       toValue[s] = valueW[s]! / out[s]!
+      toAbsorbed[s] = (convW[s]! + nullW[s]!) / out[s]!
     }
   }
   const tuple = (s: number): number[] => {
@@ -132,7 +136,7 @@ export function buildChain(table: PathTable, order = 1): MarkovChain {
   const channelPtr = new Int32Array(table.channels.length + 1)
   lists.forEach((l, c) => { channelPtr[c + 1] = channelPtr[c]! + l.length })
   const channelStates = Int32Array.from(lists.flat())
-  return { order, states: n, rowPtr, col, prob, toConversion, toValue, channelPtr, channelStates, stateTuple: tuple }
+  return { order, states: n, rowPtr, col, prob, toConversion, toValue, toAbsorbed, channelPtr, channelStates, stateTuple: tuple }
 }
 
 /**
@@ -148,18 +152,17 @@ export function markov(table: PathTable, options: MarkovOptions = {}): MarkovAtt
   const source = options.dedupRepeats ? dedupRepeats(table) : table
   const chain = buildChain(source, options.order ?? 1)
   const solver = options.solver ?? 'auto'
-  const [p, pv] = absorb(chain, chain.toConversion, chain.toValue, null, solver)
+  if (!SOLVERS.includes(solver)) throw new AttributionError('BAD_OPTION', `solver must be one of ${SOLVERS.join(', ')}, got "${String(solver)}"`)
+  const solved = absorbRemovals(chain, chain.toConversion, chain.toValue, { ptr: chain.channelPtr, states: chain.channelStates }, solver)
+  const [p, pv] = solved.full
+  if (!Number.isFinite(p) || !Number.isFinite(pv)) throw new AttributionError('OVERFLOW', `the order-${chain.order} chain's conversion probability (${p}) or expected value (${pv}) is not finite`)
   const nc = table.channels.length
   const re = new Float64Array(nc)
   const vre = new Float64Array(nc)
-  const removed = new Uint8Array(chain.states)
   for (let c = 0; c < nc; c++) {
-    const from = chain.channelPtr[c]!
-    const to = chain.channelPtr[c + 1]!
-    if (from === to) continue // channel absent from every weighted path
-    for (let k = from; k < to; k++) removed[chain.channelStates[k]!] = 1
-    const [pc, pvc] = absorb(chain, chain.toConversion, chain.toValue, removed, solver)
-    for (let k = from; k < to; k++) removed[chain.channelStates[k]!] = 0
+    const r = solved.removed[c]
+    if (!r) continue // channel absent from every weighted path
+    const [pc, pvc] = r
     re[c] = p > 0 ? clamp01(1 - pc / p) : 0
     vre[c] = pv > 0 ? clamp01(1 - pvc / pv) : 0
   }
@@ -170,6 +173,7 @@ export function markov(table: PathTable, options: MarkovOptions = {}): MarkovAtt
     conversionProbability: p,
     valueRemovalEffects: Array.from(vre),
     states: chain.states,
+    solved: solved.method,
   }
 }
 

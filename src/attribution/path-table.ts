@@ -5,6 +5,8 @@ import { AttributionError } from './errors.js'
 
 /** The most channels a table can intern (touches are stored as 16-bit ids). */
 export const MAX_CHANNELS = 65_535
+/** Largest count, value or table total accepted: beyond it sums lose integers, and no model can overflow below it. */
+export const MAX_SAFE_TOTAL = Number.MAX_SAFE_INTEGER
 
 /** One journey (or many identical ones): ordered channel touches and how it ended. */
 export interface Journey {
@@ -29,7 +31,10 @@ export class PathTable {
   readonly value: Float64Array
   readonly nulls: Float64Array
 
+  /** Refuses counts that are negative or not finite (BAD_VALUE), and counts or totals above MAX_SAFE_TOTAL (OVERFLOW). */
   constructor(channels: readonly string[], offsets: Int32Array, touches: Uint16Array, conversions: Float64Array, value: Float64Array, nulls: Float64Array) {
+    const totals = [0, 0, 0]
+    for (let i = 0; i < conversions.length; i++) checkCounts(conversions[i]!, value[i]!, nulls[i]!, totals, `row ${i + 1}`)
     this.channels = channels
     this.offsets = offsets
     this.touches = touches
@@ -80,6 +85,25 @@ export class PathTable {
   }
 }
 
+const TOTAL_NAMES = ['conversions', 'value', 'nulls'] as const
+
+/**
+ * The one rule for journey counts, used by the builder and the table: each of conversions, value and nulls
+ * finite and ≥ 0 (else BAD_VALUE), at most MAX_SAFE_TOTAL, and so are their running totals (else OVERFLOW).
+ * Below that bound every model's sums stay finite: a chain's edge weights are at most total × touches.
+ */
+function checkCounts(conversions: number, value: number, nulls: number, totals: number[], where: string): void {
+  if (!(conversions >= 0 && conversions < Infinity) || !(value >= 0 && value < Infinity) || !(nulls >= 0 && nulls < Infinity)) {
+    throw new AttributionError('BAD_VALUE', `${where}: journey counts must be finite and non-negative, got conversions ${conversions}, value ${value}, nulls ${nulls}`)
+  }
+  const counts = [conversions, value, nulls]
+  for (let k = 0; k < 3; k++) {
+    if (counts[k]! > MAX_SAFE_TOTAL) throw new AttributionError('OVERFLOW', `${where}: ${TOTAL_NAMES[k]} ${counts[k]} is above ${MAX_SAFE_TOTAL}, the largest count or value summed exactly`)
+    const t = (totals[k] = totals[k]! + counts[k]!)
+    if (t > MAX_SAFE_TOTAL) throw new AttributionError('OVERFLOW', `${where}: the ${TOTAL_NAMES[k]} total passes ${MAX_SAFE_TOTAL} here, too large to sum exactly`)
+  }
+}
+
 function sum(a: Float64Array): number {
   let s = 0
   for (let i = 0; i < a.length; i++) s += a[i]!
@@ -101,6 +125,9 @@ export class PathTableBuilder {
   private val: number[] = []
   private nul: number[] = []
   private scratch = new Uint16Array(64)
+  /** Running totals of conversions, value and nulls, and journeys added, for the OVERFLOW rule. */
+  private readonly totals = [0, 0, 0]
+  private journeys = 0
 
   /** The id of a channel name, interning it on first sight. */
   channelId(name: string): number {
@@ -123,12 +150,12 @@ export class PathTableBuilder {
 
   /**
    * Adds a journey given by interned ids ids[start .. end) (ids from `channelId`), the fast path for bulk
-   * aggregation. Counts must be finite and non-negative; a path without touches may carry nulls only.
+   * aggregation. Counts must be finite and non-negative (BAD_VALUE), they and their totals at most
+   * MAX_SAFE_TOTAL (OVERFLOW); a path without touches may carry nulls only.
    */
   addIds(ids: ArrayLike<number>, start: number, end: number, conversions: number, value: number, nulls: number): this {
-    if (!(conversions >= 0 && conversions < Infinity) || !(value >= 0 && value < Infinity) || !(nulls >= 0 && nulls < Infinity)) {
-      throw new AttributionError('BAD_VALUE', `journey counts must be finite and non-negative, got conversions ${conversions}, value ${value}, nulls ${nulls}`)
-    }
+    checkCounts(conversions, value, nulls, this.totals, `journey ${this.journeys + 1}`)
+    this.journeys++
     if (end === start && (conversions > 0 || value > 0)) {
       throw new AttributionError('BAD_PATH_TABLE', 'a journey without touches cannot carry conversions or value')
     }

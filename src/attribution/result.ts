@@ -1,4 +1,5 @@
 // What every model returns: credit per channel, in the table's channel order, summing to the table's totals.
+import { AttributionError } from './errors.js'
 import type { PathTable } from './path-table.js'
 
 /** The models `attribute()` knows by name. */
@@ -23,6 +24,12 @@ export interface Attribution {
 
 /** Packs per-channel arrays (indexed by channel id) into an `Attribution`. */
 export function toAttribution(model: ModelName, table: PathTable, conversions: Float64Array, value: Float64Array, removalEffect?: Float64Array): Attribution {
+  // the table's bounds (MAX_SAFE_TOTAL) keep every model finite; this is the last line should one not hold
+  for (let c = 0; c < table.channels.length; c++) {
+    if (!Number.isFinite(conversions[c]!) || !Number.isFinite(value[c]!) || (removalEffect !== undefined && !Number.isFinite(removalEffect[c]!))) {
+      throw new AttributionError('OVERFLOW', `${model}: the credit of channel "${table.channels[c]}" is not finite (conversions ${conversions[c]}, value ${value[c]}); the table's counts are too large for this model`)
+    }
+  }
   return {
     model,
     channels: table.channels.map((channel, c) => (removalEffect

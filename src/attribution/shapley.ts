@@ -18,6 +18,9 @@ export const MAX_EXACT_SHAPLEY_CHANNELS = 20
  */
 export function shapleyFromWorth(worth: Float64Array, n: number): Float64Array {
   if (worth.length !== 2 ** n) throw new AttributionError('BAD_OPTION', `worth must have 2^${n} = ${2 ** n} entries, got ${worth.length}`)
+  for (let S = 0; S < worth.length; S++) {
+    if (!Number.isFinite(worth[S]!)) throw new AttributionError('BAD_VALUE', `worth[${S}] is ${worth[S]}; every coalition's worth must be finite`)
+  }
   // weight[s] = s! (n − s − 1)! / n! = 1 / (n · C(n − 1, s))
   const weight = new Float64Array(Math.max(n, 1))
   let binom = 1
@@ -35,6 +38,8 @@ export function shapleyFromWorth(worth: Float64Array, n: number): Float64Array {
       if (S & bit) continue
       acc += weight[popcount[S]!]! * (worth[S | bit]! - worth[S]!)
     }
+    // finite worths can still overflow in their differences (|v| near Number.MAX_VALUE)
+    if (!Number.isFinite(acc)) throw new AttributionError('OVERFLOW', `the Shapley value of player ${i} is not finite: the worths are too large to difference`)
     phi[i] = acc
   }
   return phi

@@ -1,0 +1,72 @@
+// The absorbing-chain solver on the two edge shapes of issue 16, at test size (full size is in
+// bench/attribution.ts): one very long path at order 3, where Gauss–Seidel contracts by about 1 − 1/length per
+// sweep and cannot converge, and many channels with long paths at order 1, where one solve per channel is the
+// cost. 'auto' must finish and agree with a reference solver that converges on the same input to 1e-10.
+import { describe, expect, it } from 'vitest'
+import { markov, PathTableBuilder, type PathTable } from '../src/attribution/index.js'
+import { mulberry32 } from '../src/kernels/random.js'
+
+/** One journey of `steps` uniformly random touches over `channels` channels, one conversion and one null. */
+function longPath(steps: number, channels: number, seed: number): PathTable {
+  const rand = mulberry32(seed)
+  const b = new PathTableBuilder()
+  for (let c = 0; c < channels; c++) b.channelId(`c${c}`)
+  const ids = Uint16Array.from({ length: steps }, () => Math.floor(rand() * channels))
+  return b.addIds(ids, 0, steps, 1, 100, 1).build()
+}
+
+/** `rows` journeys over `channels` channels (popularity ∝ 1/rank), geometric lengths of mean ≈ 10 up to 40, 10 % converting. */
+function wideTable(channels: number, rows: number, seed: number): PathTable {
+  const rand = mulberry32(seed)
+  const b = new PathTableBuilder()
+  for (let c = 0; c < channels; c++) b.channelId(`c${c}`)
+  const cumulative: number[] = []
+  let total = 0
+  for (let c = 0; c < channels; c++) cumulative.push((total += 1 / (c + 1)))
+  const ids = new Uint16Array(40)
+  for (let j = 0; j < rows; j++) {
+    let n = 0
+    do {
+      const u = rand() * total
+      let c = 0
+      while (cumulative[c]! < u) c++
+      ids[n++] = c
+    } while (n < ids.length && rand() < 0.9)
+    const converted = rand() < 0.1 ? 1 : 0
+    b.addIds(ids, 0, n, converted, converted * 50, 1 - converted)
+  }
+  return b.build()
+}
+
+function expectSame(a: ReturnType<typeof markov>, b: ReturnType<typeof markov>): void {
+  expect(Math.abs(a.conversionProbability - b.conversionProbability)).toBeLessThan(1e-10)
+  a.channels.forEach((c, i) => {
+    expect(Math.abs(c.removalEffect! - b.channels[i]!.removalEffect!)).toBeLessThan(1e-10)
+    expect(Math.abs(a.valueRemovalEffects[i]! - b.valueRemovalEffects[i]!)).toBeLessThan(1e-10)
+  })
+}
+
+describe('Markov solver on edge input', () => {
+  it('a 200,000-step path at order 3 is solved by the direct factor and matches dense LU to 1e-10', () => {
+    const t = longPath(200_000, 8, 16)
+    const auto = markov(t, { order: 3 })
+    expect(auto.states).toBeGreaterThan(500) // above the always-direct size, so auto first tries Gauss–Seidel
+    expect(auto.solved.full).toBe('direct')
+    // every journey ends at the last state with 1 conversion and 1 null: P = 1/2 exactly
+    expect(Math.abs(auto.conversionProbability - 0.5)).toBeLessThan(1e-14)
+    expectSame(auto, markov(t, { order: 3, solver: 'dense' }))
+  })
+
+  it('many channels with long paths at order 1 go through the inverse and match Gauss–Seidel to 1e-10', () => {
+    const t = wideTable(280, 3000, 17)
+    const auto = markov(t)
+    expect(auto.states).toBeGreaterThan(256)
+    expect(auto.solved.removed).toBe('inverse')
+    expectSame(auto, markov(t, { solver: 'iterative' }))
+  })
+
+  it('the forced direct solver matches dense LU on the long path at order 2', () => {
+    const t = longPath(50_000, 6, 3)
+    expectSame(markov(t, { order: 2, solver: 'direct' }), markov(t, { order: 2, solver: 'dense' }))
+  })
+})
