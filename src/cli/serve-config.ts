@@ -7,9 +7,13 @@ import { IdrError } from '../errors.js'
 import { suggest } from '../options/suggest.js'
 import type { AccountBinding } from '../ingress/ingress.js'
 import { DEFAULT_IDLE_WARNING_MS } from './serve-watch.js'
-import { SUBJECT_PREFIX } from '../contracts/token.js'
+import { DEFAULT_PREFIX, SUBJECT_PREFIX } from '../contracts/token.js'
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_SNAPSHOT_INTERVAL_MS } from '../engine/engine.js'
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../ingress/ingress.js'
+import { DEFAULT_RETENTION_INTERVAL_MS, DEFAULT_RETENTION_MS } from '../privacy/retention.js'
+import { DEFAULT_MAILBOX_MAX, DEFAULT_MAX_QUEUED, DEFAULT_MAX_RESIDENT } from '../runtime/runtime.js'
 import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
-import { DEFAULT_JETSTREAM_TIMEOUT_MS } from '../transport/nats.js'
+import { DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_STREAM } from '../transport/nats.js'
 
 /** A setting of `idr serve` is unknown, misspelt or has a bad value. */
 export class ConfigError extends IdrError {
@@ -36,24 +40,24 @@ export const EMBEDDED_BUS = 'embedded'
 /** The fixed, public key `--dev-key` uses: pseudonyms made with it can be reversed by anyone. */
 export const DEV_PSEUDONYM_KEY = createHash('sha256').update('idr insecure development pseudonym key').digest('hex')
 
-/** Defaults; the unit is in the name or the comment. */
+/** Defaults; the unit is in the name or the comment. The library's own defaults are imported, not restated. */
 export const DEFAULTS = {
   nats: 'nats://127.0.0.1:4222',
   db: 'idr.db',
   jetstream: false,
-  stream: 'IDR_EV',
+  stream: DEFAULT_STREAM,
   jetstreamTimeoutMs: DEFAULT_JETSTREAM_TIMEOUT_MS, // ms, each JetStream API call at start-up
   idleWarningMs: DEFAULT_IDLE_WARNING_MS, // ms without any input after start before a warning; 0 = never
   of: 8, // partitions in the whole deployment; a process owns all of them unless --partitions says otherwise
-  prefix: 'idr',
-  maxResident: 100_000, // actors in memory; idle ones beyond this are passivated
-  mailboxMax: 10_000, // events per actor mailbox
-  maxQueued: 200_000, // events queued over all mailboxes
-  snapshotIntervalMs: 1000,
-  drainTimeoutMs: 10_000,
-  maxMessageBytes: MIB,
-  retentionDays: 90, // sessions, journeys and raw events older than this are purged
-  retentionIntervalMs: 3_600_000, // 1 h between retention passes
+  prefix: DEFAULT_PREFIX,
+  maxResident: DEFAULT_MAX_RESIDENT, // actors in memory; idle ones beyond this are passivated
+  mailboxMax: DEFAULT_MAILBOX_MAX, // events per actor mailbox
+  maxQueued: DEFAULT_MAX_QUEUED, // events queued over all mailboxes
+  snapshotIntervalMs: DEFAULT_SNAPSHOT_INTERVAL_MS,
+  drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  retentionDays: DEFAULT_RETENTION_MS / 86_400_000, // sessions, journeys and raw events older than this are purged
+  retentionIntervalMs: DEFAULT_RETENTION_INTERVAL_MS, // between retention passes
   devKey: false,
   poolThreads: Math.max(0, Math.min(2, availableParallelism() - 1)), // 0 = refits inline on the main thread
   logLevel: 'info' as LogLevel,
