@@ -4,7 +4,8 @@ import { encode } from '@msgpack/msgpack'
 import { describe, expect, it } from 'vitest'
 import { Ingress } from '../src/ingress/ingress.js'
 import { KeyRing } from '../src/privacy/keyring.js'
-import { PrivacyError, Pseudonymiser } from '../src/privacy/pseudonymise.js'
+import { Pseudonymiser } from '../src/privacy/pseudonymise.js'
+import { OptionError } from '../src/options/check.js'
 
 const KEY = '0123456789abcdef0123456789abcdef'
 
@@ -52,7 +53,7 @@ describe('Pseudonymiser', () => {
 
   it('refuses short keys and bad options with typed errors', () => {
     expect(() => new Pseudonymiser('fifteen-bytes!!')).toThrow(expect.objectContaining({ code: 'BAD_KEY' }) as Error)
-    expect(() => new Pseudonymiser(KEY, { cacheEntries: -1 })).toThrow(PrivacyError)
+    expect(() => new Pseudonymiser(KEY, { cacheEntries: -1 })).toThrow(OptionError)
     expect(() => new Pseudonymiser(KEY, { cacheEntires: 5 } as never)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }) as Error)
   })
 })

@@ -1,6 +1,7 @@
 // Bad arguments get a typed KernelError with a stable code, never a NaN or a silent wrong answer.
 import { describe, expect, it } from 'vitest'
 import { KernelError } from '../src/errors.js'
+import { OptionError } from '../src/options/check.js'
 import { createWasmKernels } from '../src/kernels/backend.js'
 import { KernelOps } from '../src/kernels/ops.js'
 import { fromRows, matrix, type Matrix } from '../src/kernels/validate.js'
@@ -9,6 +10,8 @@ import { errorCode } from './helpers/errors.js'
 const ops = new KernelOps(createWasmKernels())
 
 const code = (fn: () => unknown): string => errorCode(fn, KernelError)
+/** Bad options are OptionErrors, as everywhere in the library (src/options/check.ts). */
+const optionCode = (fn: () => unknown): string => errorCode(fn, OptionError)
 
 const x = matrix(4, 2, [0, 0, 1, 1, 2, 2, 3, 3])
 
@@ -53,12 +56,12 @@ describe('kernel API argument checks', () => {
   })
 
   it('refuses out-of-range options', () => {
-    expect(code(() => ops.fitGmm(x, 1, { nInit: 0 }))).toBe('BAD_OPTION')
-    expect(code(() => ops.fitGmm(x, 1, { tol: -1 }))).toBe('BAD_OPTION')
-    expect(code(() => ops.fitGmm(x, 1, { covariance: 'spherical' as never }))).toBe('BAD_OPTION')
-    expect(code(() => ops.selectGmm(x, { kMin: 3, kMax: 2 }))).toBe('BAD_OPTION')
-    expect(code(() => ops.softmax(x, 0))).toBe('BAD_OPTION')
-    expect(code(() => ops.klDiscrete(Float64Array.of(1), Float64Array.of(1), 2))).toBe('BAD_OPTION')
+    expect(optionCode(() => ops.fitGmm(x, 1, { nInit: 0 }))).toBe('BAD_OPTION')
+    expect(optionCode(() => ops.fitGmm(x, 1, { tol: -1 }))).toBe('BAD_OPTION')
+    expect(optionCode(() => ops.fitGmm(x, 1, { covariance: 'spherical' as never }))).toBe('BAD_OPTION')
+    expect(optionCode(() => ops.selectGmm(x, { kMin: 3, kMax: 2 }))).toBe('BAD_OPTION')
+    expect(optionCode(() => ops.softmax(x, 0))).toBe('BAD_OPTION')
+    expect(optionCode(() => ops.klDiscrete(Float64Array.of(1), Float64Array.of(1), 2))).toBe('BAD_OPTION')
   })
 
   it('refuses histograms with negative or no mass, and negative counts', () => {
