@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm'
 import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
 import { runRefit, type RefitTask } from '../src/model/refit.js'
-import { RefitPool } from '../src/model/refit-pool.js'
+import { RefitPool } from '../src/runtime/refit-pool.js'
 import { simulate } from '../src/sim/simulator.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'
 

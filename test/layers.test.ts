@@ -25,7 +25,6 @@ const LAYERS: Record<string, number> = {
 
 /** Imports that break the rule today: importer → imported, and what removes each (issue 17). */
 const KNOWN: Record<string, string> = {
-  'src/engine/engine.ts → src/api/metrics.ts': 'the engine takes its metrics through a port of its own',
   'src/cli/bench.ts → bench/run.ts': 'none needed: loaded on demand, only where bench/ exists (a clone; requireBenchmarks)',
   'src/cli/load.ts → bench/load-sweep.ts': 'none needed: loaded on demand, only where bench/ exists (a clone; requireBenchmarks)',
   'src/model/household.ts → src/attribution/ledger.ts': 'the actor state is { household, ledger }, composed in the actor',

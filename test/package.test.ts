@@ -74,7 +74,7 @@ describe('the package a consumer installs', () => {
 
   it('holds the entry, its declarations, the CLI, the workers, both wasm modules and the docs', () => {
     for (const f of ['package.json', 'README.md', 'build/src/index.js', 'build/src/index.d.ts', 'build/src/cli/main.js',
-      'build/src/model/refit-worker.js', 'build/src/kernels/worker.js', 'build/release.wasm', 'build/debug.wasm',
+      'build/src/runtime/refit-worker.js', 'build/src/kernels/worker.js', 'build/release.wasm', 'build/debug.wasm',
       'docs/operations.md', 'docs/examples/nats-server.conf']) {
       expect(files, f).toContain(f)
     }

@@ -7,7 +7,7 @@ import { errorCode } from './helpers/errors.js'
 import type { IdrEvent } from '../src/model/events.js'
 import { Household, type HouseholdOptions, type HouseholdOutput } from '../src/model/household.js'
 import { runRefit, type RefitResult, type RefitTask } from '../src/model/refit.js'
-import { RefitPool } from '../src/model/refit-pool.js'
+import { RefitPool } from '../src/runtime/refit-pool.js'
 import { rng } from '../src/sim/random.js'
 import { simulate } from '../src/sim/simulator.js'
 

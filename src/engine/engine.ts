@@ -3,7 +3,6 @@
 import { performance } from 'node:perf_hooks'
 import { Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
-import type { EngineMetrics } from '../api/metrics.js'
 import { checkOptionNames, OptionError, positiveInt } from '../options/check.js'
 import { messageEventCount } from '../ingress/count.js'
 import { Ingress, type DlqRecord, type IngressOptions, type Route } from '../ingress/ingress.js'
@@ -40,6 +39,14 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
  */
 export const DEFAULT_IDLE_PARTITION_MS = 60_000
 
+/** Where the engine reports its measurements; api/metrics.ts's EngineMetrics (Prometheus) implements it. */
+export interface EngineMetricsPort {
+  /** The engine's one counter record, read at every scrape. */
+  readCounters(counts: Counters): void
+  /** One event → assignment latency, seconds. */
+  observeLatency(seconds: number): void
+}
+
 /** What the engine logs; a pino logger satisfies it. Never given personal data (device ids, ips, payloads). */
 export interface EngineLog {
   debug(obj: object, msg?: string): void
@@ -66,7 +73,7 @@ export interface EngineOptions {
   maxQueued?: number
   snapshotIntervalMs?: number
   ingress?: Omit<IngressOptions, 'pseudonymKey' | 'prefix'>
-  metrics?: EngineMetrics
+  metrics?: EngineMetricsPort
   log?: EngineLog
   /** What erasures took back from an account's input (Eraser.erasedInput): replayed events it covers are skipped. */
   erasedInput?: RuntimeOptions['erasedInput']
@@ -128,7 +135,7 @@ export class Engine {
   readonly owned: ReadonlySet<number>
   private readonly bus: Bus
   private readonly store: SnapshotStore
-  private readonly metrics: EngineMetrics | undefined
+  private readonly metrics: EngineMetricsPort | undefined
   private readonly log: EngineLog
   private readonly snapshotIntervalMs: number
   private readonly idlePartitionMs: number

@@ -5,7 +5,7 @@ import { Piscina } from 'piscina'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, positiveInt } from '../options/check.js'
 import { builtFile } from '../paths.js'
-import { transferables, type RefitResult, type RefitTask } from './refit.js'
+import { transferables, type RefitResult, type RefitTask } from '../model/refit.js'
 
 export interface RefitPoolOptions {
   /** Worker threads. Default: the machine's available parallelism. */
@@ -40,5 +40,5 @@ export class RefitPool {
 
 /** The compiled worker (Piscina loads JavaScript, also when this module runs from src/ under vitest). */
 function workerFile(): string {
-  return builtFile('src/model/refit-worker.js')
+  return builtFile('src/runtime/refit-worker.js')
 }
