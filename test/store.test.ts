@@ -256,6 +256,31 @@ describe('SqliteStore', () => {
     expect(errorCode(() => openStore(file, { partitions: 0 }), OptionError)).toBe('BAD_OPTION')
   })
 
+  it('keeps its households count right across commits, failed batches, deletes, rollbacks and other connections', () => {
+    const file = tempFile()
+    const store = open(file)
+    store.commit(batch([household('a', 1), household('b', 1)]))
+    expect(store.count()).toBe(2)
+    store.commit(batch([household('a', 2), household('c', 1)])) // one update, one new
+    expect(store.count()).toBe(3)
+    expect(() => store.commit(batch([household('d', 1), { ...household('e', 1), seq: -1 }]))).toThrow(StoreError)
+    expect(store.count()).toBe(3) // the failed batch added nothing
+    store.delete('b')
+    expect(store.count()).toBe(2)
+    // another connection's commit (data_version moves): counted again
+    const other = open(file)
+    other.commit(batch([household('x', 1), household('y', 1)]))
+    expect(store.count()).toBe(4)
+    // a delete inside a transaction that rolls back leaves the count as it was
+    expect(() => store.transaction(() => {
+      store.delete('x')
+      expect(store.count()).toBe(3)
+      throw new Error('rolled back')
+    })).toThrow('rolled back')
+    expect(store.count()).toBe(4)
+    other.close()
+  })
+
   it('pages through more accounts than one query returns, while commits run in between', () => {
     const store = open(tempFile())
     const n = ACCOUNTS_PAGE + 5

@@ -55,6 +55,7 @@ interface Statements {
   readonly eventTimes: Database.Statement<[]>
   readonly timers: Database.Statement<[]>
   readonly count: Database.Statement<[]>
+  readonly exists: Database.Statement<[string]>
   readonly accountsAfter: Database.Statement<[string, number]>
   readonly delete: Database.Statement<[string]>
   readonly getMeta: Database.Statement<[string]>
@@ -79,6 +80,13 @@ export class SqliteStore implements SnapshotStore {
   readonly file: string
   private state: Open | { readonly phase: 'closed' }
   private partitions: number | undefined // the bound count, once known
+  /**
+   * The households count, kept so that /metrics does not scan the table at every scrape: counted once, then
+   * moved by this connection's commits; recounted after a delete or a transaction (which may roll back), and
+   * when PRAGMA data_version says another connection committed.
+   */
+  private counted: { n: number, version: number } | undefined
+  private added = 0 // new households of the commit under way
 
   constructor(file: string, options: StoreOptions = {}) {
     const o = resolveOptions(options)
@@ -113,8 +121,10 @@ export class SqliteStore implements SnapshotStore {
 
   commit(batch: CommitBatch): void {
     const s = this.open()
+    this.added = 0
     try {
       s.commit.immediate(batch, Date.now())
+      if (this.counted) this.counted.n += this.added
     } catch (e) {
       if (e instanceof Database.SqliteError && e.code.startsWith('SQLITE_CONSTRAINT')) {
         throw new StoreError('BAD_RECORD', `commit: ${e.message}; nothing of the batch was written`, { cause: e })
@@ -135,7 +145,12 @@ export class SqliteStore implements SnapshotStore {
   }
 
   count(): number {
-    return this.open().count.get() as number
+    const s = this.open()
+    const version = s.db.pragma('data_version', { simple: true }) as number
+    if (this.counted?.version === version) return this.counted.n
+    const n = s.count.get() as number
+    this.counted = { n, version }
+    return n
   }
 
   /** Pages through the accounts (SQLite BINARY order, i.e. by UTF-8 bytes), so commits may run between pages. */
@@ -151,6 +166,7 @@ export class SqliteStore implements SnapshotStore {
 
   /** Deletes the row; secure_delete zeroes its bytes in the database pages. Call checkpoint() to clear the WAL too. */
   delete(account: string): boolean {
+    this.counted = undefined
     return this.open().delete.run(account).changes > 0
   }
 
@@ -231,7 +247,12 @@ export class SqliteStore implements SnapshotStore {
 
   /** Runs fn in one IMMEDIATE transaction (nested commits become savepoints): all of it is written or none. */
   transaction<T>(fn: () => T): T {
-    return this.open().db.transaction(fn).immediate()
+    this.counted = undefined
+    try {
+      return this.open().db.transaction(fn).immediate()
+    } finally {
+      this.counted = undefined // a count taken inside may have been rolled back
+    }
   }
 
   /** The privacy audit trail kept in this file. */
@@ -249,6 +270,7 @@ export class SqliteStore implements SnapshotStore {
     batch.households.forEach((h, i) => {
       const problem = householdProblem(h, i, this.partitions)
       if (problem) bad(problem)
+      if (this.counted && s.exists.get(h.account) === undefined) this.added++
       s.upsertHousehold.run(h.account, h.partition, h.seq, h.snapshot, now, h.timerAt ?? null)
       if (h.journeys && h.journeys.length > 0) journeys.add(h.account, h.journeys)
     })
@@ -313,6 +335,7 @@ function statements(db: Database.Database): Statements {
     eventTimes: db.prepare<[]>('SELECT partition, event_time FROM positions').raw(),
     timers: db.prepare<[]>('SELECT account, partition, timer_at FROM households WHERE timer_at IS NOT NULL').raw(),
     count: db.prepare<[]>('SELECT count(*) FROM households').pluck(),
+    exists: db.prepare<[string]>('SELECT 1 FROM households WHERE account = ?').pluck(),
     accountsAfter: db.prepare<[string, number]>('SELECT account FROM households WHERE account > ? ORDER BY account LIMIT ?').pluck(),
     delete: db.prepare<[string]>('DELETE FROM households WHERE account = ?'),
     getMeta: db.prepare<[string]>('SELECT value FROM meta WHERE key = ?').pluck(),
