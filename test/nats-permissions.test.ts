@@ -113,6 +113,21 @@ describe('the example nats-server config: publisher', () => {
     expect(got.subjects).toEqual([])
   })
 
+  it('cannot publish a watermark record (idr.evp.<p>, three tokens): only the engine may move event time', async () => {
+    const engine = await as('engine')
+    const got = collect(engine.subscribe('idr.evp.>'))
+    await engine.flush()
+    const publisher = await as('publisher')
+    const refused = refusals(publisher)
+    publisher.publish('idr.evp.3', sc.encode('{}'))
+    expect(await refused.settled()).toEqual([{ operation: 'publish', subject: 'idr.evp.3' }])
+    // the engine's own grant covers it
+    engine.publish('idr.evp.3', sc.encode('{}'))
+    await engine.flush()
+    await until(() => got.subjects.length > 0)
+    expect(got.subjects).toEqual(['idr.evp.3'])
+  })
+
   it('cannot publish nor request idr.api.stats', async () => {
     const engine = await as('engine')
     const api = collect(engine.subscribe('idr.api.>', { callback: (_, m) => m.respond(sc.encode('{}')) }))

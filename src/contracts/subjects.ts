@@ -28,6 +28,8 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     allAssignments: `${prefix}.out.assign.>`,
     allPersons: `${prefix}.out.persons.>`,
     dlq: `${prefix}.dlq`,
+    /** A partition's watermark record (docs/operations.md, "Event time"): in the stream, published by the engine only. */
+    watermark: (p: number) => `${prefix}.evp.${partitionToken(p)}`,
     api: (verb: string) => `${prefix}.api.${verb}`,
   }
 }
@@ -43,6 +45,14 @@ function partitionToken(p: number): string {
 export function mappedPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
   const s = inputSubject(subject, prefix)
   return s.kind === 'mapped' ? s.partition : undefined
+}
+
+/** The partition a watermark record's subject names (<prefix>.evp.<p>, no account token), or undefined. */
+export function watermarkPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
+  const head = `${prefix}.evp.`
+  if (!subject.startsWith(head) || subject.indexOf('.', head.length) >= 0) return undefined
+  const p = subject.slice(head.length)
+  return /^(0|[1-9][0-9]{0,3})$/.test(p) && Number(p) <= MAX_PARTITION ? Number(p) : undefined
 }
 
 /** Whether a subject matches a NATS pattern ('*' one token, '>' one or more trailing tokens). */

@@ -1,7 +1,7 @@
 // The engine: bus → ingress → actor runtime → outputs, periodic checkpoints, graceful drain. Transport- and
 // storage-agnostic: it is given a Bus and a SnapshotStore (src/transport/, src/store/ implement them).
 import { performance } from 'node:perf_hooks'
-import { Encoder } from '@msgpack/msgpack'
+import { decode, Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, OptionError, positiveInt } from '../options/check.js'
 import { messageEventCount } from '../ingress/count.js'
@@ -18,7 +18,7 @@ import { partitionOf } from '../contracts/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
 import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
 import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
-import { subjects, type Subjects, DEFAULT_PREFIX } from '../contracts/subjects.js'
+import { DEFAULT_PREFIX, subjects, watermarkPartition, type Subjects } from '../contracts/subjects.js'
 
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 1_000
 /**
@@ -139,6 +139,8 @@ export class Engine {
   private readonly log: EngineLog
   private readonly snapshotIntervalMs: number
   private readonly idlePartitionMs: number
+  /** partition → when its last watermark record was published (performance.now()). */
+  private readonly watermarkSentAt = new Map<number, number>()
   private readonly s: Subjects
   /** One encoder for every output (a fresh one per message costs its buffer each time); encode() copies out. */
   private readonly encoder = new Encoder({ ignoreUndefined: true })
@@ -214,10 +216,44 @@ export class Engine {
     const delay = caughtUp ? Math.min(CHECKPOINT_TICK_MS, this.snapshotIntervalMs) : CHECKPOINT_BUSY_TICK_MS
     this.timer = setTimeout(() => {
       if (this.state.phase !== 'running') return
-      if (this.bus.kind !== 'jetstream') this.runtime.idleAdvance(this.idlePartitionMs)
+      if (this.bus.kind === 'jetstream') this.publishWatermarks()
+      else this.runtime.idleAdvance(this.idlePartitionMs)
       this.nextCheckpoint(this.checkpoint())
     }, delay)
     this.timer.unref()
+  }
+
+  /**
+   * The idle-partition policy on JetStream: a silent owned partition's event time is not moved here but written
+   * into the stream as a watermark record (<prefix>.evp.<p>, {v: 1, eventTime}), at most one per idlePartitionMs,
+   * and applied when it is read back, so a replay meets it at the same position (docs/operations.md, Event time).
+   */
+  private publishWatermarks(): void {
+    const now = performance.now()
+    for (const p of this.owned) {
+      if (now - (this.watermarkSentAt.get(p) ?? -Infinity) < this.idlePartitionMs) continue
+      const t = this.runtime.idleEventTime(p, this.idlePartitionMs)
+      if (t === undefined) continue
+      this.watermarkSentAt.set(p, now)
+      this.bus.publish(this.s.watermark(p), this.encoder.encode({ v: 1, eventTime: Math.floor(t) }))
+    }
+  }
+
+  /**
+   * A watermark record read from the stream (publishWatermarks): the partition's event time moves to its
+   * eventTime and due timers fire at its position. Only the engine role may publish on its subject; a malformed
+   * one is dead-lettered as BAD_WATERMARK by the partition's owner.
+   */
+  private onWatermark(m: InboundMessage, partition: number): void {
+    const t = partition < this.partitionsOf ? watermarkTime(m.data) : undefined
+    const owned = this.owned.has(partition % this.partitionsOf)
+    if (t === undefined) {
+      if (owned) this.dlq({ v: 1, code: 'BAD_WATERMARK', message: 'a watermark record is {v: 1, eventTime: epoch ms}', subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: Date.now() }, 0)
+    } else if (owned) {
+      this.runtime.advanceEventTime(partition, t)
+      this.runtime.fireTimers(m.seq)
+    }
+    if (m.seq > 0) for (const p of this.owned) this.runtime.markDelivered(p, m.seq)
   }
 
   /**
@@ -337,6 +373,8 @@ export class Engine {
   /** One inbound message: decode and validate, route its events, dead-letter what is bad. */
   private onMessage(m: InboundMessage): void | Promise<void> {
     this.counts.messagesIn++
+    const watermark = watermarkPartition(m.subject, this.prefix)
+    if (watermark !== undefined) return this.onWatermark(m, watermark)
     const now = Date.now()
     const receivedAt = performance.now()
     if (this.bus.kind === 'core' && !this.runtime.writable) {
@@ -399,5 +437,16 @@ export class Engine {
   private dlq(r: DlqRecord, events = 1): void {
     this.counts.deadLettered(r.code, events)
     this.bus.publish(this.s.dlq, this.encoder.encode(r))
+  }
+}
+
+/** A watermark record's event time: a msgpack {v: 1, eventTime} of at most 64 bytes, or undefined. */
+function watermarkTime(data: Uint8Array): number | undefined {
+  if (data.byteLength > 64) return undefined
+  try {
+    const r = decode(data, { maxStrLength: 16, maxBinLength: 0, maxArrayLength: 0, maxMapLength: 2, maxExtLength: 0 }) as { v?: unknown, eventTime?: unknown }
+    return r !== null && typeof r === 'object' && r.v === 1 && typeof r.eventTime === 'number' && Number.isSafeInteger(r.eventTime) ? r.eventTime : undefined
+  } catch {
+    return undefined
   }
 }

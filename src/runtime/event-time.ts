@@ -212,14 +212,32 @@ export class EventClock {
    * stopped (newest + silence − idleMs). Call fire(0, …) after it.
    */
   idle(nowMs: number, idleMs: number): void {
-    for (const c of this.partitions.values()) {
-      const silence = nowMs - c.lastEventAt
-      if (silence <= idleMs || c.newestAtLastEvent === -Infinity) continue
-      const t = c.newestAtLastEvent + (silence - idleMs)
-      if (t > c.newest) {
-        c.newest = t
-        c.moved = true
-      }
+    for (const p of this.partitions.keys()) {
+      const t = this.idleEventTime(p, nowMs, idleMs)
+      if (t !== undefined) this.advanceTo(p, t)
+    }
+  }
+
+  /**
+   * Where the idle policy would move a partition's event time now (its newest event + the silence beyond idleMs),
+   * or undefined while it is not silent, has seen no event, or is already there. On JetStream the engine records
+   * this in the stream as a watermark record rather than applying it, so that a replay applies it at the same place.
+   */
+  idleEventTime(partition: number, nowMs: number, idleMs: number): number | undefined {
+    const c = this.partitions.get(partition)
+    if (!c || c.newestAtLastEvent === -Infinity) return undefined
+    const silence = nowMs - c.lastEventAt
+    if (silence <= idleMs) return undefined
+    const t = c.newestAtLastEvent + (silence - idleMs)
+    return t > c.newest ? t : undefined
+  }
+
+  /** Moves a partition's event time forward to t (a watermark record, the idle policy); call fire() after it. */
+  advanceTo(partition: number, t: number): void {
+    const c = this.clock(partition)
+    if (t > c.newest) {
+      c.newest = t
+      c.moved = true
     }
   }
 

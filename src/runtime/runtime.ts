@@ -199,6 +199,16 @@ export class ActorRuntime {
     this.fireTimers(0)
   }
 
+  /** A watermark record read from the stream: the partition's event time moves to t (call fireTimers after it). */
+  advanceEventTime(partition: number, t: number): void {
+    this.clock.advanceTo(partition, t)
+  }
+
+  /** Where the idle policy would move the partition's event time now (EventClock.idleEventTime), or undefined. */
+  idleEventTime(partition: number, idleMs: number): number | undefined {
+    return this.clock.idleEventTime(partition, performance.now(), idleMs)
+  }
+
   private enqueueInput(partition: number, account: string, input: Input): void {
     let a = this.actors.get(account)
     if (a) {
