@@ -30,6 +30,7 @@ export const COUNT_SERIES: readonly CountSeries[] = [
   { name: 'idr_snapshots_written_total', field: 'snapshotsWritten', help: 'Household snapshots written, by checkpoints and passivation' },
   { name: 'idr_passivated_total', field: 'passivated', help: 'Household actors evicted from memory' },
   { name: 'idr_rehydrated_total', field: 'rehydrated', help: 'Households loaded back from their stored snapshots' },
+  { name: 'idr_turns_failed_total', field: 'turnsFailed', help: 'Actor turns that threw (e.g. a snapshot that could not be loaded) and were retried after a backoff' },
   { name: 'idr_timers_fired_total', field: 'timersFired', help: 'Event-time timers fired: quiet accounts whose sessions their partition\'s event time closed' },
   { name: 'idr_refits_total', field: 'refitsRun', help: 'Refits sent to the worker pool' },
 ]

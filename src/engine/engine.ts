@@ -112,6 +112,8 @@ export interface EngineStats {
   refitsRun: number
   /** Event-time timers fired (quiet accounts whose sessions the partition's event time closed). */
   timersFired: number
+  /** Actor turns that threw and were retried after a backoff. */
+  turnsFailed: number
   /** DLQ reason code → events rejected with it (only codes seen so far). */
   rejectedByReason: Record<string, number>
   assignmentsByStage: Record<AssignmentStage, number>
@@ -176,6 +178,7 @@ export class Engine {
       sink: {
         output: (account, out, cause) => this.output(account, out, cause),
         refitFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
+        turnFailed: (account, error, retryInMs) => this.log.error({ account, err: String(error), retryInMs }, 'actor turn failed; its input is kept and retried'),
       },
     })
     this.counts = this.runtime.counters
@@ -346,6 +349,7 @@ export class Engine {
       rehydrated: c.rehydrated,
       refitsRun: c.refitsRun,
       timersFired: c.timersFired,
+      turnsFailed: c.turnsFailed,
       rejectedByReason: Object.fromEntries(c.rejectedByReason),
       assignmentsByStage: { ...c.assignmentsByStage },
       positions: Object.fromEntries([...this.runtime.positions()].map(([p, s]) => [String(p), s])),

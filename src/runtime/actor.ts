@@ -111,6 +111,10 @@ export class Actor {
    * disarmed by a tick), stored with the snapshot so that a restart re-arms it: see EventClock.
    */
   timerAt: number | undefined = undefined
+  /** Its last turn failed (the store could not load it, say): not scheduled again before this performance.now(). */
+  retryAt = 0
+  /** Turns failed in a row (the backoff doubles with each). */
+  failures = 0
   /** Input that erasures took back: events at or below these positions are skipped if replayed (docs/privacy.md). */
   erased: ErasedInput | undefined
 

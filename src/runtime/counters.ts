@@ -44,6 +44,8 @@ export class Counters {
   rehydrated = 0
   /** Refits sent to the pool. */
   refitsRun = 0
+  /** Actor turns that threw (a snapshot that could not be loaded, say) and were retried after a backoff. */
+  turnsFailed = 0
   /** Event-time timers fired: ticks queued for accounts their partition's event time had passed (src/runtime/event-time.ts). */
   timersFired = 0
 

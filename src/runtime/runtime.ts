@@ -31,7 +31,13 @@ export interface RuntimeSink {
   output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void
   /** A refit failed on the pool and was run inline instead (logged by the caller). */
   refitFailed?(account: string, error: unknown): void
+  /** An actor's turn threw (its snapshot could not be loaded, say); it is retried after retryInMs, its input kept. */
+  turnFailed?(account: string, error: unknown, retryInMs: number): void
 }
+
+/** Backoff of an actor whose turn failed: 100 ms, doubling, at most 5 s. */
+const TURN_RETRY_MS = 100
+const TURN_RETRY_MAX_MS = 5_000
 
 export interface RuntimeOptions {
   store: SnapshotStore
@@ -335,7 +341,7 @@ export class ActorRuntime {
   }
 
   private schedule(a: Actor): void {
-    if (a.queued || a.held) return
+    if (a.queued || a.held || a.retryAt > 0) return
     a.queued = true
     this.ready.push(a)
     if (!this.pumping) {
@@ -350,7 +356,12 @@ export class ActorRuntime {
       const a = this.ready[this.readyHead]!
       this.ready[this.readyHead++] = undefined as unknown as Actor
       a.queued = false
-      this.turn(a)
+      try {
+        this.turn(a)
+        a.failures = 0
+      } catch (err) {
+        this.turnFailed(a, err) // not scheduled again until its backoff has passed
+      }
       if ((a.mailbox.length > 0 || a.refit.phase === 'done' || a.refit.phase === 'failed')) this.schedule(a)
       if (performance.now() >= deadline) break
     }
@@ -439,6 +450,23 @@ export class ActorRuntime {
   private mirrorTimer(a: Actor, input: Input): void {
     if (!input.event) a.timerAt = undefined
     else if (input.timerAt !== undefined && (a.timerAt === undefined || input.timerAt > a.timerAt)) a.timerAt = input.timerAt
+  }
+
+  /**
+   * A turn threw: the process stays up, the actor keeps its queued input and is retried after a backoff. (An
+   * envelope the turn had taken is not retried: a failure while applying it would repeat; a failure to load
+   * the household happens before any is taken.)
+   */
+  private turnFailed(a: Actor, err: unknown): void {
+    const delay = Math.min(TURN_RETRY_MS * 2 ** a.failures, TURN_RETRY_MAX_MS)
+    a.failures++
+    this.counters.turnsFailed++
+    a.retryAt = performance.now() + delay
+    this.sink.turnFailed?.(a.account, err, delay)
+    setTimeout(() => {
+      a.retryAt = 0
+      if (!a.dropped && (a.mailbox.length > 0 || a.refit.phase === 'done' || a.refit.phase === 'failed')) this.schedule(a)
+    }, delay).unref()
   }
 
   /**
