@@ -12,7 +12,7 @@ import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
 import { RefitPool } from '../src/runtime/refit-pool.js'
 import { MemoryStore } from '../src/runtime/memory-store.js'
-import type { SnapshotStore } from '../src/runtime/store.js'
+import type { Store } from '../src/runtime/store.js'
 import { simulate } from '../src/sim/simulator.js'
 import { openStore } from '../src/store/sqlite-store.js'
 import { InProcessBus } from '../src/transport/in-process.js'
@@ -41,7 +41,7 @@ function ingressOnly(msgs: readonly Uint8Array[]): number {
   return (performance.now() - t0) / 1000
 }
 
-async function viaEngine(msgs: readonly Uint8Array[], store: SnapshotStore, pool?: RefitPool): Promise<number> {
+async function viaEngine(msgs: readonly Uint8Array[], store: Store, pool?: RefitPool): Promise<number> {
   const bus = new InProcessBus()
   const engine = new Engine({ bus, store, pseudonymKey: KEY, refits: pool, snapshotIntervalMs: 1_000 })
   await engine.start()

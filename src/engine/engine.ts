@@ -1,5 +1,5 @@
 // The engine: bus → ingress → actor runtime → outputs, periodic checkpoints, graceful drain. Transport- and
-// storage-agnostic: it is given a Bus and a SnapshotStore (src/transport/, src/store/ implement them).
+// storage-agnostic: it is given a Bus and a Store (SnapshotStore & JourneyStore) (src/transport/, src/store/ implement them).
 import { performance } from 'node:perf_hooks'
 import { decode, Encoder } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
@@ -16,7 +16,7 @@ import type { Bus, InboundMessage } from '../runtime/bus.js'
 import type { AssignmentStage, Counters } from '../runtime/counters.js'
 import { partitionOf } from '../contracts/partition.js'
 import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
-import { POSITION_STRIDE, type JourneyQuery, type SnapshotStore } from '../runtime/store.js'
+import { POSITION_STRIDE, type JourneyQuery, type Store } from '../runtime/store.js'
 import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
 import { DEFAULT_PREFIX, subjects, watermarkPartition, type Subjects } from '../contracts/subjects.js'
 
@@ -57,7 +57,7 @@ export interface EngineLog {
 
 export interface EngineOptions {
   bus: Bus
-  store: SnapshotStore
+  store: Store
   /** Key of the HMAC that pseudonymises device ids and ips (from config or environment, never the database), or a KeyRing of epochs. */
   pseudonymKey: IngressOptions['pseudonymKey']
   /** Partition count (fnv1a32(account) mod partitionsOf). Default 1. */
@@ -136,7 +136,7 @@ export class Engine {
   readonly partitionsOf: number
   readonly owned: ReadonlySet<number>
   private readonly bus: Bus
-  private readonly store: SnapshotStore
+  private readonly store: Store
   private readonly metrics: EngineMetricsPort | undefined
   private readonly log: EngineLog
   private readonly snapshotIntervalMs: number

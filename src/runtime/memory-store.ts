@@ -2,10 +2,10 @@
 import { pathOf, selects, type JourneyPath, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import type { ClockState, StoredTimer } from './event-time.js'
-import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from './store.js'
+import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type JourneyStore, type SnapshotStore, type StoredHousehold } from './store.js'
 
 /** A Map-backed SnapshotStore that copies bytes in and out, so no caller can alias what it holds. */
-export class MemoryStore implements SnapshotStore {
+export class MemoryStore implements SnapshotStore, JourneyStore {
   private readonly households = new Map<string, StoredHousehold>()
   private readonly stored = new Map<number, number>()
   private readonly eventTimes = new Map<number, number>()

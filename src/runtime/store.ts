@@ -45,7 +45,11 @@ export interface CommitBatch {
   readonly eventTimes?: ReadonlyMap<number, number>
 }
 
-/** Durable household state. Synchronous by design: better-sqlite3 is synchronous and fast; no await inside a commit. */
+/**
+ * Durable household state: what the actor runtime needs. Synchronous by design: better-sqlite3 is synchronous
+ * and fast; no await inside a commit. The journeys a commit carries are written with it (see JourneyStore for
+ * reading them back).
+ */
 export interface SnapshotStore {
   /** The latest snapshot of an account, or undefined when it has none. */
   load(account: string): StoredHousehold | undefined
@@ -61,6 +65,11 @@ export interface SnapshotStore {
   accounts(): IterableIterator<string>
   /** Deletes an account's snapshot (erasure); true when one existed. Its journeys are deleteJourneys' to remove. */
   delete(account: string): boolean
+  close(): void
+}
+
+/** The completed journeys commits wrote: what the attribution report, erasure and retention read and remove. */
+export interface JourneyStore {
   /** Calls `each` with every stored journey the query selects, in the order written; returns how many. */
   journeys(q: JourneyQuery, each: (r: JourneyRecord, account: string) => void): number
   /** The same selection as paths only (what a report reads: no devices, persons or accounts; faster). */
@@ -69,8 +78,10 @@ export interface SnapshotStore {
   deleteJourneys(account: string, which?: (r: JourneyRecord) => boolean): number
   /** Deletes journeys that ended before cutoffMs (retention); returns how many. */
   purgeJourneys(cutoffMs: number): number
-  close(): void
 }
+
+/** A store of both (SqliteStore, MemoryStore): what the engine, erasure and retention are given. */
+export type Store = SnapshotStore & JourneyStore
 
 /** What is wrong with a commit's household record (both stores apply the same rules), or undefined. */
 export function householdProblem(h: StoredHousehold, i: number, partitions?: number): string | undefined {

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { checkOptionNames, OptionError } from '../options/check.js'
 import type { JourneyPath, JourneyRecord } from '../attribution/ledger.js'
 import type { ClockState, StoredTimer } from '../runtime/event-time.js'
-import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
+import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type JourneyStore, type SnapshotStore, type StoredHousehold } from '../runtime/store.js'
 import { AuditLog } from '../privacy/audit.js'
 import { StoreError } from './errors.js'
 import { JourneyTable } from './journeys.js'
@@ -75,7 +75,7 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
 }
 
 /** SnapshotStore on a SQLite file; also holds the file's meta entries and its partition binding. */
-export class SqliteStore implements SnapshotStore {
+export class SqliteStore implements SnapshotStore, JourneyStore {
   /** The database file's path. */
   readonly file: string
   private state: Open | { readonly phase: 'closed' }
