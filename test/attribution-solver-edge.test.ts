@@ -3,7 +3,7 @@
 // sweep and cannot converge, and many channels with long paths at order 1, where one solve per channel is the
 // cost. 'auto' must finish and agree with a reference solver that converges on the same input to 1e-10.
 import { describe, expect, it } from 'vitest'
-import { markov, PathTableBuilder, type PathTable } from '../src/attribution/index.js'
+import { markov, PathTable, PathTableBuilder } from '../src/attribution/index.js'
 import { mulberry32 } from '../src/kernels/random.js'
 
 /** One journey of `steps` uniformly random touches over `channels` channels, one conversion and one null. */
@@ -63,6 +63,15 @@ describe('Markov solver on edge input', () => {
     expect(auto.states).toBeGreaterThan(256)
     expect(auto.solved.removed).toBe('inverse')
     expectSame(auto, markov(t, { solver: 'iterative' }))
+  })
+
+  it('a state entered only by journeys of zero weight is absorbed with nothing collected, as dense LU has it', () => {
+    // the counterexample fast-check found (attribution-properties, seed -139434809): the direct factor saw a row
+    // with no outgoing mass as singular
+    const only = PathTable.from([{ path: ['a'], conversions: 0, nulls: 0, value: 0 }])
+    for (const order of [1, 2]) expectSame(markov(only, { order, solver: 'direct' }), markov(only, { order, solver: 'dense' }))
+    const mixed = PathTable.from([{ path: ['a'], conversions: 0, nulls: 0, value: 0 }, { path: ['b', 'a'], conversions: 2, nulls: 1, value: 30 }])
+    for (const solver of ['direct', 'auto'] as const) expectSame(markov(mixed, { order: 2, solver }), markov(mixed, { order: 2, solver: 'dense' }))
   })
 
   it('the forced direct solver matches dense LU on the long path at order 2', () => {

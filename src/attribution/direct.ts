@@ -95,14 +95,18 @@ export function factorChain(chain: AbsorbingChain, removed: Uint8Array | null): 
   for (let i = 0; i < m; i++) {
     const s = order[i]!
     let e = chain.toAbsorbed[s]!
+    let mass = e
     for (let k = chain.rowPtr[s]!; k < chain.rowPtr[s + 1]!; k++) {
       const t = chain.col[k]!
+      mass += chain.prob[k]!
       if (t === s) continue // a self-loop only lowers the diagonal, which is rebuilt from the row sum
       const j = position[t]!
       if (j < 0) e += chain.prob[k]! // into a removed state: absorbed into null
       else a[i * m + j]! += chain.prob[k]!
     }
-    exit[i] = e
+    // a state that was entered only by journeys of zero weight has no outgoing mass at all: its row of I − P is
+    // the identity row (as the dense solver sees it), i.e. it is absorbed with nothing collected
+    exit[i] = mass === 0 ? 1 : e
   }
   const lPtr = new Int32Array(m + 1)
   const uPtr = new Int32Array(m + 1)
