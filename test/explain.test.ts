@@ -1,21 +1,11 @@
-// The cached explanation (src/model/explain.ts) says exactly what the plain one with a Date says, for
-// sessions at any time, offset, device type and genre mix.
+// The cached explanation (src/model/explain.ts) says exactly what the Date-based one it replaced says (its twin
+// in bench/explain.ts), for sessions at any time, offset, device type and genre mix.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEVICE_TYPES, GENRES } from '../src/model/events.js'
 import { explain } from '../src/model/explain.js'
-import { dominantGenre } from '../src/model/observation.js'
 import type { Session } from '../src/model/sessionizer.js'
-
-/** The reference: the explanation as first written, through a Date. */
-function plain(s: Session, utcOffsetMinutes: number): string {
-  const local = new Date(s.startTs + utcOffsetMinutes * 60_000)
-  const weekend = local.getUTCDay() === 0 || local.getUTCDay() === 6
-  const h = local.getUTCHours()
-  const part = h < 5 ? 'night' : h < 12 ? 'morning' : h < 17 ? 'afternoon' : h < 22 ? 'evening' : 'late evening'
-  const g = dominantGenre(s)
-  return [`${weekend ? 'weekend' : 'weekday'} ${part}`, s.deviceType, g >= 0 ? GENRES[g] : undefined].filter(Boolean).join(', ')
-}
+import { explainWithDate as plain } from '../bench/explain.js'
 
 describe('explain', () => {
   it('agrees with the Date-based explanation everywhere', () => {
