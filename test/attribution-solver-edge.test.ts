@@ -1,42 +1,10 @@
 // The absorbing-chain solver on the two edge shapes of issue 16, at test size (full size is in
 // bench/attribution.ts): one very long path at order 3, where Gauss–Seidel contracts by about 1 − 1/length per
 // sweep and cannot converge, and many channels with long paths at order 1, where one solve per channel is the
-// cost. 'auto' must finish and agree with a reference solver that converges on the same input to 1e-10.
+// cost (the bench's own generators, smaller). 'auto' must finish and agree with a reference solver that converges on the same input to 1e-10.
 import { describe, expect, it } from 'vitest'
-import { markov, PathTable, PathTableBuilder } from '../src/attribution/index.js'
-import { mulberry32 } from '../src/kernels/random.js'
-
-/** One journey of `steps` uniformly random touches over `channels` channels, one conversion and one null. */
-function longPath(steps: number, channels: number, seed: number): PathTable {
-  const rand = mulberry32(seed)
-  const b = new PathTableBuilder()
-  for (let c = 0; c < channels; c++) b.channelId(`c${c}`)
-  const ids = Uint16Array.from({ length: steps }, () => Math.floor(rand() * channels))
-  return b.addIds(ids, 0, steps, 1, 100, 1).build()
-}
-
-/** `rows` journeys over `channels` channels (popularity ∝ 1/rank), geometric lengths of mean ≈ 10 up to 40, 10 % converting. */
-function wideTable(channels: number, rows: number, seed: number): PathTable {
-  const rand = mulberry32(seed)
-  const b = new PathTableBuilder()
-  for (let c = 0; c < channels; c++) b.channelId(`c${c}`)
-  const cumulative: number[] = []
-  let total = 0
-  for (let c = 0; c < channels; c++) cumulative.push((total += 1 / (c + 1)))
-  const ids = new Uint16Array(40)
-  for (let j = 0; j < rows; j++) {
-    let n = 0
-    do {
-      const u = rand() * total
-      let c = 0
-      while (cumulative[c]! < u) c++
-      ids[n++] = c
-    } while (n < ids.length && rand() < 0.9)
-    const converted = rand() < 0.1 ? 1 : 0
-    b.addIds(ids, 0, n, converted, converted * 50, 1 - converted)
-  }
-  return b.build()
-}
+import { longPathTable as longPath, wideTable } from '../bench/attribution.js'
+import { markov, PathTable } from '../src/attribution/index.js'
 
 function expectSame(a: ReturnType<typeof markov>, b: ReturnType<typeof markov>): void {
   expect(Math.abs(a.conversionProbability - b.conversionProbability)).toBeLessThan(1e-10)
