@@ -6,6 +6,11 @@ import { DEFAULT_PREFIX, isToken, tokenProblem } from './token.js'
 export const MAX_PARTITION = 1023
 const PARTITION_TOKEN = /^(0|[1-9][0-9]{0,3})$/
 
+/** A subject token naming a partition (a plain decimal up to MAX_PARTITION), or undefined. */
+export function parsePartitionToken(token: string): number | undefined {
+  return PARTITION_TOKEN.test(token) && Number(token) <= MAX_PARTITION ? Number(token) : undefined
+}
+
 /**
  * What an input subject says: <prefix>.ev.<account> (plain) or <prefix>.evp.<p>.<account> (mapped), its
  * account token checked by the token rule; or why it is not an input subject idr accepts.
@@ -26,8 +31,9 @@ export function inputSubject(subject: string, prefix = DEFAULT_PREFIX): InputSub
   } else if (subject.startsWith(mapped)) {
     const dot = subject.indexOf('.', mapped.length)
     const p = subject.slice(mapped.length, dot < 0 ? subject.length : dot)
-    if (dot < 0 || !PARTITION_TOKEN.test(p) || Number(p) > MAX_PARTITION) return { kind: 'bad', problem: `a mapped subject is ${prefix}.evp.<partition>.<account>` }
-    partition = Number(p)
+    const n = dot < 0 ? undefined : parsePartitionToken(p)
+    if (n === undefined) return { kind: 'bad', problem: `a mapped subject is ${prefix}.evp.<partition>.<account>` }
+    partition = n
     rest = subject.slice(dot + 1)
   } else {
     return { kind: 'bad', problem: `input subjects are ${prefix}.ev.<account> or ${prefix}.evp.<partition>.<account>` }

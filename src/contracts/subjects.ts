@@ -1,7 +1,7 @@
 // Subject names and NATS-style subject matching, shared by the transports (docs/subjects.md). Every subject
 // idr builds from a value comes from here, and every such value passes the token rule first
 // (src/contracts/token.ts): a builder throws rather than publish on a subject it did not mean.
-import { inputSubject, MAX_PARTITION } from './input-subject.js'
+import { inputSubject, MAX_PARTITION, parsePartitionToken } from './input-subject.js'
 import { DEFAULT_PREFIX, isSubjectPrefix, subjectToken } from './token.js'
 
 export { DEFAULT_PREFIX }
@@ -51,8 +51,7 @@ export function mappedPartition(subject: string, prefix = DEFAULT_PREFIX): numbe
 export function watermarkPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
   const head = `${prefix}.evp.`
   if (!subject.startsWith(head) || subject.indexOf('.', head.length) >= 0) return undefined
-  const p = subject.slice(head.length)
-  return /^(0|[1-9][0-9]{0,3})$/.test(p) && Number(p) <= MAX_PARTITION ? Number(p) : undefined
+  return parsePartitionToken(subject.slice(head.length))
 }
 
 /** Whether a subject matches a NATS pattern ('*' one token, '>' one or more trailing tokens). */

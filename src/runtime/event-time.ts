@@ -106,7 +106,7 @@ class PartitionClock {
   /** Changed since the last fire(). */
   moved = false
 
-  constructor(readonly lateness: number) {}
+  constructor(readonly partition: number, readonly lateness: number) {}
 
   get watermark(): number {
     return this.newest - this.lateness
@@ -128,8 +128,8 @@ class PartitionClock {
  */
 export class EventClock {
   private readonly partitions = new Map<number, PartitionClock>()
-  /** account → its partition, for the accounts with an armed timer. */
-  private readonly partitionOfArmed = new Map<string, number>()
+  /** Partitions whose event time moved since the last fire() (each once: PartitionClock.moved). */
+  private moved: PartitionClock[] = []
 
   constructor(private readonly o: EventClockOptions, state?: ClockState) {
     if (!state) return
@@ -139,17 +139,7 @@ export class EventClock {
       c.newest = t
       c.newestAtLastEvent = t
     }
-    for (const t of state.timers) this.arm(t.partition, t.account, t.timerAt)
-  }
-
-  /** The partition's watermark now (−Infinity before its first event). */
-  watermark(partition: number): number {
-    return this.partitions.get(partition)?.watermark ?? -Infinity
-  }
-
-  /** Armed timers over all partitions. */
-  get armedTimers(): number {
-    return this.partitionOfArmed.size
+    for (const t of state.timers) this.clock(t.partition).arm(t.account, t.timerAt)
   }
 
   /**
@@ -166,25 +156,24 @@ export class EventClock {
     if (!moves(this.o, kind, ts, arrivalMs)) return undefined
     const c = this.clock(partition)
     // capped at arrival: an event stamped ahead (within the skew) may not drag its partition's event time ahead of real time
-    const t = Math.min(ts, arrivalMs)
-    if (t > c.newest) {
-      c.newest = t
-      c.moved = true
-    }
+    this.moveTo(c, Math.min(ts, arrivalMs))
     c.lastEventAt = nowMs
     c.newestAtLastEvent = c.newest
     const deadline = Math.max(ts, c.newest) + this.o.gapMs
-    this.arm(partition, account, deadline)
+    c.arm(account, deadline)
     return deadline
   }
 
   /**
    * After a message's events: fires the timers whose deadline the watermark of their partition has passed
-   * (each(account, partition, watermark)), and records the watermark at `seq` for checkpoints (seq > 0).
+   * (each(account, partition)), and records the partition's event time at `seq` for checkpoints (seq > 0).
+   * Only partitions whose event time moved are looked at.
    */
-  fire(seq: number, each: (account: string, partition: number, watermark: number) => void): void {
-    for (const [p, c] of this.partitions) {
-      if (!c.moved) continue
+  fire(seq: number, each: (account: string, partition: number) => void): void {
+    const moved = this.moved
+    if (moved.length === 0) return
+    this.moved = []
+    for (const c of moved) {
       c.moved = false
       const w = c.watermark
       if (seq > 0) {
@@ -200,8 +189,7 @@ export class EventClock {
           continue
         }
         c.armed.delete(account)
-        this.partitionOfArmed.delete(account)
-        each(account, p, w)
+        each(account, c.partition)
       }
     }
   }
@@ -234,11 +222,7 @@ export class EventClock {
 
   /** Moves a partition's event time forward to t (a watermark record, the idle policy); call fire() after it. */
   advanceTo(partition: number, t: number): void {
-    const c = this.clock(partition)
-    if (t > c.newest) {
-      c.newest = t
-      c.moved = true
-    }
+    this.moveTo(this.clock(partition), t)
   }
 
   /** The partition's newest event time as of sequence `seq` (what a checkpoint covering up to seq stores). */
@@ -267,23 +251,24 @@ export class EventClock {
     c.marks.splice(0, n)
   }
 
-  /** An account left (erasure): its timer is dropped. */
-  forget(account: string): void {
-    const p = this.partitionOfArmed.get(account)
-    if (p === undefined) return
-    this.partitionOfArmed.delete(account)
-    this.partitions.get(p)?.armed.delete(account)
+  /** An account of this partition left (erasure): its timer is dropped. */
+  forget(partition: number, account: string): void {
+    this.partitions.get(partition)?.armed.delete(account)
   }
 
-  private arm(partition: number, account: string, deadline: number): void {
-    this.clock(partition).arm(account, deadline)
-    this.partitionOfArmed.set(account, partition)
+  private moveTo(c: PartitionClock, t: number): void {
+    if (!(t > c.newest)) return
+    c.newest = t
+    if (!c.moved) {
+      c.moved = true
+      this.moved.push(c)
+    }
   }
 
   private clock(partition: number): PartitionClock {
     let c = this.partitions.get(partition)
     if (!c) {
-      c = new PartitionClock(this.o.allowedLatenessMs)
+      c = new PartitionClock(partition, this.o.allowedLatenessMs)
       this.partitions.set(partition, c)
     }
     return c

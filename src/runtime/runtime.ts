@@ -118,15 +118,6 @@ export class ActorRuntime {
     this.clock = new EventClock({ gapMs: sessionizer.gapMs, allowedLatenessMs: sessionizer.allowedLatenessMs, maxClockSkewMs: sessionizer.maxClockSkewMs }, this.store.clock())
   }
 
-  /** The partition's event-time watermark (−Infinity before its first event). */
-  watermark(partition: number): number {
-    return this.clock.watermark(partition)
-  }
-
-  /** Accounts whose event-time timer is armed. */
-  get armedTimers(): number {
-    return this.clock.armedTimers
-  }
 
   /** Actors in memory (loaded or holding input). */
   get residentActors(): number {
@@ -576,10 +567,7 @@ export class ActorRuntime {
       const h = this.load(a)
       return fn(h, () => this.stored(a))
     }
-    const stored = this.store.load(account)
-    if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
-    const h = Household.fromSnapshot(account, stored.snapshot, this.householdOptions)
-    return fn(h, () => householdRecord(account, stored.partition, stored.seq, h, stored.timerAt))
+    return modifyInStore(this.store, account, this.householdOptions, fn)
   }
 
   /**
@@ -600,7 +588,7 @@ export class ActorRuntime {
     }
     a.dropped = true
     a.household = undefined
-    this.clock.forget(account)
+    this.clock.forget(a.partition, account)
     this.actors.delete(account)
     this.dirty.delete(a)
     this.notify()
@@ -632,6 +620,18 @@ export class ActorRuntime {
     const stored = this.store.load(account)
     return stored ? Household.fromSnapshot(account, stored.snapshot, this.householdOptions) : undefined
   }
+}
+
+/**
+ * Runs fn on an account's household as its store holds it (not resident anywhere: a stopped engine's file, or
+ * a passivated actor): the household rehydrated from its snapshot, else undefined. `persist` is as in
+ * ActorRuntime.modify.
+ */
+export function modifyInStore<R>(store: SnapshotStore, account: string, options: HouseholdOptions, fn: (h: Household | undefined, persist: () => StoredHousehold) => R): R {
+  const stored = store.load(account)
+  if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
+  const h = Household.fromSnapshot(account, stored.snapshot, options)
+  return fn(h, () => householdRecord(account, stored.partition, stored.seq, h, stored.timerAt))
 }
 
 /** What stored() changes on an actor, to undo it when the write fails. */

@@ -29,8 +29,7 @@ export interface StoredHousehold {
  * out of the household, so that each is written once, in the same transaction as the snapshot after it).
  */
 export function householdRecord(account: string, partition: number, seq: number, h: Household, timerAt?: number): StoredHousehold {
-  const record = { account, partition, seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [] }
-  return timerAt === undefined ? record : { ...record, timerAt }
+  return { account, partition, seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [], timerAt }
 }
 
 /** Which stored journeys: all, or by level, account, person and end time in [fromMs, toMs). */
