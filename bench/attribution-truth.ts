@@ -4,7 +4,8 @@
 // combination of Markov and Shapley (the hybrid) does best? Truth: counterfactual runs (src/sim/ground-truth.ts).
 // Error: the share error Σ|a/Σa − t/Σt| (NMAE of the credit shares) and Spearman's ρ across channels; the raw
 // NMAE Σ|a − t|/Σt is kept in the JSON. docs/attribution.md, "Person against account level".
-import { attribute, buildJourneys, creditByChannel, nmae, shareError, spearman, type ModelName, type PathTable } from '../src/attribution/index.js'
+import { buildJourneys } from '../src/account/index.js'
+import { attribute, creditByChannel, nmae, shareError, spearman, type ModelName, type PathTable } from '../src/attribution/index.js'
 import { groundTruth, SIM_CHANNELS } from '../src/sim/ground-truth.js'
 import { simulate, type Difficulty } from '../src/sim/simulator.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'

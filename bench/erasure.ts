@@ -20,8 +20,8 @@ import { Eraser, type ErasureRequest } from '../src/privacy/erase.js'
 import { erasurePseudonyms, KeyRing } from '../src/privacy/keyring.js'
 import { deleteMessages, scanSubject } from '../src/privacy/stream-erase.js'
 import { partitionOf } from '../src/contracts/partition.js'
-import { ActorRuntime } from '../src/runtime/runtime.js'
-import { POSITION_STRIDE } from '../src/runtime/store.js'
+import { accountRuntime } from '../src/engine/account-handler.js'
+import { POSITION_STRIDE } from '../src/ports/store.js'
 import { simulate } from '../src/sim/simulator.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
 import { startNatsServer } from '../test/helpers/nats-server.js'
@@ -268,7 +268,7 @@ export async function benchErasure(ctx: BenchContext): Promise<string> {
     store = openStore(file, { partitions: 1 })
     time = timer(store)
     const tombstones = new Eraser({ store, pseudonyms })
-    const runtime = new ActorRuntime({ store, sink: { output() {} }, erasedInput: tombstones.erasedInput })
+    const runtime = accountRuntime({ store, sink: { output() {} }, erasedInput: tombstones.erasedInput })
     const firstResident = n / 2
     t0 = performance.now()
     for (let i = firstResident; i < firstResident + resident; i++) {

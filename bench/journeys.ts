@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url'
 import type { JourneyRecord } from '../src/attribution/ledger.js'
 import { attributionReport, checkReportRequest, type JourneySource } from '../src/attribution/report.js'
 import type { IdrEvent } from '../src/model/events.js'
-import { Household } from '../src/model/household.js'
+import { Account } from '../src/account/account.js'
 import { simulate } from '../src/sim/simulator.js'
 import { openStore } from '../src/store/sqlite-store.js'
 import { mdTable, writeResult, type BenchContext } from './lib.js'
@@ -26,12 +26,12 @@ const PER_HOUSEHOLD = 4
 const COMMIT_HOUSEHOLDS = 2_500
 
 function replay(events: readonly IdrEvent[], journeys: boolean): { ms: number, records: JourneyRecord[] } {
-  const hs = new Map<string, Household>()
+  const hs = new Map<string, Account>()
   const records: JourneyRecord[] = []
   const t0 = performance.now()
   for (const e of events) {
     let h = hs.get(e.account)
-    if (!h) hs.set(e.account, (h = new Household(e.account, journeys ? {} : { journeys: false })))
+    if (!h) hs.set(e.account, (h = new Account(e.account, journeys ? {} : { journeys: false })))
     h.push(e)
     if (journeys) for (const r of h.journeys!.take()) records.push(r)
   }
@@ -63,7 +63,7 @@ export async function benchJourneys(ctx: BenchContext): Promise<string> {
   try {
     const file = join(dir, 'idr.db')
     const store = openStore(file)
-    const snapshot = new Household('template').toSnapshot()
+    const snapshot = new Account('template').toSnapshot()
     const start = Date.UTC(2026, 0, 1)
     const t0 = performance.now()
     let written = 0

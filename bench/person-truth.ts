@@ -2,7 +2,8 @@
 // person alone) against that person's own incremental conversions (groundTruth().persons), next to two answers
 // that do not look at the person's journeys: their household's account-level credit and the population's
 // (every true person's journeys together). Share error per person, averaged over persons with Σ truth > 0.
-import { attribute, buildJourneys, creditByChannel, shareError, type ModelName, type PathTable } from '../src/attribution/index.js'
+import { buildJourneys } from '../src/account/index.js'
+import { attribute, creditByChannel, shareError, type ModelName, type PathTable } from '../src/attribution/index.js'
 import type { IdrEvent } from '../src/model/events.js'
 import type { GroundTruth } from '../src/sim/ground-truth.js'
 

@@ -40,7 +40,7 @@ export { openStore, SqliteStore } from './store/sqlite-store.js'
 export type { StoreOptions } from './store/sqlite-store.js'
 export { StoreError } from './store/errors.js'
 export { MemoryStore } from './runtime/memory-store.js'
-export type { JourneyStore, SnapshotStore, Store, StoredHousehold } from './runtime/store.js'
+export type { JourneyStore, SnapshotStore, Store, StoredHousehold } from './ports/store.js'
 export { fnv1a32, partitionOf } from './contracts/partition.js'
 export { Ingress, IngressError } from './ingress/ingress.js'
 export type { DlqRecord, IngressOptions } from './ingress/ingress.js'
@@ -49,6 +49,7 @@ export { serveApi } from './api/service.js'
 
 // Attribution (docs/attribution.md)
 export * from './attribution/index.js'
+export * from './account/index.js'
 
 // The demo (docs/demo.md)
 export { runDemo } from './demo/run.js'

@@ -1,7 +1,8 @@
 // Journeys from events (src/attribution/journeys.ts): the person-against-account example built from
 // events, the lookback window's edges, null paths, and the soft split of a conversion over persons.
 import { describe, expect, it } from 'vitest'
-import { attribute, buildJourneys, DEFAULT_LOOKBACK_MS, JourneyBuilder, type PathTable } from '../src/attribution/index.js'
+import { attribute, DEFAULT_LOOKBACK_MS, type PathTable } from '../src/attribution/index.js'
+import { buildJourneys, JourneyBuilder } from '../src/account/index.js'
 import type { IdrEvent } from '../src/model/events.js'
 import { simulate } from '../src/sim/simulator.js'
 

@@ -15,7 +15,7 @@ import { attributionReport, checkReportRequest, type AttributionReport } from '.
 import { DAY_MS, TimedJourneys } from '../src/attribution/timed.js'
 import { Engine } from '../src/engine/engine.js'
 import { validateEvent, type IdrEvent } from '../src/model/events.js'
-import { Household } from '../src/model/household.js'
+import { Account } from '../src/account/account.js'
 import { builtFile, projectRoot } from '../src/paths.js'
 import { openStore } from '../src/store/sqlite-store.js'
 import { NatsBus } from '../src/transport/nats.js'
@@ -128,14 +128,14 @@ describe('journeys across snapshots', () => {
     const accounts = [...new Set(events.map((e) => e.account))]
     for (const account of accounts) {
       const mine = events.filter((e) => e.account === account)
-      const whole = new Household(account)
+      const whole = new Account(account)
       const a: JourneyRecord[] = []
       for (const e of mine) { whole.push(e); a.push(...whole.journeys!.take()) }
       const half = Math.floor(mine.length / 2)
-      let h = new Household(account)
+      let h = new Account(account)
       const b: JourneyRecord[] = []
       mine.forEach((e, i) => {
-        if (i === half) h = Household.fromSnapshot(account, h.toSnapshot())
+        if (i === half) h = Account.fromSnapshot(account, h.toSnapshot())
         h.push(e)
         b.push(...h.journeys!.take())
       })

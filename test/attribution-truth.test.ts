@@ -1,7 +1,8 @@
 // Ground truth for attribution (src/sim/ground-truth.ts): counterfactual runs aligned with the factual one, and
 // the comparison of person-level against account-level attribution on a scenario where the answer is known.
 import { describe, expect, it } from 'vitest'
-import { attribute, buildJourneys, creditByChannel, MODELS, nmae, ranks, shareError, spearman } from '../src/attribution/index.js'
+import { buildJourneys } from '../src/account/index.js'
+import { attribute, creditByChannel, MODELS, nmae, ranks, shareError, spearman } from '../src/attribution/index.js'
 import type { IdrEvent } from '../src/model/events.js'
 import { counterfactualMarketing, groundTruth, SIM_CHANNELS } from '../src/sim/ground-truth.js'
 import { simulate } from '../src/sim/simulator.js'

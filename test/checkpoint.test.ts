@@ -3,15 +3,15 @@
 // what one complete checkpoint would, with positions that never claim an unstored event.
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../src/runtime/memory-store.js'
-import { ActorRuntime } from '../src/runtime/runtime.js'
-import { POSITION_STRIDE } from '../src/runtime/store.js'
+import { accountRuntime, type AccountRuntime } from '../src/engine/account-handler.js'
+import { POSITION_STRIDE } from '../src/ports/store.js'
 import { simEvents } from './helpers/engine.js'
 
 const events = simEvents(120, 3, 5)
 const accounts = new Set(events.map((e) => e.account))
 
-async function loaded(store: MemoryStore): Promise<ActorRuntime> {
-  const rt = new ActorRuntime({ store, sink: { output() {} } })
+async function loaded(store: MemoryStore): Promise<AccountRuntime> {
+  const rt = accountRuntime({ store, sink: { output() {} } })
   events.forEach((event, i) => {
     const seq = i + 1
     rt.enqueue(0, { event, pos: seq * POSITION_STRIDE, arrivalMs: Date.now(), receivedAt: 0 })

@@ -9,8 +9,8 @@ import type { IdrEvent } from '../src/model/events.js'
 import { Household } from '../src/model/household.js'
 import { Eraser, checkRequest } from '../src/privacy/erase.js'
 import { erasurePseudonyms, KeyRing } from '../src/privacy/keyring.js'
-import { ActorRuntime } from '../src/runtime/runtime.js'
-import { POSITION_STRIDE } from '../src/runtime/store.js'
+import { accountRuntime, type AccountRuntime } from '../src/engine/account-handler.js'
+import { POSITION_STRIDE } from '../src/ports/store.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
 import { errorCode } from './helpers/errors.js'
 import { simEvents, TEST_KEY } from './helpers/engine.js'
@@ -35,8 +35,8 @@ function input(): IdrEvent[] {
 }
 
 /** A runtime on the store, fed the events as stream messages 1, 2, …; resolves once all are applied. */
-async function fed(store: SqliteStore, events: readonly IdrEvent[], eraser?: Eraser): Promise<ActorRuntime> {
-  const runtime = new ActorRuntime({ store, sink: { output() {} }, erasedInput: eraser?.erasedInput })
+async function fed(store: SqliteStore, events: readonly IdrEvent[], eraser?: Eraser): Promise<AccountRuntime> {
+  const runtime = accountRuntime({ store, sink: { output() {} }, erasedInput: eraser?.erasedInput })
   events.forEach((event, i) => runtime.enqueue(0, { event, pos: (i + 1) * POSITION_STRIDE, arrivalMs: event.ts, receivedAt: 0 }))
   events.forEach((_, i) => runtime.markDelivered(0, i + 1))
   await runtime.whenIdle()
@@ -74,7 +74,7 @@ describe('erasure', () => {
     eraser = new Eraser({ store, pseudonyms, runtime })
     await eraser.erase({ account: CANARY })
     // the same stream replayed (a crash before the stream was cleaned): every event of the account is skipped
-    const replay = new ActorRuntime({ store, sink: { output() {} }, erasedInput: eraser.erasedInput })
+    const replay = accountRuntime({ store, sink: { output() {} }, erasedInput: eraser.erasedInput })
     events.forEach((event, i) => replay.enqueue(0, { event, pos: (i + 1) * POSITION_STRIDE, arrivalMs: event.ts, receivedAt: 0 }))
     await replay.whenIdle()
     expect(replay.counters.erasedSkipped).toBe(mine)
@@ -90,7 +90,7 @@ describe('erasure', () => {
     const later = events.filter((e) => e.account === CANARY).slice(0, 5)
     later.forEach((event, i) => runtime.enqueue(0, { event: { ...event, id: `new-${i}` }, pos: (events.length + 10 + i) * POSITION_STRIDE, arrivalMs: event.ts, receivedAt: 0 }))
     await runtime.whenIdle()
-    expect(runtime.peek(CANARY)?.sessionizer.stats.applied).toBe(5)
+    expect(runtime.peek(CANARY)?.household.sessionizer.stats.applied).toBe(5)
     store.close()
   })
 
@@ -98,14 +98,14 @@ describe('erasure', () => {
     const store = openStore(file)
     const runtime = await fed(store, input())
     const eraser = new Eraser({ store, pseudonyms, runtime })
-    const h = runtime.peek(CANARY)!
+    const h = runtime.peek(CANARY)!.household
     const victim = h.persons.ids[0]!
     const theirs = h.historyRows().filter((row) => row.person === victim).length
     const r = await eraser.erase({ account: CANARY, person: victim })
     expect(r).toMatchObject({ scope: 'person', target: victim, persons: 1, sessions: theirs, found: true })
     const stored = Household.fromSnapshot(CANARY, store.load(CANARY)!.snapshot)
     expect(stored.persons.ids).not.toContain(victim)
-    expect(runtime.peek(CANARY)!.persons.ids).not.toContain(victim)
+    expect(runtime.peek(CANARY)!.household.persons.ids).not.toContain(victim)
     expect(store.auditLog().records().at(-1)).toMatchObject({ subject: { person: victim }, counts: { persons: 1, sessions: theirs } })
     store.close()
   })
@@ -132,7 +132,7 @@ describe('erasure', () => {
     const runtime = await fed(store, events, eraser)
     // everything was stored before: the replay applies nothing (covered by snapshots, or by the tombstone)
     expect(runtime.counters.erasedSkipped + runtime.counters.duplicatesIgnored).toBe(events.length)
-    expect(runtime.peek(account)!.deviceIds).not.toContain(pseudonym)
+    expect(runtime.peek(account)!.household.deviceIds).not.toContain(pseudonym)
     store.close()
   })
 

@@ -11,34 +11,23 @@ const LAYERS: Record<string, number> = {
   kernels: 1,
   model: 2,
   attribution: 3,
-  privacy: 4,
-  ingress: 5,
-  runtime: 6,
-  store: 7, transport: 7,
-  engine: 8,
-  api: 9,
-  sim: 10,
-  demo: 11, load: 11,
-  cli: 12,
-  'index.ts': 13,
+  account: 4, ports: 4,
+  privacy: 5,
+  ingress: 6,
+  runtime: 7,
+  store: 8, transport: 8,
+  engine: 9,
+  api: 10,
+  sim: 11,
+  demo: 12, load: 12,
+  cli: 13,
+  'index.ts': 14,
 }
 
-/** Imports that break the rule today: importer → imported, and what removes each (issue 17). */
+/** Imports that break the rule: importer → imported, and why each stays. */
 const KNOWN: Record<string, string> = {
   'src/cli/bench.ts → bench/run.ts': 'none needed: loaded on demand, only where bench/ exists (a clone; requireBenchmarks)',
   'src/cli/load.ts → bench/load-sweep.ts': 'none needed: loaded on demand, only where bench/ exists (a clone; requireBenchmarks)',
-  'src/model/household.ts → src/attribution/ledger.ts': 'the actor state is { household, ledger }, composed in the actor',
-  'src/model/household-snapshot.ts → src/attribution/ledger.ts': 'the actor state is { household, ledger }, each with its own snapshot',
-  'src/privacy/modify-stored.ts → src/runtime/runtime.ts': 'privacy defines the ports it needs (a household host)',
-  'src/privacy/modify-stored.ts → src/runtime/store.ts': 'privacy defines the ports it needs (a household host)',
-  'src/privacy/erase.ts → src/runtime/actor.ts': 'privacy defines the ports it needs',
-  'src/privacy/erase.ts → src/runtime/runtime.ts': 'privacy defines the ports it needs (one modifyStored)',
-  'src/privacy/erase.ts → src/runtime/store.ts': 'privacy defines the ports it needs',
-  'src/privacy/erase.ts → src/store/sqlite-store.ts': 'privacy defines the ports it needs; store implements them',
-  'src/privacy/erase.ts → src/store/tombstones.ts': 'privacy defines the ports it needs; store implements them',
-  'src/privacy/export.ts → src/store/tombstones.ts': 'privacy defines the ports it needs; store implements them',
-  'src/privacy/retention.ts → src/runtime/runtime.ts': 'privacy defines the ports it needs (one modifyStored)',
-  'src/privacy/retention.ts → src/store/sqlite-store.ts': 'privacy defines the ports it needs; store implements them',
 }
 
 function sources(dir: string): string[] {

@@ -87,7 +87,7 @@ describe('batches of mixed accounts on the partition mapping', () => {
       for (const [account, n] of perAccount) {
         const owner = split.findIndex((ps) => (ps as readonly number[]).includes(partitionOf(account, PARTITIONS)))
         for (const [k, engine] of engines.entries()) {
-          const h = engine.runtime.peek(account)
+          const h = engine.household(account)
           if (k === owner) expect({ account, events: h?.sessionizer.stats.events, duplicates: h?.sessionizer.stats.duplicates }).toEqual({ account, events: n, duplicates: 0 })
           else expect(h).toBeUndefined()
         }

@@ -9,7 +9,7 @@ import { KernelError } from '../src/errors.js'
 import { Household } from '../src/model/household.js'
 import { OptionError } from '../src/options/check.js'
 import { MemoryStore } from '../src/runtime/memory-store.js'
-import { ActorRuntime } from '../src/runtime/runtime.js'
+import { accountRuntime } from '../src/engine/account-handler.js'
 import { simulate } from '../src/sim/simulator.js'
 import { openStore } from '../src/store/sqlite-store.js'
 import { InProcessBus } from '../src/transport/in-process.js'
@@ -34,7 +34,7 @@ describe('one option checker', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['Engine name', () => new Engine({ bus: new InProcessBus(), store: new MemoryStore(), pseudonymKey: TEST_KEY, maxResidnt: 5 } as never), /unknown option "maxResidnt" \(did you mean "maxResident"\?\)/],
     ['Engine range', () => new Engine({ bus: new InProcessBus(), store: new MemoryStore(), pseudonymKey: TEST_KEY, idlePartitionMs: 0 }), /idlePartitionMs must be a positive integer/],
-    ['runtime range', () => new ActorRuntime({ store: new MemoryStore(), sink, maxResident: 0 }), /maxResident must be a positive integer/],
+    ['runtime range', () => accountRuntime({ store: new MemoryStore(), sink, maxResident: 0 }), /maxResident must be a positive integer/],
     ['household name', () => new Household('a', { sessionizer: { gapMS: 5 } } as never), /did you mean "gapMs"/],
     ['store name', () => openStore(join(dir, 'a.db'), { durabilty: 'full' } as never), /did you mean "durability"/],
     ['simulator name', () => simulate({ househods: 3 } as never), /did you mean "households"/],

@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { connect, nanos } from 'nats'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { IdrEvent } from '../src/model/events.js'
-import { Household } from '../src/model/household.js'
+import { Account } from '../src/account/account.js'
 import { KeyRing } from '../src/privacy/keyring.js'
 import { DEFAULT_RETENTION_MS, RetentionJob, startRetention, type PassResult } from '../src/privacy/retention.js'
-import { ActorRuntime } from '../src/runtime/runtime.js'
-import { POSITION_STRIDE } from '../src/runtime/store.js'
+import { accountRuntime, type AccountRuntime } from '../src/engine/account-handler.js'
+import { POSITION_STRIDE } from '../src/ports/store.js'
 import { openStore, type SqliteStore } from '../src/store/sqlite-store.js'
 import { NatsBus } from '../src/transport/nats.js'
 import { errorCode } from './helpers/errors.js'
@@ -47,8 +47,8 @@ function input(): { events: IdrEvent[], end: number } {
 }
 
 /** A runtime on the store, fed the events as stream messages 1, 2, …; resolves once all are applied and stored. */
-async function fed(store: SqliteStore, events: readonly IdrEvent[]): Promise<ActorRuntime> {
-  const runtime = new ActorRuntime({ store, sink: { output() {} } })
+async function fed(store: SqliteStore, events: readonly IdrEvent[]): Promise<AccountRuntime> {
+  const runtime = accountRuntime({ store, sink: { output() {} } })
   events.forEach((event, i) => runtime.enqueue(0, { event, pos: (i + 1) * POSITION_STRIDE, arrivalMs: event.ts, receivedAt: 0 }))
   events.forEach((_, i) => runtime.markDelivered(0, i + 1))
   await runtime.whenIdle()
@@ -56,16 +56,17 @@ async function fed(store: SqliteStore, events: readonly IdrEvent[]): Promise<Act
   return runtime
 }
 
-const stored = (store: SqliteStore, account: string): Household => Household.fromSnapshot(account, store.load(account)!.snapshot)
+const stored = (store: SqliteStore, account: string): Account => Account.fromSnapshot(account, store.load(account)!.snapshot)
 const fileBytes = (): Buffer => Buffer.concat([file, `${file}-wal`].map((f) => { try { return readFileSync(f) } catch { return Buffer.alloc(0) } }))
 
 /** Every stored household holds nothing older than the cutoff. */
 function expectNothingBefore(store: SqliteStore, cutoffMs: number): void {
   for (const account of store.accounts()) {
-    const h = stored(store, account)
+    const a = stored(store, account)
+    const h = a.household
     for (const row of h.historyRows()) expect(row.observation.startSec * 1000).toBeGreaterThanOrEqual(cutoffMs)
     for (const s of h.sessionizer.openSessions) expect(s.lastTs).toBeGreaterThanOrEqual(cutoffMs)
-    for (const t of h.journeys!.pendingTouches()) expect(t.ts).toBeGreaterThanOrEqual(cutoffMs)
+    for (const t of a.journeys!.pendingTouches()) expect(t.ts).toBeGreaterThanOrEqual(cutoffMs)
   }
   // stored journeys: none ended before the cutoff
   let early = 0
@@ -79,11 +80,11 @@ describe('retention', () => {
     const { events, end } = input()
     const runtime = await fed(store, events)
     const cutoff = end - DEFAULT_RETENTION_MS
-    expect(stored(store, 'acct-000002').historyRows().some((r) => r.observation.startSec * 1000 < cutoff)).toBe(true)
+    expect(stored(store, 'acct-000002').household.historyRows().some((r) => r.observation.startSec * 1000 < cutoff)).toBe(true)
     let earlyJourneys = 0
     store.journeys({ toMs: cutoff }, () => { earlyJourneys++ })
     expect(earlyJourneys).toBeGreaterThan(0)
-    expect(stored(store, 'acct-000001').deviceIds).toContain(OLD_DEVICE)
+    expect(stored(store, 'acct-000001').household.deviceIds).toContain(OLD_DEVICE)
     expect(store.load(DORMANT)).toBeDefined()
 
     const r = await new RetentionJob({ store, runtime, now: () => end }).run()
@@ -95,7 +96,7 @@ describe('retention', () => {
     expect(store.load(DORMANT)).toBeUndefined()
     expect(runtime.peek(DORMANT)?.empty ?? true).toBe(true)
     // the device seen only in purged sessions is gone from the snapshot, the file and the WAL
-    expect(stored(store, 'acct-000001').deviceIds).not.toContain(OLD_DEVICE)
+    expect(stored(store, 'acct-000001').household.deviceIds).not.toContain(OLD_DEVICE)
     expect(fileBytes().includes(OLD_DEVICE)).toBe(false)
     // the resident households are what was stored, and a checkpoint does not bring the dropped one back
     for (const a of store.accounts()) expect(Buffer.from(runtime.peek(a)!.toSnapshot()).equals(Buffer.from(store.load(a)!.snapshot))).toBe(true)

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { Engine, type EngineLog } from '../src/engine/engine.js'
 import { MemoryStore } from '../src/runtime/memory-store.js'
-import type { StoredHousehold } from '../src/runtime/store.js'
+import type { StoredHousehold } from '../src/ports/store.js'
 import { InProcessBus } from '../src/transport/in-process.js'
 import { TEST_KEY, messages, simEvents } from './helpers/engine.js'
 

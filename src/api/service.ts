@@ -38,7 +38,7 @@ export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser): void {
     if (typeof account !== 'string' || account.length === 0) return errorReply('BAD_REQUEST', 'account (string) is required')
     if (!isToken(account)) return errorReply('BAD_ACCOUNT', `account ${tokenProblem(account)} (an account is ${TOKEN_PATTERN})`)
     if (!owns(account)) return undefined
-    const h = engine.runtime.peek(account)
+    const h = engine.household(account)
     if (!h) return errorReply('NOT_FOUND', `no household ${account}`)
     return json.encode(JSON.stringify(householdProfile(h)))
   })
@@ -82,7 +82,7 @@ export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser): void {
     try {
       const { account, session, withDuration } = describedSession(req.value, pseudo)
       if (!owns(account)) return undefined
-      const h = engine.runtime.peek(account)
+      const h = engine.household(account)
       if (!h) return errorReply('NOT_FOUND', `no household ${account}`)
       return json.encode(JSON.stringify({ account, modelVersion: h.persons.version, persons: h.score(session, withDuration) }))
     } catch (e) {

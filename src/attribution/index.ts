@@ -21,12 +21,10 @@ export type { OrderedShapley } from './shapley.js'
 export type { Attribution, ChannelCredit, ModelName } from './result.js'
 export { hybrid, DEFAULT_HYBRID_MARKOV_WEIGHT } from './hybrid.js'
 export type { HybridOptions } from './hybrid.js'
-export { JourneyBuilder, buildJourneys, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS } from './journeys.js'
-export type { JourneyLevel, JourneyOptions, JourneyStats, PersonSplit } from './journeys.js'
+export { DEFAULT_LOOKBACK_MS } from './ledger.js'
 export { JourneyLedger, Tracks, DEFAULT_MAX_PATH_TOUCHES, involvesPerson, involvesDevice, channelIndex, channelName } from './ledger.js'
 export type { JourneyRecord, JourneyTouch, LedgerLevel, LedgerOptions, LedgerStats, PersonShare } from './ledger.js'
 export { TimedJourneys, DEFAULT_DECAY_HALF_LIFE_DAYS } from './timed.js'
-export type { AssignSource } from '../model/household.js'
 export { nmae, shareError, spearman, ranks, creditByChannel } from './compare.js'
 
 /** Every model `attribute` runs, in the order `--model all` prints them. */

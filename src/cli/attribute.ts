@@ -4,9 +4,10 @@
 import { extname } from 'node:path'
 import { connect } from 'nats'
 import {
-  attribute, AttributionError, DEFAULT_DECAY_HALF_LIFE_DAYS, DEFAULT_LOOKBACK_MS, JOURNEY_LEVELS, JourneyBuilder, MAX_MARKOV_ORDER, MODELS, readPathTable,
-  type AttributeOptions, type Attribution, type JourneyLevel, type ModelName, type PathTable, type PersonSplit,
+  attribute, AttributionError, DEFAULT_DECAY_HALF_LIFE_DAYS, DEFAULT_LOOKBACK_MS, MAX_MARKOV_ORDER, MODELS, readPathTable,
+  type AttributeOptions, type Attribution, type ModelName, type PathTable,
 } from '../attribution/index.js'
+import { JOURNEY_LEVELS, JourneyBuilder, type JourneyLevel, type PersonSplit } from '../account/index.js'
 import type { AttributionReport } from '../attribution/report.js'
 import type { IdrEvent } from '../model/events.js'
 import { readEventsNdjson } from '../sim/ndjson.js'

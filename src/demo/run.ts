@@ -146,7 +146,7 @@ async function streamAndReport(o: DemoSettings, sim: Simulation, ceiling: number
     if (errors.length > 0) throw errors[0]
     const households: ScoredHousehold[] = sim.households.map((h) => ({
       account: h.account,
-      k: engine.runtime.peek(h.account)?.persons.k ?? 0,
+      k: engine.household(h.account)?.persons.k ?? 0,
       scored: observed.tracks.get(h.account)?.scored ?? [],
     }))
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))

@@ -10,13 +10,17 @@ import { MessageOrigin, messageSha256 } from '../ingress/origin.js'
 import type { InputSubject } from '../contracts/input-subject.js'
 import { SubjectError } from '../contracts/token.js'
 import type { IdrEvent } from '../model/events.js'
-import type { HouseholdOptions, HouseholdOutput } from '../model/household.js'
+import type { AccountOptions } from '../account/account.js'
+import type { Household, HouseholdOutput } from '../model/household.js'
+import type { RefitResult, RefitTask } from '../model/refit.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
-import type { AssignmentStage, Counters } from '../runtime/counters.js'
+import { Counters, type AssignmentStage } from '../runtime/counters.js'
+import type { OffloadRunner } from '../runtime/handler.js'
 import { partitionOf } from '../contracts/partition.js'
-import { ActorRuntime, type RefitRunner, type RuntimeOptions } from '../runtime/runtime.js'
-import { POSITION_STRIDE, type JourneyQuery, type Store } from '../runtime/store.js'
+import type { RuntimeOptions } from '../runtime/runtime.js'
+import { accountRuntime, type AccountRuntime } from './account-handler.js'
+import { POSITION_STRIDE, type JourneyQuery, type Store } from '../ports/store.js'
 import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
 import { DEFAULT_PREFIX, subjects, watermarkPartition, type Subjects } from '../contracts/subjects.js'
 
@@ -66,8 +70,10 @@ export interface EngineOptions {
   partitions?: readonly number[]
   /** Subject prefix. Default 'idr'. */
   prefix?: string
-  household?: HouseholdOptions
-  refits?: RefitRunner
+  /** Options of every account's model and journeys. */
+  household?: AccountOptions
+  /** Where refits run (a RefitPool); absent: inline, on the event path. */
+  refits?: OffloadRunner<RefitTask, RefitResult>
   maxResident?: number
   mailboxMax?: number
   maxQueued?: number
@@ -76,7 +82,7 @@ export interface EngineOptions {
   metrics?: EngineMetricsPort
   log?: EngineLog
   /** What erasures took back from an account's input (Eraser.erasedInput): replayed events it covers are skipped. */
-  erasedInput?: RuntimeOptions['erasedInput']
+  erasedInput?: RuntimeOptions<unknown, unknown>['erasedInput']
   /** Silence after which a partition's event time runs on with the clock, ms (not on JetStream). Default DEFAULT_IDLE_PARTITION_MS. */
   idlePartitionMs?: number
 }
@@ -130,7 +136,7 @@ const SILENT: EngineLog = { debug() {}, info() {}, warn() {}, error() {} }
 export type EnginePhase = { readonly phase: 'created' } | { readonly phase: 'running' } | { readonly phase: 'draining' } | { readonly phase: 'stopped' }
 
 export class Engine {
-  readonly runtime: ActorRuntime
+  readonly runtime: AccountRuntime
   readonly ingress: Ingress
   readonly prefix: string
   readonly partitionsOf: number
@@ -172,16 +178,16 @@ export class Engine {
     this.idlePartitionMs = o.idlePartitionMs ?? DEFAULT_IDLE_PARTITION_MS
     positiveInt('idlePartitionMs', this.idlePartitionMs)
     this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey, prefix: this.prefix })
-    this.runtime = new ActorRuntime({
-      store: o.store, household: o.household, refits: o.refits, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
+    this.counts = new Counters()
+    this.runtime = accountRuntime({
+      store: o.store, account: o.household, refits: o.refits, counters: this.counts, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
       erasedInput: o.erasedInput,
       sink: {
         output: (account, out, cause) => this.output(account, out, cause),
-        refitFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
+        offloadFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
         turnFailed: (account, error, retryInMs) => this.log.error({ account, err: String(error), retryInMs }, 'actor turn failed; its input is kept and retried'),
       },
     })
-    this.counts = this.runtime.counters
     this.metrics?.readCounters(this.counts)
   }
 
@@ -323,6 +329,14 @@ export class Engine {
   journeys(q: JourneyQuery, each: (p: JourneyPath) => void): void {
     this.store.journeyPaths(q, each)
     this.runtime.unstoredJourneys((r, account) => { if (selects(q, r, account)) each(pathOf(r)) })
+  }
+
+  /**
+   * The query facade of the API: an account's household as it is between turns (the resident one, else one
+   * rehydrated from its snapshot without making it resident), or undefined. Read it at once; do not keep it.
+   */
+  household(account: string): Household | undefined {
+    return this.runtime.peek(account)?.household
   }
 
   stats(): EngineStats {

@@ -1,7 +1,6 @@
 // The household's snapshot format: its versions, its codec, and the upgrades of older formats to the current
 // one. Household (./household.ts) only ever sees a state of the current format.
 import { decode, encode } from '@msgpack/msgpack'
-import type { LedgerState } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { LEGACY_ROW_BYTES, ObservationRing } from './observation.js'
 import type { PersonModelState } from './persons.js'
@@ -29,22 +28,24 @@ export interface HouseholdState {
   readonly published: readonly (readonly [string, readonly (readonly [string, number])[]])[]
   /** A refit was triggered and is applied at the next close (absent: none). */
   readonly refitDue?: true
-  /** Pending journey touches (format 5; absent: none, or journeys off). */
-  readonly journeys?: LedgerState
-  /** Per device, the last closed session's end and final probabilities (format 5; absent: none). */
-  readonly lastClosed?: readonly (readonly [string, number, readonly (readonly [string, number])[]])[]
 }
 
 /** A state as stored, in any readable format (2 to 5); upgradeState() makes it current. */
 export type StoredHouseholdState = Omit<HouseholdState, 'v'> & { readonly v: 2 | 3 | 4 | typeof SNAPSHOT_VERSION }
 
-/** The state as msgpack bytes; the same state gives the same bytes. */
-export function encodeSnapshot(s: HouseholdState): Uint8Array {
-  return encode(s, { ignoreUndefined: true })
+/**
+ * The state as msgpack bytes; the same state gives the same bytes. A layer above may store its own fields in
+ * the same record (the account's journeys, src/account/): `extra` follows the household's fields.
+ */
+export function encodeSnapshot<X extends object>(s: HouseholdState, extra?: X): Uint8Array {
+  return encode(extra ? { ...s, ...extra } : s, { ignoreUndefined: true })
 }
 
-/** The current-format state of snapshot bytes of any readable format; BAD_SNAPSHOT when unreadable. */
-export function decodeSnapshot(account: string, bytes: Uint8Array): HouseholdState {
+/**
+ * The current-format state of snapshot bytes of any readable format, with whatever else the record holds
+ * (fields of the layer above, each to be checked by that layer); BAD_SNAPSHOT when unreadable.
+ */
+export function decodeSnapshot<X extends object = object>(account: string, bytes: Uint8Array): HouseholdState & Partial<X> {
   let state: StoredHouseholdState
   try {
     state = decode(bytes) as StoredHouseholdState
@@ -54,7 +55,8 @@ export function decodeSnapshot(account: string, bytes: Uint8Array): HouseholdSta
   if (typeof state !== 'object' || state === null || !READABLE_SNAPSHOT_VERSIONS.includes((state as { v: number }).v)) {
     throw new IdrError('BAD_SNAPSHOT', `snapshot of ${account} has format ${String((state as { v?: unknown } | null)?.v)}, expected ${READABLE_SNAPSHOT_VERSIONS.join(' or ')}`)
   }
-  return upgradeState(state)
+  // the fields of the layer above are carried through unread (upgradeState keeps them): that layer checks them
+  return upgradeState(state) as HouseholdState & Partial<X>
 }
 
 /**

@@ -1,10 +1,9 @@
 // One account's model: sessions → features → persons → calibrated assignments. Deterministic, no I/O.
 // The rules (cold start, refit schedule, device priors, temperature) are described in docs/model.md.
-import { JourneyLedger, type LedgerOptions } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { defaultKernels, type Kernels } from '../kernels/backend.js'
 import { checkOptionNames } from '../options/check.js'
-import { PLAYBACK_KINDS, type IdrEvent } from './events.js'
+import type { IdrEvent } from './events.js'
 import { explain } from './explain.js'
 import type { FeatureGroup } from './features.js'
 import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
@@ -54,15 +53,10 @@ export interface HouseholdOptions {
    * on the pool); both give bit-identical assignments and snapshots.
    */
   refits?: 'inline' | 'deferred'
-  /**
-   * Marketing journeys (touch and convert events) kept per account and per person (docs/attribution.md):
-   * options of the ledger, or false to reject those events as not playback. Default {} (kept, 30-day lookback).
-   */
-  journeys?: LedgerOptions | false
 }
 
 const OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'groupWeights', 'prior', 'kMax', 'minSessions', 'penalty', 'temperature',
-  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow', 'refits', 'journeys']
+  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow', 'refits']
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 24 * HOUR_MS
@@ -116,8 +110,6 @@ export interface Removal {
   readonly persons: readonly string[]
   /** Devices forgotten (their pseudonyms replaced by placeholders). */
   readonly devices: number
-  /** Pending journey touches and not yet stored journeys removed (stored journeys are the store's to delete). */
-  readonly journeys: number
   /** What the rebuild over the remaining history did to the persons. */
   readonly changes: readonly PersonChange[]
 }
@@ -131,24 +123,12 @@ export interface HistoryRow {
   readonly person: string | undefined
 }
 
-const NOTHING_REMOVED: Removal = { sessions: 0, openSessions: 0, persons: [], devices: 0, journeys: 0, changes: [] }
-
-/** Where person probabilities for a moment on a device came from (docs/attribution.md). */
-export type AssignSource = 'session' | 'device-time' | 'cold'
-
-/** Everything to the pseudo-person of cold start: nobody is identified yet. */
-const COLD: readonly PersonProbability[] = Object.freeze([{ person: UNKNOWN_PERSON, p: 1 }])
+const NOTHING_REMOVED: Removal = { sessions: 0, openSessions: 0, persons: [], devices: 0, changes: [] }
 
 export class Household {
   readonly sessionizer: Sessionizer
   readonly persons: PersonModel
-  private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights' | 'prior' | 'journeys'>>
-  /** Marketing journeys (undefined when the option turns them off). */
-  readonly journeys: JourneyLedger | undefined
-  /** Where person probabilities of touches and conversions came from (not in snapshots). */
-  readonly sources: Record<AssignSource, number> = { session: 0, 'device-time': 0, cold: 0 }
-  /** Per device, the last closed session's end and final probabilities (what a touch just after it belongs to). */
-  private lastClosed = new Map<string, { end: number, persons: readonly PersonProbability[] }>()
+  private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights' | 'prior'>>
   private readonly devices: DeviceSlots
   /** Observations of the most recent closed sessions. */
   private readonly history: ObservationRing
@@ -184,7 +164,6 @@ export class Household {
       weights: { time: g.time, weekday: g.time, device: g.device, genre: g.content, duration: g.behaviour },
     })
     this.kernels = kernels
-    this.journeys = options.journeys === false ? undefined : restored ? JourneyLedger.fromState(restored.journeys, options.journeys) : new JourneyLedger(options.journeys)
     if (!restored) {
       this.persons = new PersonModel(mixture)
       this.devices = new DeviceSlots()
@@ -198,46 +177,21 @@ export class Household {
     this.closedSessions = restored.closedSessions
     this.nextRefitAt = restored.nextRefitAt
     this.published = new Map(restored.published.map(([id, ps]) => [id, ps.map(([person, p]) => ({ person, p }))]))
-    this.lastClosed = new Map((restored.lastClosed ?? []).map(([device, end, ps]) => [device, { end, persons: ps.map(([person, p]) => ({ person, p })) }]))
     // nothing a refit task reads changes between its trigger and the next close: it is recomputed exactly
     if (restored.refitDue) this.due = { task: this.refitTask(), sent: false }
   }
 
-  /** Applies one validated event of this account. */
+  /** Applies one validated playback event of this account (a touch or a conversion is refused as not playback). */
   push(e: IdrEvent, arrivalMs?: number): HouseholdOutput {
     this.ready()
-    if (this.journeys && !PLAYBACK_KINDS.includes(e.kind)) return this.marketing(this.journeys, e, arrivalMs)
-    const out = this.handle(this.sessionizer.push(e, arrivalMs))
-    this.journeys?.advance(this.sessionizer.newestTs)
-    return out
+    return this.handle(this.sessionizer.push(e, arrivalMs))
   }
 
   /**
-   * A touch or a conversion: the sessionizer's checks (duplicate, clock ahead, late), then the journey ledger,
-   * with the persons as the model sees the event's device at its time. It moves no session clock.
+   * The latest published probabilities of a session on `device` that started by ts and whose last event (or
+   * stop) is at most the session gap before ts (the latest such session wins), or undefined.
    */
-  private marketing(ledger: JourneyLedger, e: IdrEvent, arrivalMs: number | undefined): HouseholdOutput {
-    const out = emptyOutput()
-    const rejected = this.sessionizer.admit(e, arrivalMs)
-    if (rejected?.type === 'rejected') {
-      out.rejected.push({ eventId: rejected.eventId, reason: rejected.reason })
-      return out
-    }
-    const persons = this.personsAt(e.device, e.ts)
-    if (e.kind === 'touch') ledger.touch(e, persons[0]!.person)
-    else if (e.kind === 'convert') ledger.convert(e, persons)
-    return out
-  }
-
-  /**
-   * Person probabilities for something that happened on `device` at `ts`, most probable first (no look-ahead):
-   * 1. a session on the device that started by ts and whose last event (or stop) is at most the session gap
-   *    before ts: its latest published probabilities (open or update; a closed one's final ones);
-   * 2. no such session, the model has persons: the posterior given the time of day, weekday and device only,
-   *    ∝ exp((ln π_j + ln p(hour, weekday, device | j)) / T), the model's own terms without genre and watched time;
-   * 3. no persons yet (cold start): everything to the pseudo-person `unknown`.
-   */
-  personsAt(device: string, ts: number, count = true): readonly PersonProbability[] {
+  publishedAt(device: string, ts: number): readonly PersonProbability[] | undefined {
     const gap = this.sessionizer.gapMs
     let best: readonly PersonProbability[] | undefined
     let bestStart = -Infinity
@@ -246,17 +200,14 @@ export class Household {
       const p = this.published.get(s.id)
       if (p) { best = p; bestStart = s.startTs }
     }
-    if (!best) {
-      const c = this.lastClosed.get(device)
-      if (c && ts >= c.end && ts - c.end <= gap) best = c.persons
-    }
-    const source: AssignSource = best ? 'session' : this.persons.k === 0 ? 'cold' : 'device-time'
-    if (count) this.sources[source]++
-    return best ?? (source === 'cold' ? COLD : this.deviceTime(device, ts))
+    return best
   }
 
-  /** The tempered posterior of a moment on a device: hour, weekday and device terms only. */
-  private deviceTime(device: string, ts: number): PersonProbability[] {
+  /**
+   * The tempered posterior of a moment on a device, most probable first: hour, weekday and device terms only,
+   * ∝ exp((ln π_j + ln p(hour, weekday, device | j)) / T). Needs persons (k > 0).
+   */
+  momentPosterior(device: string, ts: number): PersonProbability[] {
     const local = ts + this.o.utcOffsetMinutes * 60_000
     const o = this.obs
     o.hour = (((local % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS
@@ -370,20 +321,11 @@ export class Household {
           const final = this.assign(u.session, 'close', u.session.firstEventId)
           out.assignments.push(final)
           out.closed.push(u.session)
-          this.rememberClosed(u.session, final.persons)
           this.learn(u.session, out)
           break
       }
     }
     return out
-  }
-
-  /** Keeps the device's last closed session for personsAt; entries too old to matter any more go. */
-  private rememberClosed(s: Session, persons: readonly PersonProbability[]): void {
-    if (!this.journeys) return
-    this.lastClosed.set(s.device, { end: s.stopTs ?? s.lastTs, persons })
-    const horizon = this.sessionizer.newestTs - this.sessionizer.gapMs - this.sessionizer.allowedLatenessMs
-    for (const [device, c] of this.lastClosed) if (c.end < horizon) this.lastClosed.delete(device)
   }
 
   private isMaterial(session: string, next: readonly PersonProbability[]): boolean {
@@ -520,10 +462,7 @@ export class Household {
     const sessions = this.history.retain((_, i) => owner[i] !== j)
     const open = this.forgetOpen((s) => this.score(s, false)[0]?.person === person)
     this.persons.remove(person)
-    const journeys = this.journeys?.erasePerson(person) ?? 0
-    // the recent final probabilities name the person: they are 30 minutes of context, gone with them
-    this.lastClosed.clear()
-    return { sessions, openSessions: open, persons: [person], devices: 0, journeys, changes: this.rebuild() }
+    return { sessions, openSessions: open, persons: [person], devices: 0, changes: this.rebuild() }
   }
 
   /**
@@ -534,12 +473,10 @@ export class Household {
   eraseDevice(device: string): Removal {
     this.ready()
     const open = this.forgetOpen((s) => s.device === device)
-    const journeys = this.journeys?.eraseDevices(new Set([device])) ?? 0
-    this.lastClosed.delete(device)
     const slot = this.devices.erase(device)
-    if (slot === undefined) return open > 0 || journeys > 0 ? { ...NOTHING_REMOVED, openSessions: open, journeys } : NOTHING_REMOVED
+    if (slot === undefined) return open > 0 ? { ...NOTHING_REMOVED, openSessions: open } : NOTHING_REMOVED
     const sessions = this.history.retain((o) => o.device !== slot)
-    return { sessions, openSessions: open, persons: [], devices: 1, journeys, changes: sessions > 0 ? this.rebuild() : [] }
+    return { sessions, openSessions: open, persons: [], devices: 1, changes: sessions > 0 ? this.rebuild() : [] }
   }
 
   /**
@@ -552,9 +489,7 @@ export class Household {
     this.ready()
     const openSessions = this.forgetOpen((s) => s.lastTs < cutoffMs)
     const sessions = this.history.retain((o) => o.startSec * 1000 >= cutoffMs)
-    const journeys = this.journeys?.purgeBefore(cutoffMs) ?? 0
-    for (const [device, c] of this.lastClosed) if (c.end < cutoffMs) this.lastClosed.delete(device)
-    if (sessions === 0 && openSessions === 0) return journeys > 0 ? { ...NOTHING_REMOVED, journeys } : NOTHING_REMOVED
+    if (sessions === 0 && openSessions === 0) return NOTHING_REMOVED
     const used = new Set<number>()
     const o = emptyObservation()
     for (let i = 0; i < this.history.length; i++) used.add(this.history.get(i, o).device)
@@ -568,12 +503,12 @@ export class Household {
       this.devices.erase(id)
       devices++
     }
-    return { sessions, openSessions, persons: [], devices, journeys, changes: sessions > 0 ? this.rebuild() : [] }
+    return { sessions, openSessions, persons: [], devices, changes: sessions > 0 ? this.rebuild() : [] }
   }
 
-  /** Nothing left: no kept or open session, no pending journey (an erased or fully purged household can be dropped). */
+  /** Nothing left: no kept or open session. */
   get empty(): boolean {
-    return this.history.length === 0 && this.sessionizer.openSessions.length === 0 && (this.journeys?.empty ?? true)
+    return this.history.length === 0 && this.sessionizer.openSessions.length === 0
   }
 
   /** The kept closed sessions, oldest first, each with its most probable person (for access exports). */
@@ -659,8 +594,6 @@ export class Household {
       nextRefitAt: this.nextRefitAt,
       published: [...this.published].map(([s, ps]) => [s, ps.map((q) => [q.person, q.p] as const)] as const),
       refitDue: this.due ? true : undefined,
-      journeys: this.journeys?.toState(),
-      lastClosed: this.lastClosed.size > 0 ? [...this.lastClosed].map(([device, c]) => [device, c.end, c.persons.map((q) => [q.person, q.p] as const)] as const) : undefined,
     }
   }
 }

@@ -7,16 +7,13 @@ import { involvesDevice, involvesPerson, type JourneyRecord } from '../attributi
 import { IdrError } from '../errors.js'
 import { isToken, TOKEN_PATTERN, tokenProblem } from '../contracts/token.js'
 import { EVENT_LIMITS, type IdrEvent } from '../model/events.js'
-import { Household, type HouseholdOptions, type Removal } from '../model/household.js'
-import type { ErasedInput } from '../runtime/actor.js'
+import { Account, type AccountOptions, type AccountRemoval } from '../account/account.js'
 import { partitionOf } from '../contracts/partition.js'
-import type { ActorRuntime } from '../runtime/runtime.js'
-import { POSITION_STRIDE } from '../runtime/store.js'
-import type { SqliteStore } from '../store/sqlite-store.js'
-import type { Tombstone, TombstoneScope } from '../store/tombstones.js'
+import { POSITION_STRIDE } from '../ports/store.js'
 import { accessExport, type AccessExport } from './export.js'
 import { streamSeqsOf } from './stream-rule.js'
-import { modifyStored, type ModifyFn } from './modify-stored.js'
+import { modifyStored } from './modify-stored.js'
+import type { AccountHost, ErasedInput, ModifyFn, PrivacyStore, Tombstone, TombstoneScope } from './ports.js'
 
 /** What to erase: a whole account, one person of it (an id such as "p2"), or one device (its raw id). */
 export type ErasureRequest =
@@ -65,12 +62,12 @@ export interface ErasurePseudonyms {
 }
 
 export interface EraserOptions {
-  store: SqliteStore
+  store: PrivacyStore
   pseudonyms: ErasurePseudonyms
-  /** The live engine's runtime; absent on a stopped engine's database. */
-  runtime?: ActorRuntime
+  /** The live engine's accounts (its runtime); absent on a stopped engine's database. */
+  runtime?: AccountHost
   stream?: EventStream
-  household?: HouseholdOptions
+  household?: AccountOptions
   partitionsOf?: number
   now?: () => number
 }
@@ -178,12 +175,12 @@ export class Eraser {
     return { account, scope: 'account', target: '', found: found || queuedEvents > 0 || journeys > 0, sessions: 0, openSessions: 0, persons: 0, devices: 0, journeys, queuedEvents, streamMessages, auditSeq }
   }
 
-  async #part(raw: string, account: string, scope: 'person' | 'device', targets: readonly string[], erase: (h: Household, target: string) => Removal): Promise<Omit<ErasureResult, 'tookMs' | 'walTruncated'>> {
+  async #part(raw: string, account: string, scope: 'person' | 'device', targets: readonly string[], erase: (a: Account, target: string) => AccountRemoval): Promise<Omit<ErasureResult, 'tookMs' | 'walTruncated'>> {
     const { store, runtime, stream } = this.#o
     // which stored raw events are the subject's is decided on the household as it is before the erasure
     let pending: number[] = []
     if (stream) {
-      const before = await this.#modify(raw, (h) => (h ? Household.fromSnapshot(raw, h.toSnapshot(), this.#household) : undefined))
+      const before = await this.#modify(raw, (a) => (a ? Account.fromSnapshot(raw, a.toSnapshot(), this.#household).household : undefined))
       pending = await streamSeqsOf(stream.scan(raw), scope === 'person' ? { person: targets[0]!, household: before } : { devices: new Set(targets) }, raw, this.#household)
     }
     const position = this.#position(raw)
@@ -211,7 +208,7 @@ export class Eraser {
     })
   }
 
-  get #household(): HouseholdOptions {
+  get #household(): AccountOptions {
     return this.#o.household ?? {}
   }
 
@@ -249,7 +246,7 @@ export class Eraser {
   }
 }
 
-function sum(rs: readonly Removal[]): { sessions: number, openSessions: number, persons: number, devices: number, journeys: number } {
+function sum(rs: readonly AccountRemoval[]): { sessions: number, openSessions: number, persons: number, devices: number, journeys: number } {
   const t = { sessions: 0, openSessions: 0, persons: 0, devices: 0, journeys: 0 }
   for (const r of rs) {
     t.journeys += r.journeys

@@ -4,9 +4,9 @@
 // most probable person), its open sessions, and the tombstones of erasures concerning it.
 import { involvesPerson, channelName, type JourneyRecord, type JourneyTouch } from '../attribution/ledger.js'
 import { GENRES } from '../model/events.js'
-import type { Household } from '../model/household.js'
+import type { Account } from '../account/account.js'
 import { householdProfile, type PersonProfile } from '../model/profile.js'
-import type { Tombstone } from '../store/tombstones.js'
+import type { Tombstone } from './ports.js'
 
 export const EXPORT_VERSION = 1 as const
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
@@ -62,12 +62,13 @@ export interface ExportedSession {
 }
 
 /** The export of a household (undefined: none held) for the account, or for one person of it. */
-export function accessExport(account: string, accountPseudonym: string, h: Household | undefined, tombstones: readonly Tombstone[], now: number, person?: string, stored: readonly JourneyRecord[] = []): AccessExport {
+export function accessExport(account: string, accountPseudonym: string, a: Account | undefined, tombstones: readonly Tombstone[], now: number, person?: string, stored: readonly JourneyRecord[] = []): AccessExport {
   const erasures = tombstones.filter((t) => t.account === accountPseudonym).map((t) => ({ scope: t.scope, target: t.target, erasedAt: new Date(t.erasedAt).toISOString() }))
-  const journeys = [...stored, ...(h?.journeys?.unstored ?? [])]
+  const h = a?.household
+  const journeys = [...stored, ...(a?.journeys?.unstored ?? [])]
     .filter((r) => person === undefined || involvesPerson(r, person))
     .map((r): ExportedJourney => ({ level: r.level, person: r.person === '' ? null : r.person, end: new Date(r.endTs).toISOString(), conversions: r.conversions, value: r.value, touches: r.touches.map(touchOut) }))
-  const pendingTouches = (h?.journeys?.pendingTouches() ?? []).filter((t) => person === undefined || t.person === person).map(touchOut)
+  const pendingTouches = (a?.journeys?.pendingTouches() ?? []).filter((t) => person === undefined || t.person === person).map(touchOut)
   const base = { v: EXPORT_VERSION, account, accountPseudonym, ...(person !== undefined ? { person } : {}), exportedAt: new Date(now).toISOString(), erasures, journeys, pendingTouches }
   if (!h) return { ...base, found: journeys.length > 0, persons: [], devices: [], sessions: [], openSessions: [] }
   const profile = householdProfile(h)

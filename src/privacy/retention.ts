@@ -5,25 +5,24 @@
 import { performance } from 'node:perf_hooks'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, OptionError } from '../options/check.js'
-import type { HouseholdOptions } from '../model/household.js'
-import type { ActorRuntime } from '../runtime/runtime.js'
-import type { SqliteStore } from '../store/sqlite-store.js'
-import { modifyStored, type ModifyFn } from './modify-stored.js'
+import type { AccountOptions } from '../account/account.js'
+import { modifyStored } from './modify-stored.js'
+import type { AccountHost, ModifyFn, PrivacyStore } from './ports.js'
 
 export const DEFAULT_RETENTION_MS = 90 * 86_400_000 // 90 days
 export const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000 // 1 h from the end of one pass to the start of the next
 export const DEFAULT_RETENTION_SLICE_MS = 10 // ms of purging before the event loop gets a turn
 
 export interface RetentionOptions {
-  store: SqliteStore
-  /** The live engine's runtime (resident households are purged in memory too); absent on a stopped engine's file. */
-  runtime?: ActorRuntime
+  store: PrivacyStore
+  /** The live engine's accounts (resident households are purged in memory too); absent on a stopped engine's file. */
+  runtime?: AccountHost
   /** Age beyond which sessions are purged, ms. Default DEFAULT_RETENTION_MS (90 days). */
   retentionMs?: number
   /** The clock, epoch ms (event time is compared with it). Default Date.now. */
   now?: () => number
   /** Options of the households (without a runtime; the runtime uses its own). */
-  household?: HouseholdOptions
+  household?: AccountOptions
   /** ms of work per slice before yielding to the event loop. Default DEFAULT_RETENTION_SLICE_MS. */
   sliceMs?: number
 }

@@ -1,9 +1,8 @@
-// One account's actor: its mailbox, its household (resident or not yet loaded), and what of its input is
-// not yet persisted. Only the runtime's turn for this actor touches it.
-import type { Household } from '../model/household.js'
+// One account's actor: its mailbox, its state (resident or not yet loaded), and what of its input is not yet
+// persisted. Only the runtime's turn for this actor touches it.
 import type { IdrEvent } from '../model/events.js'
-import type { RefitResult } from '../model/refit.js'
 import type { EventOrigin } from '../ingress/origin.js'
+import type { ErasedInput } from '../privacy/ports.js'
 
 /** An event on its way to its household. */
 export interface Envelope {
@@ -21,8 +20,8 @@ export interface Envelope {
 }
 
 /**
- * An event-time timer that fired for the account (src/runtime/event-time.ts): its household's open sessions
- * end (Household.expire). Queued behind the events enqueued before it.
+ * An event-time timer that fired for the account (src/runtime/event-time.ts): the handler's process() gets it
+ * (the account's open sessions end). Queued behind the events enqueued before it.
  */
 export interface Tick {
   readonly event: undefined
@@ -33,14 +32,6 @@ export interface Tick {
 /** What an actor's mailbox holds. */
 export type Input = Envelope | Tick
 
-/** What of an account's input an erasure took back: positions up to which it is skipped when replayed. */
-export interface ErasedInput {
-  /** Every event of the account at or below this position. */
-  upTo: number
-  /** Device pseudonym → events of that device at or below this position. */
-  readonly devices: Map<string, number>
-}
-
 /** Whether an erasure took back this event (so a replay must not apply it again). */
 export function wasErased(r: ErasedInput, env: Input): boolean {
   if (env.pos <= 0) return false
@@ -50,11 +41,11 @@ export function wasErased(r: ErasedInput, env: Input): boolean {
   return d !== undefined && env.pos <= d
 }
 
-/** Where an actor stands with respect to refits (states as a union, not a bag of booleans). */
-export type RefitPhase =
+/** Where an actor stands with its offloaded work, a refit (states as a union, not a bag of booleans). */
+export type OffloadPhase<R> =
   | { readonly phase: 'none' }
   | { readonly phase: 'running' }
-  | { readonly phase: 'done', readonly result: RefitResult }
+  | { readonly phase: 'done', readonly result: R }
   | { readonly phase: 'failed', readonly error: unknown }
 
 /** FIFO of inputs; an array with a moving head, compacted when half of it is consumed. */
@@ -89,17 +80,17 @@ export class Mailbox {
   }
 }
 
-export class Actor {
+export class Actor<S, R> {
   readonly mailbox = new Mailbox()
   /** Undefined until loaded (from the store, or new) at the actor's first turn. */
-  household: Household | undefined
+  state: S | undefined
   /** Position of the last event applied (from the snapshot when loaded). */
   lastPos = 0
   /** Position of the first applied event that no stored snapshot covers; Infinity when all are covered. */
   unpersistedFrom = Infinity
   /** Applied something since the last stored snapshot (also without positions). */
   changed = false
-  refit: RefitPhase = { phase: 'none' }
+  offload: OffloadPhase<R> = { phase: 'none' }
   /** Has a stored snapshot (loaded from one, or written since). */
   stored = false
   /** In the runtime's ready queue. */
@@ -120,14 +111,14 @@ export class Actor {
 
   constructor(readonly account: string, readonly partition: number) {}
 
-  /** Its household is blocked until the refit under way comes back: no turns until then. */
-  get held(): boolean {
-    return this.refit.phase === 'running' && this.household?.awaitedRefit !== undefined
+  /** Back from offloaded work (done or failed) and not yet given to its state. */
+  get resumable(): boolean {
+    return this.offload.phase === 'done' || this.offload.phase === 'failed'
   }
 
-  /** No queued input, no refit under way: the actor may be snapshotted and evicted. */
+  /** No queued input, no work under way: the actor may be snapshotted and evicted. */
   get idle(): boolean {
-    return this.mailbox.length === 0 && this.refit.phase === 'none'
+    return this.mailbox.length === 0 && this.offload.phase === 'none'
   }
 
   /** The lowest position this actor still needs from the input after a crash (Infinity: none). */

@@ -3,20 +3,7 @@
 // Everything here is a function of the input in the order it was enqueued (docs/operations.md, "Event time"),
 // so a replay from a checkpoint fires the same timers at the same positions: see the argument there.
 
-/** An account's armed timer as stored with its snapshot (restored at start-up). */
-export interface StoredTimer {
-  readonly account: string
-  readonly partition: number
-  /** Fires once the partition's watermark is past this event time, epoch ms. */
-  readonly timerAt: number
-}
-
-/** What the clock needs to resume after a restart: each partition's event time as of its stored position, and armed timers. */
-export interface ClockState {
-  /** partition → its newest event time as of the stored position (see EventClock.eventTimeAt). */
-  readonly eventTimes: ReadonlyMap<number, number>
-  readonly timers: Iterable<StoredTimer>
-}
+import type { ClockState } from '../ports/store.js'
 
 export interface EventClockOptions {
   /** Silence that ends a session, ms (the sessionizer's gapMs). */

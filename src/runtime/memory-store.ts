@@ -1,8 +1,8 @@
 // SnapshotStore in memory: for embedding without a file, and for runtime tests. Nothing survives the process.
 import { pathOf, selects, type JourneyPath, type JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
-import type { ClockState, StoredTimer } from './event-time.js'
-import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type JourneyStore, type SnapshotStore, type StoredHousehold } from './store.js'
+import type { ClockState, StoredTimer } from '../ports/store.js'
+import { householdProblem, positionProblem, eventTimeProblem, type CommitBatch, type JourneyQuery, type JourneyStore, type SnapshotStore, type StoredHousehold } from '../ports/store.js'
 
 /** A Map-backed SnapshotStore that copies bytes in and out, so no caller can alias what it holds. */
 export class MemoryStore implements SnapshotStore, JourneyStore {

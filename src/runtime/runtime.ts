@@ -1,16 +1,17 @@
-// The actor runtime: account → actor routing, strictly ordered mailboxes, fair round-robin turns, bounded
-// queues with backpressure, refits on a pool coming back as messages, passivation, and checkpoints of
-// snapshots with the input positions they cover. No NATS, no SQLite: see ./store.ts for what it persists to.
+// The actor runtime: key (account) → actor routing, strictly ordered mailboxes, fair round-robin turns, bounded
+// queues with backpressure, offloaded work (refits on a pool) coming back as messages, passivation, and
+// checkpoints of snapshots with the input positions they cover. Generic over the per-key state: what a state
+// is and does is its handler's (./handler.ts). No NATS, no SQLite: see ./store.ts for what it persists to.
 import { performance } from 'node:perf_hooks'
 import type { JourneyRecord } from '../attribution/ledger.js'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, positiveInt } from '../options/check.js'
-import { Household, type HouseholdOptions, type HouseholdOutput } from '../model/household.js'
-import { runRefit, type RefitResult, type RefitTask } from '../model/refit.js'
-import { Actor, wasErased, type Envelope, type ErasedInput, type Input, type Tick } from './actor.js'
+import type { ErasedInput } from '../privacy/ports.js'
+import { Actor, wasErased, type Envelope, type Input, type Tick } from './actor.js'
 import { Counters } from './counters.js'
 import { EventClock } from './event-time.js'
-import { POSITION_STRIDE, householdRecord, type SnapshotStore, type StoredHousehold } from './store.js'
+import type { ActorContext, ActorHandler, OffloadRunner } from './handler.js'
+import { modifyInStore, POSITION_STRIDE, storedRecord, type SnapshotStore, type StoredHousehold } from '../ports/store.js'
 
 export const DEFAULT_MAX_RESIDENT = 100_000 // actors
 export const DEFAULT_MAILBOX_MAX = 10_000 // events per actor
@@ -21,16 +22,12 @@ export const DEFAULT_SLICE_MS = 5 // ms of turns before the event loop gets a ch
 /** A budgeted checkpoint looks at the clock after this many households. */
 const CHECKPOINT_CHECK_EVERY = 8
 
-/** Runs refits somewhere else (a worker pool); RefitPool satisfies it. */
-export interface RefitRunner {
-  run(task: RefitTask): Promise<RefitResult>
-}
-
-/** Receives what the households produce, in each account's order. */
-export interface RuntimeSink {
-  output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void
-  /** A refit failed on the pool and was run inline instead (logged by the caller). */
-  refitFailed?(account: string, error: unknown): void
+/** Receives what the states emit, in each key's order. */
+export interface RuntimeSink<O> {
+  /** cause: the event being processed; undefined for a timer's tick and for offloaded work that came back. */
+  output(account: string, out: O, cause: Envelope | undefined): void
+  /** Offloaded work failed (the handler's resume() recovers; logged by the caller). */
+  offloadFailed?(account: string, error: unknown): void
   /** An actor's turn threw (its snapshot could not be loaded, say); it is retried after retryInMs, its input kept. */
   turnFailed?(account: string, error: unknown, retryInMs: number): void
 }
@@ -39,12 +36,14 @@ export interface RuntimeSink {
 const TURN_RETRY_MS = 100
 const TURN_RETRY_MAX_MS = 5_000
 
-export interface RuntimeOptions {
+export interface RuntimeOptions<S, O, T = never, R = never> {
   store: SnapshotStore
-  sink: RuntimeSink
-  household?: HouseholdOptions
-  /** Where refits run; absent: inline, on the event path. */
-  refits?: RefitRunner
+  sink: RuntimeSink<O>
+  handler: ActorHandler<S, O, T, R>
+  /** Where offloaded work runs (the handler offloads only when given one). */
+  offload?: OffloadRunner<T, R>
+  /** The process's counter record, shared with the handler and the engine. Default a new one. */
+  counters?: Counters
   maxResident?: number
   mailboxMax?: number
   maxQueued?: number
@@ -57,15 +56,15 @@ export interface RuntimeOptions {
   erasedInput?: (account: string) => ErasedInput | undefined
 }
 
-const OPTION_NAMES = ['store', 'sink', 'household', 'refits', 'maxResident', 'mailboxMax', 'maxQueued', 'turnEvents', 'sliceMs', 'erasedInput']
+const OPTION_NAMES = ['store', 'sink', 'handler', 'offload', 'counters', 'maxResident', 'mailboxMax', 'maxQueued', 'turnEvents', 'sliceMs', 'erasedInput']
 
-export class ActorRuntime {
-  /** The process's one counter record: the runtime counts its own work here, the engine the rest. */
-  readonly counters = new Counters()
+export class ActorRuntime<S, O, T = never, R = never> {
+  /** The process's one counter record: the runtime counts its own work here, the handler and the engine the rest. */
+  readonly counters: Counters
+  readonly handler: ActorHandler<S, O, T, R>
   private readonly store: SnapshotStore
-  private readonly sink: RuntimeSink
-  private readonly householdOptions: HouseholdOptions
-  private readonly refits: RefitRunner | undefined
+  private readonly sink: RuntimeSink<O>
+  private readonly runner: OffloadRunner<T, R> | undefined
   private readonly maxResident: number
   private readonly mailboxMax: number
   private readonly maxQueued: number
@@ -73,34 +72,38 @@ export class ActorRuntime {
   private readonly sliceMs: number
   private readonly erasedInput: ((account: string) => ErasedInput | undefined) | undefined
   /** account → actor, least recently used first (re-inserted on every enqueue). */
-  private readonly actors = new Map<string, Actor>()
+  private readonly actors = new Map<string, Actor<S, R>>()
   /** Actors with input to process, in round-robin order. */
-  private ready: Actor[] = []
+  private ready: Actor<S, R>[] = []
   private readyHead = 0
   /** Actors holding input that no stored snapshot covers, or queued input. */
-  private readonly dirty = new Set<Actor>()
+  private readonly dirty = new Set<Actor<S, R>>()
   /** partition → the last message sequence whose events were all enqueued. */
   private readonly delivered = new Map<number, number>()
   /** partition → sequence covered by the last checkpoint. */
   private readonly covered: Map<number, number>
   private queuedEvents = 0
   private fullActors = 0
-  private refitsRunning = 0
+  private offloadsRunning = 0
   private pumping = false
   private waiters: (() => void)[] = []
-  /** Erasures waiting for an actor's refit to come back (woken at every turn that finishes one). */
-  private refitWaiters: (() => void)[] = []
+  /** Erasures waiting for an actor's offloaded work to come back (woken at every turn that finishes one). */
+  private offloadWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   private lastCheckpointAt = performance.now()
   /** Event time per partition and the accounts' timers (src/runtime/event-time.ts). */
   private readonly clock: EventClock
 
-  constructor(options: RuntimeOptions) {
+  /** The one context of turns: its actor and cause are those of the turn under way (no allocation per input). */
+  private readonly ctx: TurnContext<S, O, T, R>
+
+  constructor(options: RuntimeOptions<S, O, T, R>) {
     checkOptionNames('ActorRuntime', options, OPTION_NAMES)
     this.store = options.store
     this.sink = options.sink
-    this.refits = options.refits
-    this.householdOptions = { ...options.household, refits: this.refits ? 'deferred' : 'inline' }
+    this.handler = options.handler
+    this.runner = options.offload
+    this.counters = options.counters ?? new Counters()
     this.maxResident = options.maxResident ?? DEFAULT_MAX_RESIDENT
     positiveInt('maxResident', this.maxResident)
     this.mailboxMax = options.mailboxMax ?? DEFAULT_MAILBOX_MAX
@@ -113,9 +116,8 @@ export class ActorRuntime {
     positiveInt('sliceMs', this.sliceMs)
     this.erasedInput = options.erasedInput
     this.covered = this.store.positions()
-    // a household is built once here so that bad household options fail at construction, not at the first event
-    const { sessionizer } = new Household('options-check', this.householdOptions)
-    this.clock = new EventClock({ gapMs: sessionizer.gapMs, allowedLatenessMs: sessionizer.allowedLatenessMs, maxClockSkewMs: sessionizer.maxClockSkewMs }, this.store.clock())
+    this.clock = new EventClock(this.handler.eventTime, this.store.clock())
+    this.ctx = new TurnContext(this)
   }
 
 
@@ -127,13 +129,13 @@ export class ActorRuntime {
   /** Resident actors without a stored snapshot yet (households = stored + these). */
   get unstoredActors(): number {
     let n = 0
-    for (const a of this.actors.values()) if (!a.stored && a.household) n++
+    for (const a of this.actors.values()) if (!a.stored && a.state) n++
     return n
   }
 
-  /** Accounts of the resident actors with a loaded household; live over the actor map: copy it before awaiting. */
+  /** Accounts of the resident actors with a loaded state; live over the actor map: copy it before awaiting. */
   *residentAccounts(): IterableIterator<string> {
-    for (const [account, a] of this.actors) if (a.household) yield account
+    for (const [account, a] of this.actors) if (a.state) yield account
   }
 
   /** Events waiting in mailboxes. */
@@ -141,9 +143,9 @@ export class ActorRuntime {
     return this.queuedEvents
   }
 
-  /** Refits running on the pool. */
+  /** Offloaded work (refits) running on the pool. */
   get refitsInFlight(): number {
-    return this.refitsRunning
+    return this.offloadsRunning
   }
 
   /** Milliseconds since the last complete checkpoint (one that wrote every changed household). */
@@ -211,7 +213,7 @@ export class ActorRuntime {
     if (a) {
       this.actors.delete(account)
     } else {
-      a = new Actor(account, partition)
+      a = new Actor<S, R>(account, partition)
       a.erased = this.erasedInput?.(account)
     }
     this.actors.set(account, a)
@@ -236,12 +238,12 @@ export class ActorRuntime {
    */
   checkpoint(budgetMs = Infinity): { households: number, positions: ReadonlyMap<number, number>, complete: boolean } {
     const households: StoredHousehold[] = []
-    const written: Actor[] = []
+    const written: Actor<S, R>[] = []
     const before: Unstored[] = []
     const deadline = performance.now() + budgetMs
     let complete = true
     for (const a of this.dirty) {
-      if (a.changed && a.household && a.refit.phase === 'none') {
+      if (a.changed && a.state && a.offload.phase === 'none') {
         if (written.length > 0 && written.length % CHECKPOINT_CHECK_EVERY === 0 && performance.now() >= deadline) {
           complete = false
           break
@@ -249,13 +251,13 @@ export class ActorRuntime {
         before.push(unstored(a))
         households.push(this.stored(a))
         written.push(a)
-      } else if (!a.changed && a.mailbox.length === 0 && a.refit.phase === 'none') {
+      } else if (!a.changed && a.idle) {
         this.dirty.delete(a)
       }
     }
     for (const a of written) {
       this.dirty.delete(a)
-      if (a.mailbox.length > 0 || a.refit.phase !== 'none') this.dirty.add(a)
+      if (!a.idle) this.dirty.add(a)
     }
     const positions = this.coveredPositions()
     // with sequences, each partition's event time as of the position stored; without (NATS core, in-process),
@@ -281,32 +283,37 @@ export class ActorRuntime {
     return { households: households.length, positions, complete }
   }
 
-  /** Resolves when no input is queued and no refit is running (for drain). */
+  /** Resolves when no input is queued and no offloaded work is running (for drain). */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
   private isIdle(): boolean {
-    return this.queuedEvents === 0 && this.refitsRunning === 0 && this.readyHead >= this.ready.length
+    return this.queuedEvents === 0 && this.offloadsRunning === 0 && this.readyHead >= this.ready.length
   }
 
-  /** The snapshot record of a loaded actor, with the journeys it completed since; marks it persisted. */
-  private stored(a: Actor): StoredHousehold {
-    const record = householdRecord(a.account, a.partition, a.lastPos, a.household!, a.timerAt)
+  /** The snapshot record of a loaded actor, with the side outputs it produced since; marks it persisted. */
+  private stored(a: Actor<S, R>): StoredHousehold {
+    const record = storedRecord(a.account, a.partition, a.lastPos, this.handler.snapshot(a.state!), a.timerAt)
     a.changed = false
     a.stored = true
     a.unpersistedFrom = Infinity
     return record
   }
 
-  /** Undoes stored() after its commit failed: the actor is changed again and gets its journeys back. */
-  private unstore(a: Actor, was: Unstored, record: StoredHousehold): void {
+  /** Undoes stored() after its commit failed: the actor is changed again and gets its side outputs back. */
+  private unstore(a: Actor<S, R>, was: Unstored, record: StoredHousehold): void {
     a.changed = true
     a.stored = was.stored
     a.unpersistedFrom = was.unpersistedFrom
-    if (record.journeys && record.journeys.length > 0) a.household?.journeys?.restore(record.journeys)
+    if (a.state && record.journeys && record.journeys.length > 0) this.handler.untake(a.state, { bytes: record.snapshot, journeys: record.journeys })
     if (!a.dropped) this.dirty.add(a)
+  }
+
+  /** Blocked until its offloaded work is back: no turns until then. */
+  private held(a: Actor<S, R>): boolean {
+    return a.offload.phase === 'running' && a.state !== undefined && this.handler.blocked(a.state)
   }
 
   /**
@@ -331,8 +338,8 @@ export class ActorRuntime {
     return out
   }
 
-  private schedule(a: Actor): void {
-    if (a.queued || a.held || a.retryAt > 0) return
+  private schedule(a: Actor<S, R>): void {
+    if (a.queued || this.held(a) || a.retryAt > 0) return
     a.queued = true
     this.ready.push(a)
     if (!this.pumping) {
@@ -345,7 +352,7 @@ export class ActorRuntime {
     const deadline = performance.now() + this.sliceMs
     while (this.readyHead < this.ready.length) {
       const a = this.ready[this.readyHead]!
-      this.ready[this.readyHead++] = undefined as unknown as Actor
+      this.ready[this.readyHead++] = undefined as unknown as Actor<S, R>
       a.queued = false
       try {
         this.turn(a)
@@ -353,7 +360,7 @@ export class ActorRuntime {
       } catch (err) {
         this.turnFailed(a, err) // not scheduled again until its backoff has passed
       }
-      if ((a.mailbox.length > 0 || a.refit.phase === 'done' || a.refit.phase === 'failed')) this.schedule(a)
+      if (a.mailbox.length > 0 || a.resumable) this.schedule(a)
       if (performance.now() >= deadline) break
     }
     if (this.readyHead >= this.ready.length) {
@@ -383,53 +390,42 @@ export class ActorRuntime {
   }
 
   /**
-   * One turn: a refit that came back first, then up to turnEvents events. A refit triggered on the way goes
-   * to the pool while the turn goes on; the turn stops only when the household blocks on one (its next close
-   * needs the result).
+   * One turn: offloaded work that came back first, then up to turnEvents inputs. Work offloaded on the way goes
+   * to the pool while the turn goes on; the turn stops only when the state blocks on it.
    */
-  private turn(a: Actor): void {
+  private turn(a: Actor<S, R>): void {
     if (a.dropped) return
-    const h = this.load(a)
-    if (a.refit.phase === 'done' || a.refit.phase === 'failed') {
-      const r = a.refit
-      let result: RefitResult
-      if (r.phase === 'done') {
-        result = r.result
-      } else {
-        this.sink.refitFailed?.(a.account, r.error)
-        result = runRefit(h.dueRefit!)
-      }
-      a.refit = { phase: 'none' }
-      const out = h.completeRefit(result)
-      this.sink.output(a.account, out, undefined)
-      if (out.refit) this.startRefit(a, out.refit)
-      if (this.refitWaiters.length > 0) for (const w of this.refitWaiters.splice(0)) w()
-      if (a.held) return
+    const state = this.load(a)
+    const ctx = this.ctx.at(a, undefined)
+    if (a.resumable) {
+      const r = a.offload
+      a.offload = { phase: 'none' }
+      if (r.phase === 'failed') this.sink.offloadFailed?.(a.account, r.error)
+      this.handler.resume(state, r.phase === 'done' ? { ok: true, result: r.result } : { ok: false, error: (r as { error: unknown }).error }, ctx)
+      if (this.offloadWaiters.length > 0) for (const w of this.offloadWaiters.splice(0)) w()
+      if (this.held(a)) return
     }
     for (let n = 0; n < this.turnEvents; n++) {
-      const env = a.mailbox.shift()
-      if (!env) break
+      const input = a.mailbox.shift()
+      if (!input) break
       if (a.mailbox.length === this.mailboxMax - 1) this.fullActors--
       this.queuedEvents--
-      if (env.pos > 0 && env.pos <= a.lastPos) {
-        if (env.event) this.counters.duplicatesReplayed++
+      if (input.pos > 0 && input.pos <= a.lastPos) {
+        if (input.event) this.counters.duplicatesReplayed++
         continue
       }
-      this.mirrorTimer(a, env)
-      if (a.erased && wasErased(a.erased, env)) {
-        if (env.event) this.counters.erasedSkipped++
+      this.mirrorTimer(a, input)
+      if (a.erased && wasErased(a.erased, input)) {
+        if (input.event) this.counters.erasedSkipped++
         continue
       }
-      const out = env.event ? h.push(env.event, env.arrivalMs) : h.expire()
-      if (env.event) this.count(out)
-      if (env.pos > 0) {
-        a.lastPos = env.pos
-        if (a.unpersistedFrom === Infinity) a.unpersistedFrom = env.pos
+      this.handler.process(state, input, this.ctx.at(a, input.event ? input : undefined))
+      if (input.pos > 0) {
+        a.lastPos = input.pos
+        if (a.unpersistedFrom === Infinity) a.unpersistedFrom = input.pos
       }
       a.changed = true
-      this.sink.output(a.account, out, env.event ? env : undefined)
-      if (out.refit) this.startRefit(a, out.refit)
-      if (a.held) return
+      if (this.held(a)) return
     }
   }
 
@@ -438,17 +434,17 @@ export class ActorRuntime {
    * envelope carries the deadline) arms it, a tick disarms it. Replayed input that the snapshot already reflects
    * is not counted again (the caller skips it first).
    */
-  private mirrorTimer(a: Actor, input: Input): void {
+  private mirrorTimer(a: Actor<S, R>, input: Input): void {
     if (!input.event) a.timerAt = undefined
     else if (input.timerAt !== undefined && (a.timerAt === undefined || input.timerAt > a.timerAt)) a.timerAt = input.timerAt
   }
 
   /**
    * A turn threw: the process stays up, the actor keeps its queued input and is retried after a backoff. (An
-   * envelope the turn had taken is not retried: a failure while applying it would repeat; a failure to load
-   * the household happens before any is taken.)
+   * input the turn had taken is not retried: a failure while applying it would repeat; a failure to load the
+   * state happens before any is taken.)
    */
-  private turnFailed(a: Actor, err: unknown): void {
+  private turnFailed(a: Actor<S, R>, err: unknown): void {
     const delay = Math.min(TURN_RETRY_MS * 2 ** a.failures, TURN_RETRY_MAX_MS)
     a.failures++
     this.counters.turnsFailed++
@@ -456,60 +452,53 @@ export class ActorRuntime {
     this.sink.turnFailed?.(a.account, err, delay)
     setTimeout(() => {
       a.retryAt = 0
-      if (!a.dropped && (a.mailbox.length > 0 || a.refit.phase === 'done' || a.refit.phase === 'failed')) this.schedule(a)
+      if (!a.dropped && (a.mailbox.length > 0 || a.resumable)) this.schedule(a)
     }, delay).unref()
   }
 
-  /**
-   * What the household did with the one event it was given. Late and clock-ahead refusals are counted by
-   * the sink, which dead-letters them (Counters.deadLettered), so that each refusal is counted once.
-   */
-  private count(out: HouseholdOutput): void {
-    const refused = out.rejected[0] // one event pushed: at most one refusal, of that event
-    if (refused === undefined) this.counters.eventsApplied++
-    else if (refused.reason === 'duplicate') this.counters.duplicatesById++
-    else if (refused.reason === 'not-playback') this.counters.notPlayback++
-  }
-
-  /** Sends a deferred refit to the pool; its result comes back as a message to the actor. */
-  private startRefit(a: Actor, task: RefitTask): void {
+  /** Sends a state's work to the runner; its outcome comes back as a message to the actor (ActorContext.offload). */
+  offloadFrom(a: Actor<S, R>, task: T): void {
+    if (!this.runner) throw new IdrError('REFIT_PENDING', `${a.account} offloaded work without an offload runner`)
+    if (a.offload.phase !== 'none') throw new IdrError('REFIT_PENDING', `${a.account} offloaded work while its last is not back`)
     this.counters.refitsRun++
-    if (!this.refits) throw new IdrError('REFIT_PENDING', 'a deferred refit without a refit runner')
-    // the pool transfers the task's buffers; the household keeps its own copy for an inline retry
-    const copy = cloneTask(task)
-    a.refit = { phase: 'running' }
-    this.refitsRunning++
-    this.refits.run(copy).then(
-      (result) => this.refitBack(a, { phase: 'done', result }),
-      (error: unknown) => this.refitBack(a, { phase: 'failed', error }),
+    a.offload = { phase: 'running' }
+    this.offloadsRunning++
+    this.runner.run(task).then(
+      (result) => this.offloadBack(a, { phase: 'done', result }),
+      (error: unknown) => this.offloadBack(a, { phase: 'failed', error }),
     )
   }
 
-  private refitBack(a: Actor, phase: { phase: 'done', result: RefitResult } | { phase: 'failed', error: unknown }): void {
-    this.refitsRunning--
+  /** Passes an output on to the sink (ActorContext.emit). */
+  emitFrom(a: Actor<S, R>, out: O, cause: Envelope | undefined): void {
+    this.sink.output(a.account, out, cause)
+  }
+
+  private offloadBack(a: Actor<S, R>, phase: { phase: 'done', result: R } | { phase: 'failed', error: unknown }): void {
+    this.offloadsRunning--
     if (a.dropped) {
-      a.refit = { phase: 'none' }
-      for (const w of this.refitWaiters.splice(0)) w()
+      a.offload = { phase: 'none' }
+      for (const w of this.offloadWaiters.splice(0)) w()
       return this.notify()
     }
-    a.refit = phase
+    a.offload = phase
     this.schedule(a)
   }
 
-  /** The actor's household: already resident, rehydrated from its snapshot, or new. */
-  private load(a: Actor): Household {
-    if (a.household) return a.household
+  /** The actor's state: already resident, rehydrated from its snapshot, or new. */
+  private load(a: Actor<S, R>): S {
+    if (a.state) return a.state
     const stored = this.store.load(a.account)
     if (stored) {
-      a.household = Household.fromSnapshot(a.account, stored.snapshot, this.householdOptions)
+      a.state = this.handler.restore(a.account, stored.snapshot)
       a.lastPos = stored.seq
       a.timerAt = stored.timerAt
       a.stored = true
       this.counters.rehydrated++
     } else {
-      a.household = new Household(a.account, this.householdOptions)
+      a.state = this.handler.create(a.account)
     }
-    return a.household
+    return a.state
   }
 
   /** Evicts least recently used idle actors beyond maxResident, their snapshots written in one transaction. */
@@ -517,13 +506,13 @@ export class ActorRuntime {
     let excess = this.actors.size - this.maxResident
     if (excess <= 0) return
     const evicted: StoredHousehold[] = []
-    const evictedActors: Actor[] = []
+    const evictedActors: Actor<S, R>[] = []
     const before: Unstored[] = []
-    const gone: Actor[] = []
+    const gone: Actor<S, R>[] = []
     for (const a of this.actors.values()) {
       if (excess <= 0) break
       if (!a.idle || a.queued) continue
-      if (a.changed && a.household) {
+      if (a.changed && a.state) {
         before.push(unstored(a))
         evicted.push(this.stored(a))
         evictedActors.push(a)
@@ -549,25 +538,25 @@ export class ActorRuntime {
   }
 
   /**
-   * Runs fn on an account's household at a point where no refit of it is under way, so that fn may change
-   * it (erasure, retention): the resident household, else one rehydrated from its snapshot (not made
-   * resident), else undefined. `persist()` returns the household's snapshot record as it is after fn's
-   * changes and counts it as stored (the caller commits it, with whatever must go in the same transaction);
-   * call it once fn has changed the household, or not at all.
+   * Runs fn on a key's state at a point where none of its offloaded work is under way, so that fn may change it
+   * (erasure, retention): the resident state, else one rehydrated from its snapshot (not made resident), else
+   * undefined. `persist()` returns the state's snapshot record as it is after fn's changes and counts it as
+   * stored (the caller commits it, with whatever must go in the same transaction); call it once fn has changed
+   * the state, or not at all.
    */
-  async modify<R>(account: string, fn: (h: Household | undefined, persist: () => StoredHousehold) => R): Promise<R> {
+  async modify<X>(account: string, fn: (s: S | undefined, persist: () => StoredHousehold) => X): Promise<X> {
     for (;;) {
       const a = this.actors.get(account)
-      if (!a || a.refit.phase === 'none' || a.dropped) break
-      // its refit is out (or back and not yet applied): wait for the turn that applies it
-      await new Promise<void>((resolve) => this.refitWaiters.push(resolve))
+      if (!a || a.offload.phase === 'none' || a.dropped) break
+      // its work is out (or back and not yet applied): wait for the turn that applies it
+      await new Promise<void>((resolve) => this.offloadWaiters.push(resolve))
     }
     const a = this.actors.get(account)
     if (a && !a.dropped) {
-      const h = this.load(a)
-      return fn(h, () => this.stored(a))
+      const state = this.load(a)
+      return fn(state, () => this.stored(a))
     }
-    return modifyInStore(this.store, account, this.householdOptions, fn)
+    return modifyInStore(this.store, this.handler, account, fn)
   }
 
   /**
@@ -587,7 +576,7 @@ export class ActorRuntime {
       dropped++
     }
     a.dropped = true
-    a.household = undefined
+    a.state = undefined
     this.clock.forget(a.partition, account)
     this.actors.delete(account)
     this.dirty.delete(a)
@@ -608,30 +597,43 @@ export class ActorRuntime {
     return this.delivered.get(partition) ?? 0
   }
 
-  /** Journeys resident households completed and no checkpoint has stored yet (the store holds the rest). */
+  /** Side outputs (journeys) resident states produced and no checkpoint has stored yet (the store holds the rest). */
   unstoredJourneys(each: (r: JourneyRecord, account: string) => void): void {
-    for (const [account, a] of this.actors) for (const r of a.household?.journeys?.unstored ?? []) each(r, account)
+    for (const [account, a] of this.actors) if (a.state) this.handler.pending(a.state, (r) => each(r, account))
   }
 
-  /** Loaded households (for queries); loads a passivated one without making it resident. */
-  peek(account: string): Household | undefined {
+  /**
+   * A key's state for a query, between turns: the resident one, else one rehydrated from its snapshot (not made
+   * resident), else undefined. The caller reads it and does not keep it across an await.
+   */
+  peek(account: string): S | undefined {
     const a = this.actors.get(account)
-    if (a?.household) return a.household
+    if (a?.state) return a.state
     const stored = this.store.load(account)
-    return stored ? Household.fromSnapshot(account, stored.snapshot, this.householdOptions) : undefined
+    return stored ? this.handler.restore(account, stored.snapshot) : undefined
   }
 }
 
-/**
- * Runs fn on an account's household as its store holds it (not resident anywhere: a stopped engine's file, or
- * a passivated actor): the household rehydrated from its snapshot, else undefined. `persist` is as in
- * ActorRuntime.modify.
- */
-export function modifyInStore<R>(store: SnapshotStore, account: string, options: HouseholdOptions, fn: (h: Household | undefined, persist: () => StoredHousehold) => R): R {
-  const stored = store.load(account)
-  if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
-  const h = Household.fromSnapshot(account, stored.snapshot, options)
-  return fn(h, () => householdRecord(account, stored.partition, stored.seq, h, stored.timerAt))
+/** The one ActorContext of a runtime's turns, pointed at the actor and cause of the turn under way. */
+class TurnContext<S, O, T, R> implements ActorContext<O, T> {
+  private actor!: Actor<S, R>
+  private cause: Envelope | undefined
+
+  constructor(private readonly runtime: ActorRuntime<S, O, T, R>) {}
+
+  at(a: Actor<S, R>, cause: Envelope | undefined): this {
+    this.actor = a
+    this.cause = cause
+    return this
+  }
+
+  emit(out: O): void {
+    this.runtime.emitFrom(this.actor, out, this.cause)
+  }
+
+  offload(task: T): void {
+    this.runtime.offloadFrom(this.actor, task)
+  }
 }
 
 /** What stored() changes on an actor, to undo it when the write fails. */
@@ -640,8 +642,4 @@ interface Unstored {
   readonly unpersistedFrom: number
 }
 
-const unstored = (a: Actor): Unstored => ({ stored: a.stored, unpersistedFrom: a.unpersistedFrom })
-
-function cloneTask(t: RefitTask): RefitTask {
-  return { ...t, slot: t.slot.slice(), w: t.w.slice(), dur: t.dur.slice(), current: t.current.slice() }
-}
+const unstored = (a: Actor<unknown, unknown>): Unstored => ({ stored: a.stored, unpersistedFrom: a.unpersistedFrom })

@@ -3,7 +3,8 @@
 // predicted to true persons. Metric definitions: docs/metrics.md; the procedure: docs/model.md.
 import type { IdrEvent } from '../model/events.js'
 import { EventClock } from '../runtime/event-time.js'
-import { Household, type HouseholdOptions, type PersonProbability } from '../model/household.js'
+import { Account, type AccountOptions } from '../account/account.js'
+import type { HouseholdOutput, PersonProbability } from '../model/household.js'
 import type { RejectReason } from '../model/sessionizer.js'
 import {
   adjustedRandIndex, bestMappingAccuracy, brierScore, coverageAt, expectedCalibrationError, mapProbabilities,
@@ -60,14 +61,15 @@ export interface ScoredHousehold {
 }
 
 interface HouseholdRun {
-  model: Household
+  /** The account's model (its journey ledger takes the marketing events, as in the engine). */
+  model: Account
   scored: ScoredSession[]
   opens: Map<string, readonly PersonProbability[]>
   perPerson: Map<string, number>
 }
 
 export interface EvaluateOptions {
-  household?: HouseholdOptions
+  household?: AccountOptions
   ceiling?: number | null
   trueSizes?: ReadonlyMap<string, number>
   /** Close every household's open sessions at the end of the events and score them too. Default true. */
@@ -94,7 +96,7 @@ export function evaluateEvents(events: Iterable<IdrEvent>, options: EvaluateOpti
 }
 
 function scoredOf(run: HouseholdRun): ScoredHousehold {
-  return { account: run.model.account, k: run.model.persons.k, scored: run.scored }
+  return { account: run.model.account, k: run.model.household.persons.k, scored: run.scored }
 }
 
 /** Temperature grid searched by fitTemperature: 0.5 … 20, 40 log-spaced values. */
@@ -106,7 +108,7 @@ const TEMPERATURE_GRID = Array.from({ length: 40 }, (_, i) => 0.5 * 40 ** (i / 3
  * the softmax of the scores at temperature T·f) and keeps the factor with the lowest ECE. Returns the
  * resulting temperature (options' T × factor).
  */
-export function fitTemperature(events: Iterable<IdrEvent>, household: HouseholdOptions = {}): { temperature: number, ece: number, eceBefore: number } {
+export function fitTemperature(events: Iterable<IdrEvent>, household: AccountOptions = {}): { temperature: number, ece: number, eceBefore: number } {
   const { runs: models, count, seconds } = runModel(events, household)
   const runs = models.map(scoredOf)
   const base = household.temperature ?? 1
@@ -119,13 +121,13 @@ export function fitTemperature(events: Iterable<IdrEvent>, household: HouseholdO
   return best
 }
 
-function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | undefined, flush = true): { runs: HouseholdRun[], count: number, seconds: number, ignored: EventsIgnored } {
+function runModel(events: Iterable<IdrEvent>, household: AccountOptions | undefined, flush = true): { runs: HouseholdRun[], count: number, seconds: number, ignored: EventsIgnored } {
   const runs = new Map<string, HouseholdRun>()
   let count = 0
   const rejected: Record<RejectReason, number> = { duplicate: 0, late: 0, 'clock-ahead': 0, 'not-playback': 0 }
   let sessionsWithoutTruth = 0
   const t0 = performance.now()
-  const collect = (run: HouseholdRun, out: ReturnType<Household['push']>) => {
+  const collect = (run: HouseholdRun, out: HouseholdOutput) => {
     for (const r of out.rejected) rejected[r.reason as RejectReason] = (rejected[r.reason as RejectReason] ?? 0) + 1
     for (const a of out.assignments) if (a.stage === 'open') run.opens.set(a.session, a.persons)
     for (const s of out.closed) {
@@ -146,11 +148,11 @@ function runModel(events: Iterable<IdrEvent>, household: HouseholdOptions | unde
     count++
     let run = runs.get(e.account)
     if (!run) {
-      run = { model: new Household(e.account, household), scored: [], opens: new Map(), perPerson: new Map() }
+      run = { model: new Account(e.account, household), scored: [], opens: new Map(), perPerson: new Map() }
       runs.set(e.account, run)
     }
     collect(run, run.model.push(e))
-    const s = run.model.sessionizer
+    const s = run.model.household.sessionizer
     clock ??= new EventClock({ gapMs: s.gapMs, allowedLatenessMs: s.allowedLatenessMs, maxClockSkewMs: s.maxClockSkewMs })
     clock.observe(0, e.account, e.kind, e.ts, e.ts, 0)
     clock.fire(0, (account) => collect(runs.get(account)!, runs.get(account)!.model.expire()))

@@ -7,7 +7,7 @@
 import { decode, encode } from '@msgpack/msgpack'
 import type Database from 'better-sqlite3'
 import type { JourneyPath, JourneyRecord, JourneyTouch, LedgerLevel } from '../attribution/ledger.js'
-import type { JourneyQuery } from '../runtime/store.js'
+import type { JourneyQuery } from '../ports/store.js'
 
 type Row = [number, string, string, string, number, number, number, number, Buffer, Buffer]
 const COLUMNS = 'id, account, level, person, end_ts, conversions, value, nulls, touches, who'

@@ -2,28 +2,15 @@
 // was erased, up to which input position replayed events are skipped, and which raw events in the stream
 // are still to be deleted. They are what keeps erased data from coming back (docs/privacy.md).
 import type Database from 'better-sqlite3'
+import type { Tombstone, TombstoneScope, Tombstones } from '../privacy/ports.js'
 import { StoreError } from './errors.js'
 
-export type TombstoneScope = 'account' | 'person' | 'device'
-
-export interface Tombstone {
-  /** The account's a_… pseudonym (never the account token). */
-  readonly account: string
-  readonly scope: TombstoneScope
-  /** '' for an account, the person id, or the device's d_… pseudonym. */
-  readonly target: string
-  /** Input position (sequence × POSITION_STRIDE + index) up to which replayed events are skipped; 0: none. */
-  readonly position: number
-  /** Epoch ms. */
-  readonly erasedAt: number
-  /** Stream sequences whose messages are still to be deleted (empty once the stream is clean). */
-  readonly pending: readonly number[]
-}
+export type { Tombstone, TombstoneScope } from '../privacy/ports.js'
 
 type Row = [string, TombstoneScope, string, number, number, string]
 
 /** The tombstones of one store file. */
-export class TombstoneTable {
+export class TombstoneTable implements Tombstones {
   readonly #put: Database.Statement<[string, string, string, number, number, string]>
   readonly #all: Database.Statement<[]>
   readonly #settle: Database.Statement<[string, string, string]>

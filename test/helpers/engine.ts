@@ -2,7 +2,8 @@
 // engine's outputs are compared with.
 import { decode, encode } from '@msgpack/msgpack'
 import { PLAYBACK_KINDS, type IdrEvent } from '../../src/model/events.js'
-import { Household, type Assignment, type HouseholdOutput } from '../../src/model/household.js'
+import { Account } from '../../src/account/account.js'
+import type { Assignment, HouseholdOutput } from '../../src/model/household.js'
 import { DEFAULT_ALLOWED_LATENESS_MS, DEFAULT_SESSION_GAP_MS } from '../../src/model/sessionizer.js'
 import { Pseudonymiser } from '../../src/privacy/pseudonymise.js'
 import { simulate } from '../../src/sim/simulator.js'
@@ -66,14 +67,14 @@ export function chunks<T>(items: readonly T[], batch: number): T[][] {
 }
 
 /** The replay directAssignments describes over these messages, handing every household output to `each`. */
-export function directReplay(messageEvents: readonly (readonly IdrEvent[])[], each: (account: string, out: HouseholdOutput, h: Household) => void): void {
-  const households = new Map<string, Household>()
+export function directReplay(messageEvents: readonly (readonly IdrEvent[])[], each: (account: string, out: HouseholdOutput, a: Account) => void): void {
+  const households = new Map<string, Account>()
   const due = new Map<string, number>() // account → when its timer is due, epoch ms
   let newest = -Infinity
   for (const message of messageEvents) {
     for (const e of message) {
       let h = households.get(e.account)
-      if (!h) households.set(e.account, (h = new Household(e.account)))
+      if (!h) households.set(e.account, (h = new Account(e.account)))
       each(e.account, h.push(e, Date.now()), h)
       if (PLAYBACK_KINDS.includes(e.kind)) {
         newest = Math.max(newest, e.ts)

@@ -1,10 +1,25 @@
-// What the runtime needs from durable storage. src/store/ implements it on SQLite; the runtime never imports SQLite.
+// What the runtime, erasure and retention need from durable storage: the store port and its records. src/store/
+// implements it on SQLite, src/runtime/memory-store.ts in memory; nothing above imports SQLite for it.
+import { IdrError } from '../errors.js'
 import type { JourneyPath, JourneyRecord, JourneySelection } from '../attribution/ledger.js'
-import type { Household } from '../model/household.js'
-import type { ClockState } from './event-time.js'
 
 /** Positions of events inside one message: a message carries at most this many events. */
 export const POSITION_STRIDE = 16_384
+
+/** An account's armed timer as stored with its snapshot (restored at start-up). */
+export interface StoredTimer {
+  readonly account: string
+  readonly partition: number
+  /** Fires once the partition's watermark is past this event time, epoch ms. */
+  readonly timerAt: number
+}
+
+/** What the clock needs to resume after a restart: each partition's event time as of its stored position, and armed timers. */
+export interface ClockState {
+  /** partition → its newest event time as of the stored position (see EventClock.eventTimeAt). */
+  readonly eventTimes: ReadonlyMap<number, number>
+  readonly timers: Iterable<StoredTimer>
+}
 
 /** One household's snapshot and the input it covers. */
 export interface StoredHousehold {
@@ -16,7 +31,7 @@ export interface StoredHousehold {
    * index in its message (a message may carry a batch). 0 when the input has no sequence (NATS core, in-process).
    */
   readonly seq: number
-  /** Household.toSnapshot() bytes. */
+  /** The state's snapshot bytes (ActorHandler.snapshot; for accounts, Account.toSnapshot()). */
   readonly snapshot: Uint8Array
   /** Journeys the household completed since its last stored snapshot, written in the same transaction. */
   readonly journeys?: readonly JourneyRecord[]
@@ -24,12 +39,35 @@ export interface StoredHousehold {
   readonly timerAt?: number
 }
 
+/** A state's snapshot and the side outputs it produced since the last one (written in the same transaction). */
+export interface Snapshot {
+  readonly bytes: Uint8Array
+  /** Completed journeys (the side output there is today; drift and link records will join it). */
+  readonly journeys: readonly JourneyRecord[]
+}
+
+/** How a state is read from and written to its snapshot (an ActorHandler has both). */
+export interface StateCodec<S> {
+  restore(key: string, bytes: Uint8Array): S
+  /** The state as bytes, and the side outputs taken out of it since the last snapshot (each is written once). */
+  snapshot(state: S): Snapshot
+}
+
+/** A snapshot's store record. */
+export function storedRecord(account: string, partition: number, seq: number, s: Snapshot, timerAt: number | undefined): StoredHousehold {
+  return { account, partition, seq, snapshot: s.bytes, journeys: s.journeys, timerAt }
+}
+
 /**
- * The record that stores a household: its snapshot, and the journeys it completed since its last one (taken
- * out of the household, so that each is written once, in the same transaction as the snapshot after it).
+ * Runs fn on a key's state as its store holds it (not resident anywhere: a stopped engine's file, or a
+ * passivated actor): the state rehydrated from its snapshot, else undefined. `persist()` returns the state's
+ * record as it is after fn's changes (the caller commits it with whatever must go in the same transaction).
  */
-export function householdRecord(account: string, partition: number, seq: number, h: Household, timerAt?: number): StoredHousehold {
-  return { account, partition, seq, snapshot: h.toSnapshot(), journeys: h.journeys?.take() ?? [], timerAt }
+export function modifyInStore<S, X>(store: SnapshotStore, codec: StateCodec<S>, account: string, fn: (s: S | undefined, persist: () => StoredHousehold) => X): X {
+  const stored = store.load(account)
+  if (!stored) return fn(undefined, () => { throw new IdrError('NOT_FOUND', `no household ${account} to persist`) })
+  const state = codec.restore(account, stored.snapshot)
+  return fn(state, () => storedRecord(account, stored.partition, stored.seq, codec.snapshot(state), stored.timerAt))
 }
 
 /** Which stored journeys: all, or by level, account, person and end time in [fromMs, toMs). */

@@ -1,15 +1,14 @@
 // Journeys from events, offline: touches and conversions grouped per account, per person as the household
 // model sees them, and per true person (simulator `truth`), each aggregated into a PathTable
 // (docs/attribution.md, "Journeys from events"). The account and person levels are the engine's own journeys:
-// each account runs a Household whose ledger (./ledger.ts) the engine keeps live; nothing here differs.
+// each account runs an Account whose ledger (attribution/ledger.ts) the engine keeps live; nothing here differs.
 import { CHANNELS, PLAYBACK_KINDS, type IdrEvent } from '../model/events.js'
-import { Household, UNKNOWN_PERSON, type AssignSource, type HouseholdOptions } from '../model/household.js'
-import { AttributionError } from './errors.js'
-import { DEFAULT_LOOKBACK_MS, JourneyLedger, Tracks, channelIndex, type JourneyRecord } from './ledger.js'
-import { PathTable, PathTableBuilder } from './path-table.js'
-import { TimedJourneys } from './timed.js'
-
-export { DEFAULT_LOOKBACK_MS } from './ledger.js'
+import { UNKNOWN_PERSON } from '../model/household.js'
+import { AttributionError } from '../attribution/errors.js'
+import { DEFAULT_LOOKBACK_MS, JourneyLedger, Tracks, channelIndex, type JourneyRecord } from '../attribution/ledger.js'
+import { PathTable, PathTableBuilder } from '../attribution/path-table.js'
+import { TimedJourneys } from '../attribution/timed.js'
+import { Account, type AccountOptions, type AssignSource } from './account.js'
 
 /** Whose journeys: the account's, the persons' as the model assigns them, or the true persons' (oracle). */
 export type JourneyLevel = 'account' | 'person' | 'oracle'
@@ -27,7 +26,7 @@ export interface JourneyOptions {
    */
   split?: PersonSplit | 'both'
   /** Options of the household model run for the person level. */
-  household?: HouseholdOptions
+  household?: AccountOptions
   /** Also keep the account and person journeys with their touch times (`JourneyBuilder.timed`: time decay by real time). */
   timed?: boolean
 }
@@ -47,7 +46,7 @@ export interface JourneyStats {
 
 interface AccountState {
   /** The account's model and ledger (person level), or a ledger alone (account level only). */
-  readonly model: Household | undefined
+  readonly model: Account | undefined
   readonly ledger: JourneyLedger
   readonly personHard: Tracks
   readonly oracle: Tracks
@@ -70,7 +69,7 @@ export class JourneyBuilder {
   private readonly lookbackMs: number
   private readonly levels: ReadonlySet<JourneyLevel>
   private readonly splits: ReadonlySet<PersonSplit>
-  private readonly household: HouseholdOptions
+  private readonly household: AccountOptions
   private readonly builders: Record<JourneyLevel, PathTableBuilder> = { account: new PathTableBuilder(), person: new PathTableBuilder(), oracle: new PathTableBuilder() }
   private readonly hardBuilder = new PathTableBuilder()
   /** With the timed option: each table's journeys with their touch times (time decay by real time). */
@@ -98,7 +97,7 @@ export class JourneyBuilder {
     let s = this.accounts.get(account)
     if (!s) {
       const journeys = { lookbackMs: this.lookbackMs, maxPathTouches: Number.MAX_SAFE_INTEGER }
-      const model = this.levels.has('person') ? new Household(account, { ...this.household, refits: 'inline', journeys }) : undefined
+      const model = this.levels.has('person') ? new Account(account, { ...this.household, refits: 'inline', journeys }) : undefined
       const hard = (r: JourneyRecord): void => { this.add(this.hardBuilder, r, this.timed?.personHard) }
       const oracle = (r: JourneyRecord): void => { this.add(this.builders.oracle, r, this.timed?.oracle) }
       s = {
@@ -138,7 +137,7 @@ export class JourneyBuilder {
   }
 
   /** The hard split's track: touches as the soft one, each conversion whole to the most probable person. */
-  private hard(s: AccountState, model: Household, e: IdrEvent): void {
+  private hard(s: AccountState, model: Account, e: IdrEvent): void {
     const top = model.personsAt(e.device, e.ts, false)[0]!.person
     s.personHard.expire(e.ts)
     if (e.kind === 'touch') {
