@@ -5,10 +5,11 @@ import type { IdrEvent } from '../model/events.js'
 import { EventClock } from '../runtime/event-time.js'
 import { Household, type HouseholdOptions, type PersonProbability } from '../model/household.js'
 import type { RejectReason } from '../model/sessionizer.js'
+import { adjustedRandIndex, bestMappingAccuracy, normalizedMutualInfo } from './metrics-clustering.js'
 import {
-  adjustedRandIndex, bestMappingAccuracy, brierScore, coverageAt, expectedCalibrationError, mapProbabilities,
-  negativeLogLikelihood, normalizedMutualInfo, reliabilityDiagram, topLabel, type ReliabilityBin,
-} from './metrics.js'
+  brierScore, coverageAt, expectedCalibrationError, mapProbabilities, negativeLogLikelihood, reliabilityDiagram, topLabel,
+  type ReliabilityBin,
+} from './metrics-probability.js'
 
 /** "After n sessions of that person" buckets of accuracyBySessions. */
 export const SESSION_BUCKETS = [1, 3, 5, 10, 20, 50] as const
