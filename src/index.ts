@@ -15,7 +15,7 @@ export { GmmPool, gmmWork, POOL_MIN_WORK } from './kernels/pool.js'
 export type { GmmJob, GmmPoolOptions, Placement } from './kernels/pool.js'
 export type { GmmJobResult } from './kernels/protocol.js'
 
-export { adjustedRandIndex } from './sim/metrics.js'
+export { adjustedRandIndex } from './sim/metrics-clustering.js'
 // The simulator with its Bayes oracle, and NDJSON event files (docs/simulator.md)
 export { simulate } from './sim/simulator.js'
 export type { Simulation } from './sim/simulator.js'

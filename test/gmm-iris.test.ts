@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTwinKernels, createWasmKernels } from '../src/kernels/backend.js'
 import { fitGmm, selectGmm } from '../src/kernels/gmm.js'
-import { adjustedRandIndex } from '../src/sim/metrics.js'
+import { adjustedRandIndex } from '../src/sim/metrics-clustering.js'
 import { iris } from './helpers/data.js'
 
 describe.each([['wasm', createWasmKernels], ['twin', createTwinKernels]] as const)('GMM on Iris (%s)', (_name, make) => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { createWasmKernels } from '../src/kernels/backend.js'
 import { KernelOps } from '../src/kernels/ops.js'
 import { fromRows, matrix } from '../src/kernels/validate.js'
-import { adjustedRandIndex } from '../src/sim/metrics.js'
+import { adjustedRandIndex } from '../src/sim/metrics-clustering.js'
 import { expectAllClose } from './helpers/close.js'
 import { blobs, rng } from './helpers/data.js'
 

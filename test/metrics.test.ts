@@ -5,20 +5,17 @@
 // linear_sum_assignment`.
 import { describe, expect, it } from 'vitest'
 import { IdrError } from '../src/errors.js'
+import { MetricError } from '../src/sim/metrics-checks.js'
+import { adjustedRandIndex, bestMappingAccuracy, confusionMatrix, normalizedMutualInfo } from '../src/sim/metrics-clustering.js'
 import {
-  MetricError,
-  adjustedRandIndex,
-  bestMappingAccuracy,
   brierScore,
-  confusionMatrix,
   coverageAt,
   expectedCalibrationError,
   mapProbabilities,
   negativeLogLikelihood,
-  normalizedMutualInfo,
   reliabilityDiagram,
   topLabel,
-} from '../src/sim/metrics.js'
+} from '../src/sim/metrics-probability.js'
 import { OptionError } from '../src/options/check.js'
 
 /** Park–Miller MINSTD in [0, 1): exact in JS and Python, so the golden script draws the same labels. */

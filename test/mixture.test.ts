@@ -7,7 +7,7 @@ import { FIELD_SLOTS, PAIRS, allocEncoded, encodeObservation, mixtureOptions, ty
 import { eStep, refineMixture, selectMixture } from '../src/model/mixture-fit.js'
 import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, type Observation } from '../src/model/observation.js'
 import { PersonModel } from '../src/model/persons.js'
-import { adjustedRandIndex } from '../src/sim/metrics.js'
+import { adjustedRandIndex } from '../src/sim/metrics-clustering.js'
 import { rng } from '../src/sim/random.js'
 import { expectAllClose, expectClose } from './helpers/close.js'
 

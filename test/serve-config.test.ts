@@ -1,6 +1,8 @@
 // Settings of `idr serve`: precedence, misspellings, bad values named with their source, partitions, the key.
 import { describe, expect, it } from 'vitest'
-import { ConfigError, DEFAULTS, DEV_PSEUDONYM_KEY, loadServeConfig, type ServeConfig } from '../src/cli/serve-config.js'
+import { loadServeConfig } from '../src/cli/serve-config.js'
+import { DEFAULTS, DEV_PSEUDONYM_KEY, type ServeConfig } from '../src/cli/serve-settings.js'
+import { ConfigError } from '../src/cli/serve-values.js'
 import { errorCode } from './helpers/errors.js'
 
 const KEY = 'a-secret-of-32-characters-000000'

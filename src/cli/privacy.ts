@@ -11,7 +11,8 @@ import { openStore } from '../store/sqlite-store.js'
 import { DEFAULT_STREAM } from '../transport/nats.js'
 import { suggest } from '../options/suggest.js'
 import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
-import { loadServeConfig, SETTING_ROWS } from './serve-config.js'
+import { loadServeConfig } from './serve-config.js'
+import { SETTING_ROWS } from './serve-settings.js'
 import { DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 const WHERE = `  --nats URL           ask the running engine (idr.api.privacy.*), connecting as the admin user

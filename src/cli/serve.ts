@@ -20,7 +20,8 @@ import { subjects } from '../contracts/subjects.js'
 import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
 import { wantsHelp } from '../options/args.js'
-import { loadServeConfig, SETTING_ROWS, type ServeConfig } from './serve-config.js'
+import { loadServeConfig } from './serve-config.js'
+import { SETTING_ROWS, type ServeConfig } from './serve-settings.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)
 

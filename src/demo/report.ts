@@ -1,6 +1,6 @@
 // The demo's report (report.json): what `idr demo` measured, in one JSON document that report.html renders.
 // Field names are a contract with the HTML renderer (src/demo/html.ts) and with scripts reading report.json.
-import type { ReliabilityBin } from '../sim/metrics.js'
+import type { ReliabilityBin } from '../sim/metrics-probability.js'
 
 export const REPORT_VERSION = 1
 

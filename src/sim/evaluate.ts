@@ -6,10 +6,11 @@ import { EventClock } from '../runtime/event-time.js'
 import { Account, type AccountOptions } from '../account/account.js'
 import type { HouseholdOutput, PersonProbability } from '../model/household.js'
 import type { RejectReason } from '../model/sessionizer.js'
+import { adjustedRandIndex, bestMappingAccuracy, normalizedMutualInfo } from './metrics-clustering.js'
 import {
-  adjustedRandIndex, bestMappingAccuracy, brierScore, coverageAt, expectedCalibrationError, mapProbabilities,
-  negativeLogLikelihood, normalizedMutualInfo, reliabilityDiagram, topLabel, type ReliabilityBin,
-} from './metrics.js'
+  brierScore, coverageAt, expectedCalibrationError, mapProbabilities, negativeLogLikelihood, reliabilityDiagram, topLabel,
+  type ReliabilityBin,
+} from './metrics-probability.js'
 
 /** "After n sessions of that person" buckets of accuracyBySessions. */
 export const SESSION_BUCKETS = [1, 3, 5, 10, 20, 50] as const
