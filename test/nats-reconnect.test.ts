@@ -60,8 +60,18 @@ async function client(url: string): Promise<NatsConnection> {
   return nc
 }
 
+/**
+ * The engine's stats. Right after a reconnect a request can be lost while either side's subscriptions are
+ * being re-sent (a loaded machine widens that window), so a timed-out one is asked again, three times at most.
+ */
 async function stats(nc: NatsConnection): Promise<EngineStats> {
-  return JSON.parse(sc.decode((await nc.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 })).data)) as EngineStats
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return JSON.parse(sc.decode((await nc.request('idr.api.stats', sc.encode('{}'), { timeout: 5_000 })).data)) as EngineStats
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || !/TIMEOUT|503/.test(String((e as { code?: unknown }).code ?? e.message))) throw e
+    }
+  }
 }
 
 /** The value of an unlabelled metric in Prometheus text. */

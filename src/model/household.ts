@@ -5,123 +5,23 @@ import { defaultKernels, type Kernels } from '../kernels/backend.js'
 import { checkOptionNames } from '../options/check.js'
 import type { IdrEvent } from './events.js'
 import { explain } from './explain.js'
-import type { FeatureGroup } from './features.js'
-import { allocEncoded, encodeObservation, mixtureOptions, type Trait } from './mixture.js'
+import { allocEncoded, encodeObservation, mixtureOptions } from './mixture.js'
 import { eStep } from './mixture-fit.js'
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, upgradeState, type HouseholdState, type StoredHouseholdState } from './household-snapshot.js'
 import { resultMixture, runRefit, type RefitResult, type RefitTask } from './refit.js'
-import { DeviceSlots, ERASED_DEVICE, MAX_DEVICES, ObservationRing, emptyObservation, observe, type Observation } from './observation.js'
+import { DeviceSlots, ERASED_DEVICE, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
 import { PersonModel, type PersonChange } from './persons.js'
-import { Sessionizer, type Session, type SessionizerOptions, type SessionUpdate } from './sessionizer.js'
-
-/** Trait exponents by feature group when none are given: the plain likelihood (measured, docs/model.md). */
-const UNIT_GROUP_WEIGHTS: Readonly<Record<FeatureGroup, number>> = { time: 1, device: 1, content: 1, behaviour: 1 }
-
-export interface HouseholdOptions {
-  sessionizer?: SessionizerOptions
-  /** Household's offset from UTC, minutes. Default 0. */
-  utcOffsetMinutes?: number
-  /**
-   * Exponents of the traits' log-likelihoods by feature group: time (hour, weekday), device, content (genre),
-   * behaviour (watched time). Default 1 each (measured, docs/model.md).
-   */
-  groupWeights?: Partial<Record<FeatureGroup, number>>
-  /** Pseudo-sessions shrinking each person's distributions toward the household's (docs/model.md). */
-  prior?: Partial<Record<Trait, number>>
-  /** Most persons considered. Default 6. */
-  kMax?: number
-  /** Closed sessions before the first refit (cold start before it); also the fewest sessions a person has. Default 3. */
-  minSessions?: number
-  /** Weight of the BIC's parameter penalty (1 = the textbook BIC). Default 0.3 (measured, docs/model.md). */
-  penalty?: number
-  /** Softmax temperature applied to the scores (calibration). Default 9: fitted by idr eval --fit-temperature (docs/model.md). */
-  temperature?: number
-  /** Sessions kept for refits (most recent). Default 400. */
-  historyMax?: number
-  /** Refit when closed sessions reach max(last + refitMinStep, ⌈refitGrowth × last⌉). Defaults 5 and 1.5. */
-  refitMinStep?: number
-  refitGrowth?: number
-  /** Probability shift that makes an update worth publishing. Default 0.1. */
-  materialChange?: number
-  /** Refits over at most this many sessions search k = 1 … kMax from scratch; longer ones refine the current persons. Default 30. */
-  fullSearchBelow?: number
-  /** EM initialisations per k at refits. Default 2. */
-  nInit?: number
-  /**
-   * 'inline' (default): refits run synchronously where they are triggered. 'deferred': the output carries a
-   * RefitTask and the household takes no input until completeRefit() gets its result (run it anywhere, e.g.
-   * on the pool); both give bit-identical assignments and snapshots.
-   */
-  refits?: 'inline' | 'deferred'
-}
-
-const OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'groupWeights', 'prior', 'kMax', 'minSessions', 'penalty', 'temperature',
-  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow', 'refits']
+import { Sessionizer, type Session, type SessionUpdate } from './sessionizer.js'
+import {
+  HOUSEHOLD_OPTION_NAMES, UNIT_GROUP_WEIGHTS, UNKNOWN_PERSON,
+  type Assignment, type HistoryRow, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal, type Stage,
+} from './household-types.js'
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 24 * HOUR_MS
 /** Pair index of the genre and of the device in an encoded observation (two hour pairs, weekday, device, genre). */
 const GENRE_PAIR = 4
 const DEVICE_PAIR = 3
-
-/** Pseudo-person of cold start: someone not identified yet. */
-export const UNKNOWN_PERSON = 'unknown'
-
-export type Stage = 'open' | 'update' | 'close'
-
-export interface PersonProbability {
-  readonly person: string
-  readonly p: number
-}
-
-/** A session's person probabilities (the `idr.out.assign` payload, minus transport fields). */
-export interface Assignment {
-  readonly account: string
-  readonly session: string
-  readonly device: string
-  /** Event that caused it (for close: the session's first event). */
-  readonly eventId: string
-  readonly stage: Stage
-  readonly modelVersion: number
-  /** Sorted by p, descending; sums to 1. */
-  readonly persons: readonly PersonProbability[]
-  readonly coldStart: boolean
-  readonly explanation: string
-}
-
-/** What one input produced: assignments to publish, person changes from refits, rejected events. */
-export interface HouseholdOutput {
-  readonly assignments: Assignment[]
-  readonly changes: PersonChange[]
-  readonly rejected: { readonly eventId: string, readonly reason: string }[]
-  /** Sessions closed by this input (live views; for evaluation, with their truth). */
-  readonly closed: Session[]
-  /** A refit to run elsewhere and hand back with completeRefit ('deferred' refits only). */
-  refit?: RefitTask
-}
-
-/** What an erasure or a retention purge took out of a household (docs/privacy.md). */
-export interface Removal {
-  /** Closed sessions removed from the history. */
-  readonly sessions: number
-  /** Open sessions forgotten (they are never closed or published). */
-  readonly openSessions: number
-  /** Persons removed. */
-  readonly persons: readonly string[]
-  /** Devices forgotten (their pseudonyms replaced by placeholders). */
-  readonly devices: number
-  /** What the rebuild over the remaining history did to the persons. */
-  readonly changes: readonly PersonChange[]
-}
-
-/** A kept closed session, as an export shows it: its observation and the person it is most likely to be. */
-export interface HistoryRow {
-  readonly observation: Observation
-  /** Device pseudonym (or an erased device's placeholder). */
-  readonly device: string
-  /** Most probable person under the current persons, undefined while there are none. */
-  readonly person: string | undefined
-}
 
 const NOTHING_REMOVED: Removal = { sessions: 0, openSessions: 0, persons: [], devices: 0, changes: [] }
 
@@ -150,7 +50,7 @@ export class Household {
 
   /** A new household, or (restored: a state of the current format) the one a snapshot holds. */
   constructor(readonly account: string, options: HouseholdOptions = {}, kernels: Kernels = defaultKernels(), restored?: HouseholdState) {
-    checkOptionNames('Household', options, OPTION_NAMES)
+    checkOptionNames('Household', options, HOUSEHOLD_OPTION_NAMES)
     this.sessionizer = restored ? Sessionizer.fromState(account, restored.sessionizer, options.sessionizer) : new Sessionizer(account, options.sessionizer)
     this.o = {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
@@ -603,3 +503,4 @@ function emptyOutput(): HouseholdOutput {
 }
 
 export { SNAPSHOT_VERSION, type HouseholdState, type StoredHouseholdState }
+export { UNKNOWN_PERSON, type Assignment, type HistoryRow, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal, type Stage }

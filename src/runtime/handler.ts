@@ -2,7 +2,7 @@
 // routing, ordering, backpressure, persistence and checkpoints; the handler owns what the state is and does.
 import type { JourneyRecord } from '../attribution/ledger.js'
 import type { Snapshot, StateCodec } from '../ports/store.js'
-import type { Input } from './actor.js'
+import type { Envelope, Input } from './actor.js'
 
 /** Offloaded work as it comes back to the state that sent it. */
 export type Outcome<R> = { readonly ok: true, readonly result: R } | { readonly ok: false, readonly error: unknown }
@@ -42,4 +42,29 @@ export interface ActorHandler<S, O, T = never, R = never> extends StateCodec<S> 
 /** Runs offloaded work somewhere else (a worker pool); RefitPool satisfies it for refits. */
 export interface OffloadRunner<T, R> {
   run(task: T): Promise<R>
+}
+
+/** The one ActorContext of a runtime's turns, pointed at the actor and cause of the turn under way (no allocation per input). */
+export class TurnContext<A, O, T> implements ActorContext<O, T> {
+  private actor!: A
+  private cause: Envelope | undefined
+
+  constructor(
+    private readonly emitFor: (actor: A, out: O, cause: Envelope | undefined) => void,
+    private readonly offloadFor: (actor: A, task: T) => void,
+  ) {}
+
+  at(actor: A, cause: Envelope | undefined): this {
+    this.actor = actor
+    this.cause = cause
+    return this
+  }
+
+  emit(out: O): void {
+    this.emitFor(this.actor, out, this.cause)
+  }
+
+  offload(task: T): void {
+    this.offloadFor(this.actor, task)
+  }
 }

@@ -10,17 +10,15 @@ import type { ErasedInput } from '../privacy/ports.js'
 import { Actor, wasErased, type Envelope, type Input, type Tick } from './actor.js'
 import { Counters } from './counters.js'
 import { EventClock } from './event-time.js'
-import type { ActorContext, ActorHandler, OffloadRunner } from './handler.js'
-import { modifyInStore, POSITION_STRIDE, storedRecord, type SnapshotStore, type StoredHousehold } from '../ports/store.js'
+import { TurnContext, type ActorHandler, type OffloadRunner } from './handler.js'
+import { modifyInStore, POSITION_STRIDE, type SnapshotStore, type StoredHousehold } from '../ports/store.js'
+import { Persistence, type CheckpointResult } from './persistence.js'
 
 export const DEFAULT_MAX_RESIDENT = 100_000 // actors
 export const DEFAULT_MAILBOX_MAX = 10_000 // events per actor
 export const DEFAULT_MAX_QUEUED = 200_000 // events over all mailboxes
 export const DEFAULT_TURN_EVENTS = 64 // events per actor turn: a hot account yields after this many
 export const DEFAULT_SLICE_MS = 5 // ms of turns before the event loop gets a chance at I/O
-
-/** A budgeted checkpoint looks at the clock after this many households. */
-const CHECKPOINT_CHECK_EVERY = 8
 
 /** Receives what the states emit, in each key's order. */
 export interface RuntimeSink<O> {
@@ -76,12 +74,8 @@ export class ActorRuntime<S, O, T = never, R = never> {
   /** Actors with input to process, in round-robin order. */
   private ready: Actor<S, R>[] = []
   private readyHead = 0
-  /** Actors holding input that no stored snapshot covers, or queued input. */
-  private readonly dirty = new Set<Actor<S, R>>()
-  /** partition → the last message sequence whose events were all enqueued. */
-  private readonly delivered = new Map<number, number>()
-  /** partition → sequence covered by the last checkpoint. */
-  private readonly covered: Map<number, number>
+  /** What is stored and what is not (./persistence.ts). */
+  private readonly persisted: Persistence<S, R>
   private queuedEvents = 0
   private fullActors = 0
   private offloadsRunning = 0
@@ -90,12 +84,11 @@ export class ActorRuntime<S, O, T = never, R = never> {
   /** Erasures waiting for an actor's offloaded work to come back (woken at every turn that finishes one). */
   private offloadWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
-  private lastCheckpointAt = performance.now()
   /** Event time per partition and the accounts' timers (src/runtime/event-time.ts). */
   private readonly clock: EventClock
 
   /** The one context of turns: its actor and cause are those of the turn under way (no allocation per input). */
-  private readonly ctx: TurnContext<S, O, T, R>
+  private readonly ctx: TurnContext<Actor<S, R>, O, T>
 
   constructor(options: RuntimeOptions<S, O, T, R>) {
     checkOptionNames('ActorRuntime', options, OPTION_NAMES)
@@ -115,9 +108,9 @@ export class ActorRuntime<S, O, T = never, R = never> {
     this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS
     positiveInt('sliceMs', this.sliceMs)
     this.erasedInput = options.erasedInput
-    this.covered = this.store.positions()
     this.clock = new EventClock(this.handler.eventTime, this.store.clock())
-    this.ctx = new TurnContext(this)
+    this.persisted = new Persistence(this.store, this.handler, this.clock, this.counters)
+    this.ctx = new TurnContext((a, out, cause) => this.sink.output(a.account, out, cause), (a, task) => this.offloadFrom(a, task))
   }
 
 
@@ -150,12 +143,12 @@ export class ActorRuntime<S, O, T = never, R = never> {
 
   /** Milliseconds since the last complete checkpoint (one that wrote every changed household). */
   get snapshotLagMs(): number {
-    return this.dirty.size === 0 ? 0 : performance.now() - this.lastCheckpointAt
+    return this.persisted.lagMs
   }
 
   /** Stored positions: the sequence each partition is covered up to (resume from the next one). */
   positions(): ReadonlyMap<number, number> {
-    return this.covered
+    return this.persisted.covered
   }
 
   /** True while there is room for more input: below maxQueued and no mailbox at mailboxMax. */
@@ -220,67 +213,21 @@ export class ActorRuntime<S, O, T = never, R = never> {
     a.mailbox.push(input)
     if (a.mailbox.length === this.mailboxMax) this.fullActors++
     this.queuedEvents++
-    this.dirty.add(a)
+    this.persisted.dirty.add(a)
     this.schedule(a)
   }
 
   /** Every event of the message at this sequence has been enqueued (or rejected before the runtime). */
   markDelivered(partition: number, seq: number): void {
-    const before = this.delivered.get(partition) ?? 0
-    if (seq > before) this.delivered.set(partition, seq)
+    this.persisted.markDelivered(partition, seq)
   }
 
   /**
-   * Writes changed households that can be snapshotted, with the positions they cover, in one transaction.
-   * With a budget it stops once the budget is spent (checked every CHECKPOINT_CHECK_EVERY households), so that
-   * a checkpoint is a short pause of the event path rather than one long one; the households it wrote go to
-   * the back, so successive budgeted checkpoints get through all of them. `complete`: nothing was left.
+   * Writes changed states that can be snapshotted, with the positions they cover, in one transaction; with a
+   * budget, a slice of them (Persistence.checkpoint). `complete`: nothing was left.
    */
-  checkpoint(budgetMs = Infinity): { households: number, positions: ReadonlyMap<number, number>, complete: boolean } {
-    const households: StoredHousehold[] = []
-    const written: Actor<S, R>[] = []
-    const before: Unstored[] = []
-    const deadline = performance.now() + budgetMs
-    let complete = true
-    for (const a of this.dirty) {
-      if (a.changed && a.state && a.offload.phase === 'none') {
-        if (written.length > 0 && written.length % CHECKPOINT_CHECK_EVERY === 0 && performance.now() >= deadline) {
-          complete = false
-          break
-        }
-        before.push(unstored(a))
-        households.push(this.stored(a))
-        written.push(a)
-      } else if (!a.changed && a.idle) {
-        this.dirty.delete(a)
-      }
-    }
-    for (const a of written) {
-      this.dirty.delete(a)
-      if (!a.idle) this.dirty.add(a)
-    }
-    const positions = this.coveredPositions()
-    // with sequences, each partition's event time as of the position stored; without (NATS core, in-process),
-    // as it is now: nothing is replayed there, and a restart goes on from what was last seen
-    const eventTimes = this.delivered.size > 0
-      ? new Map([...positions].map(([p, seq]) => [p, this.clock.eventTimeAt(p, seq)]))
-      : this.clock.eventTimes()
-    try {
-      this.store.commit({ households, positions, eventTimes })
-    } catch (e) {
-      written.forEach((a, i) => this.unstore(a, before[i]!, households[i]!))
-      throw e
-    }
-    for (const [p, seq] of positions) {
-      this.covered.set(p, seq)
-      this.clock.prune(p, seq)
-    }
-    this.counters.snapshotsWritten += households.length
-    if (complete) {
-      this.counters.checkpoints++
-      this.lastCheckpointAt = performance.now()
-    }
-    return { households: households.length, positions, complete }
+  checkpoint(budgetMs = Infinity): CheckpointResult {
+    return this.persisted.checkpoint(budgetMs)
   }
 
   /** Resolves when no input is queued and no offloaded work is running (for drain). */
@@ -293,49 +240,9 @@ export class ActorRuntime<S, O, T = never, R = never> {
     return this.queuedEvents === 0 && this.offloadsRunning === 0 && this.readyHead >= this.ready.length
   }
 
-  /** The snapshot record of a loaded actor, with the side outputs it produced since; marks it persisted. */
-  private stored(a: Actor<S, R>): StoredHousehold {
-    const record = storedRecord(a.account, a.partition, a.lastPos, this.handler.snapshot(a.state!), a.timerAt)
-    a.changed = false
-    a.stored = true
-    a.unpersistedFrom = Infinity
-    return record
-  }
-
-  /** Undoes stored() after its commit failed: the actor is changed again and gets its side outputs back. */
-  private unstore(a: Actor<S, R>, was: Unstored, record: StoredHousehold): void {
-    a.changed = true
-    a.stored = was.stored
-    a.unpersistedFrom = was.unpersistedFrom
-    if (a.state && record.journeys && record.journeys.length > 0) this.handler.untake(a.state, { bytes: record.snapshot, journeys: record.journeys })
-    if (!a.dropped) this.dirty.add(a)
-  }
-
   /** Blocked until its offloaded work is back: no turns until then. */
   private held(a: Actor<S, R>): boolean {
     return a.offload.phase === 'running' && a.state !== undefined && this.handler.blocked(a.state)
-  }
-
-  /**
-   * Per partition, the last message sequence all of whose events are in stored snapshots: everything delivered,
-   * except from the first message some actor still needs (unpersisted or queued) onwards.
-   */
-  private coveredPositions(): Map<number, number> {
-    const need = new Map<number, number>()
-    for (const a of this.dirty) {
-      const from = a.neededFrom
-      if (from === Infinity) continue
-      const seq = Math.floor(from / POSITION_STRIDE)
-      const cur = need.get(a.partition)
-      if (cur === undefined || seq < cur) need.set(a.partition, seq)
-    }
-    const out = new Map<number, number>()
-    for (const [p, seq] of this.delivered) {
-      const n = need.get(p)
-      const c = n === undefined ? seq : Math.min(seq, n - 1)
-      if (c > (this.covered.get(p) ?? 0)) out.set(p, c)
-    }
-    return out
   }
 
   private schedule(a: Actor<S, R>): void {
@@ -457,7 +364,7 @@ export class ActorRuntime<S, O, T = never, R = never> {
   }
 
   /** Sends a state's work to the runner; its outcome comes back as a message to the actor (ActorContext.offload). */
-  offloadFrom(a: Actor<S, R>, task: T): void {
+  private offloadFrom(a: Actor<S, R>, task: T): void {
     if (!this.runner) throw new IdrError('REFIT_PENDING', `${a.account} offloaded work without an offload runner`)
     if (a.offload.phase !== 'none') throw new IdrError('REFIT_PENDING', `${a.account} offloaded work while its last is not back`)
     this.counters.refitsRun++
@@ -467,11 +374,6 @@ export class ActorRuntime<S, O, T = never, R = never> {
       (result) => this.offloadBack(a, { phase: 'done', result }),
       (error: unknown) => this.offloadBack(a, { phase: 'failed', error }),
     )
-  }
-
-  /** Passes an output on to the sink (ActorContext.emit). */
-  emitFrom(a: Actor<S, R>, out: O, cause: Envelope | undefined): void {
-    this.sink.output(a.account, out, cause)
   }
 
   private offloadBack(a: Actor<S, R>, phase: { phase: 'done', result: R } | { phase: 'failed', error: unknown }): void {
@@ -505,36 +407,16 @@ export class ActorRuntime<S, O, T = never, R = never> {
   private passivate(): void {
     let excess = this.actors.size - this.maxResident
     if (excess <= 0) return
-    const evicted: StoredHousehold[] = []
-    const evictedActors: Actor<S, R>[] = []
-    const before: Unstored[] = []
     const gone: Actor<S, R>[] = []
     for (const a of this.actors.values()) {
       if (excess <= 0) break
       if (!a.idle || a.queued) continue
-      if (a.changed && a.state) {
-        before.push(unstored(a))
-        evicted.push(this.stored(a))
-        evictedActors.push(a)
-      }
       gone.push(a)
       excess--
     }
-    if (evicted.length > 0) {
-      try {
-        this.store.commit({ households: evicted, positions: new Map() })
-      } catch {
-        // nothing is evicted unwritten: they stay resident and the next checkpoint tries again (and reports the error)
-        evictedActors.forEach((a, i) => this.unstore(a, before[i]!, evicted[i]!))
-        return
-      }
-    }
-    for (const a of gone) {
-      this.actors.delete(a.account)
-      this.dirty.delete(a)
-    }
+    if (!this.persisted.evict(gone)) return
+    for (const a of gone) this.actors.delete(a.account)
     this.counters.passivated += gone.length
-    this.counters.snapshotsWritten += evicted.length
   }
 
   /**
@@ -554,7 +436,7 @@ export class ActorRuntime<S, O, T = never, R = never> {
     const a = this.actors.get(account)
     if (a && !a.dropped) {
       const state = this.load(a)
-      return fn(state, () => this.stored(a))
+      return fn(state, () => this.persisted.stored(a))
     }
     return modifyInStore(this.store, this.handler, account, fn)
   }
@@ -579,7 +461,7 @@ export class ActorRuntime<S, O, T = never, R = never> {
     a.state = undefined
     this.clock.forget(a.partition, account)
     this.actors.delete(account)
-    this.dirty.delete(a)
+    this.persisted.dirty.delete(a)
     this.notify()
     return dropped
   }
@@ -594,7 +476,7 @@ export class ActorRuntime<S, O, T = never, R = never> {
 
   /** partition → the last message sequence delivered to this runtime (erasures cover input up to it). */
   deliveredUpTo(partition: number): number {
-    return this.delivered.get(partition) ?? 0
+    return this.persisted.deliveredUpTo(partition)
   }
 
   /** Side outputs (journeys) resident states produced and no checkpoint has stored yet (the store holds the rest). */
@@ -614,32 +496,4 @@ export class ActorRuntime<S, O, T = never, R = never> {
   }
 }
 
-/** The one ActorContext of a runtime's turns, pointed at the actor and cause of the turn under way. */
-class TurnContext<S, O, T, R> implements ActorContext<O, T> {
-  private actor!: Actor<S, R>
-  private cause: Envelope | undefined
 
-  constructor(private readonly runtime: ActorRuntime<S, O, T, R>) {}
-
-  at(a: Actor<S, R>, cause: Envelope | undefined): this {
-    this.actor = a
-    this.cause = cause
-    return this
-  }
-
-  emit(out: O): void {
-    this.runtime.emitFrom(this.actor, out, this.cause)
-  }
-
-  offload(task: T): void {
-    this.runtime.offloadFrom(this.actor, task)
-  }
-}
-
-/** What stored() changes on an actor, to undo it when the write fails. */
-interface Unstored {
-  readonly stored: boolean
-  readonly unpersistedFrom: number
-}
-
-const unstored = (a: Actor<unknown, unknown>): Unstored => ({ stored: a.stored, unpersistedFrom: a.unpersistedFrom })
