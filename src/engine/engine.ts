@@ -1,25 +1,28 @@
 // The engine: bus → ingress → actor runtime → outputs, periodic checkpoints, graceful drain. Transport- and
 // storage-agnostic: it is given a Bus and a Store (SnapshotStore & JourneyStore) (src/transport/, src/store/ implement them).
 import { performance } from 'node:perf_hooks'
-import { decode, Encoder } from '@msgpack/msgpack'
+import { decode } from '@msgpack/msgpack'
 import { IdrError } from '../errors.js'
 import { checkOptionNames, OptionError, positiveInt } from '../options/check.js'
 import { messageEventCount } from '../ingress/count.js'
-import { Ingress, type DlqRecord, type IngressOptions, type Route } from '../ingress/ingress.js'
+import { Ingress, type IngressOptions, type Route } from '../ingress/ingress.js'
 import { MessageOrigin, messageSha256 } from '../ingress/origin.js'
 import type { InputSubject } from '../contracts/input-subject.js'
-import { SubjectError } from '../contracts/token.js'
 import type { IdrEvent } from '../model/events.js'
 import type { AccountOptions } from '../account/account.js'
-import type { Household, HouseholdOutput } from '../model/household.js'
+import type { Household } from '../model/household.js'
 import type { RefitResult, RefitTask } from '../model/refit.js'
 import type { Envelope } from '../runtime/actor.js'
 import type { Bus, InboundMessage } from '../runtime/bus.js'
-import { Counters, type AssignmentStage } from '../runtime/counters.js'
+import { Counters } from '../runtime/counters.js'
 import type { OffloadRunner } from '../runtime/handler.js'
 import { partitionOf } from '../contracts/partition.js'
 import type { RuntimeOptions } from '../runtime/runtime.js'
 import { accountRuntime, type AccountRuntime } from './account-handler.js'
+import { Outputs } from './outputs.js'
+import { engineStats, type EngineStats } from './stats.js'
+
+export type { EngineStats } from './stats.js'
 import { POSITION_STRIDE, type JourneyQuery, type Store } from '../ports/store.js'
 import { pathOf, selects, type JourneyPath } from '../attribution/ledger.js'
 import { DEFAULT_PREFIX, subjects, watermarkPartition, type Subjects } from '../contracts/subjects.js'
@@ -87,45 +90,6 @@ export interface EngineOptions {
   idlePartitionMs?: number
 }
 
-/**
- * The idr.api.stats reply (field names are a contract: scripts and tests rely on them). The counts are the
- * runtime's Counters as they are now (see src/runtime/counters.ts for what each one counts); /metrics reads
- * the same record, so each count equals its series there.
- */
-export interface EngineStats {
-  messagesIn: number
-  eventsIn: number
-  eventsApplied: number
-  /** Events dead-lettered (a shed message counts the events it holds); rejectedByReason splits it. */
-  eventsRejected: number
-  /** Replayed positions already applied plus event ids already seen. */
-  duplicatesIgnored: number
-  /** Valid events of accounts in partitions this process does not own (several processes read the same input). */
-  eventsNotOwned: number
-  erasedSkipped: number
-  notPlayback: number
-  dlqRecords: number
-  assignmentsOut: number
-  households: number
-  residentActors: number
-  queued: number
-  refitsInFlight: number
-  snapshotLagMs: number
-  checkpoints: number
-  snapshotsWritten: number
-  passivated: number
-  rehydrated: number
-  refitsRun: number
-  /** Event-time timers fired (quiet accounts whose sessions the partition's event time closed). */
-  timersFired: number
-  /** Actor turns that threw and were retried after a backoff. */
-  turnsFailed: number
-  /** DLQ reason code → events rejected with it (only codes seen so far). */
-  rejectedByReason: Record<string, number>
-  assignmentsByStage: Record<AssignmentStage, number>
-  positions: Record<string, number>
-}
-
 const ENGINE_OPTION_NAMES: readonly (keyof EngineOptions)[] = [
   'bus', 'store', 'pseudonymKey', 'partitionsOf', 'partitions', 'prefix', 'household', 'refits', 'maxResident', 'mailboxMax',
   'maxQueued', 'snapshotIntervalMs', 'ingress', 'metrics', 'log', 'erasedInput', 'idlePartitionMs',
@@ -150,8 +114,8 @@ export class Engine {
   /** partition → when its last watermark record was published (performance.now()). */
   private readonly watermarkSentAt = new Map<number, number>()
   private readonly s: Subjects
-  /** One encoder for every output (a fresh one per message costs its buffer each time); encode() copies out. */
-  private readonly encoder = new Encoder({ ignoreUndefined: true })
+  /** Assignments, person changes and DLQ records on their subjects (./outputs.ts). */
+  private readonly outputs: Outputs
   private timer: NodeJS.Timeout | undefined
   private state: EnginePhase = { phase: 'created' }
   /** The drain under way or done (what a second drain() returns). */
@@ -179,11 +143,12 @@ export class Engine {
     positiveInt('idlePartitionMs', this.idlePartitionMs)
     this.ingress = new Ingress({ ...o.ingress, pseudonymKey: o.pseudonymKey, prefix: this.prefix })
     this.counts = new Counters()
+    this.outputs = new Outputs(this.bus, this.s, this.counts, this.log, this.metrics)
     this.runtime = accountRuntime({
       store: o.store, account: o.household, refits: o.refits, counters: this.counts, maxResident: o.maxResident, mailboxMax: o.mailboxMax, maxQueued: o.maxQueued,
       erasedInput: o.erasedInput,
       sink: {
-        output: (account, out, cause) => this.output(account, out, cause),
+        output: (account, out, cause) => this.outputs.output(account, out, cause),
         offloadFailed: (account, error) => this.log.error({ account, err: String(error) }, 'refit failed on the pool; ran inline'),
         turnFailed: (account, error, retryInMs) => this.log.error({ account, err: String(error), retryInMs }, 'actor turn failed; its input is kept and retried'),
       },
@@ -244,7 +209,7 @@ export class Engine {
       const t = this.runtime.idleEventTime(p, this.idlePartitionMs)
       if (t === undefined) continue
       this.watermarkSentAt.set(p, now)
-      this.bus.publish(this.s.watermark(p), this.encoder.encode({ v: 1, eventTime: Math.floor(t) }))
+      this.bus.publish(this.s.watermark(p), this.outputs.encoder.encode({ v: 1, eventTime: Math.floor(t) }))
     }
   }
 
@@ -257,7 +222,7 @@ export class Engine {
     const t = partition < this.partitionsOf ? watermarkTime(m.data) : undefined
     const owned = this.owned.has(partition % this.partitionsOf)
     if (t === undefined) {
-      if (owned) this.dlq({ v: 1, code: 'BAD_WATERMARK', message: 'a watermark record is {v: 1, eventTime: epoch ms}', subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: Date.now() }, 0)
+      if (owned) this.outputs.dlq({ v: 1, code: 'BAD_WATERMARK', message: 'a watermark record is {v: 1, eventTime: epoch ms}', subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: Date.now() }, 0)
     } else if (owned) {
       this.runtime.advanceEventTime(partition, t)
       this.runtime.fireTimers(m.seq)
@@ -340,35 +305,9 @@ export class Engine {
   }
 
   stats(): EngineStats {
-    const c = this.counts
-    return {
-      messagesIn: c.messagesIn,
-      eventsIn: c.eventsIn,
-      eventsApplied: c.eventsApplied,
-      eventsRejected: c.eventsRejected,
-      duplicatesIgnored: c.duplicatesIgnored,
-      eventsNotOwned: c.eventsNotOwned,
-      erasedSkipped: c.erasedSkipped,
-      notPlayback: c.notPlayback,
-      dlqRecords: c.dlqRecords,
-      assignmentsOut: c.assignmentsOut,
-      households: this.store.count() + this.runtime.unstoredActors,
-      residentActors: this.runtime.residentActors,
-      queued: this.runtime.queued,
-      refitsInFlight: this.runtime.refitsInFlight,
-      snapshotLagMs: Math.round(this.runtime.snapshotLagMs),
-      checkpoints: c.checkpoints,
-      snapshotsWritten: c.snapshotsWritten,
-      passivated: c.passivated,
-      rehydrated: c.rehydrated,
-      refitsRun: c.refitsRun,
-      timersFired: c.timersFired,
-      turnsFailed: c.turnsFailed,
-      rejectedByReason: Object.fromEntries(c.rejectedByReason),
-      assignmentsByStage: { ...c.assignmentsByStage },
-      positions: Object.fromEntries([...this.runtime.positions()].map(([p, s]) => [String(p), s])),
-    }
+    return engineStats(this.counts, this.runtime, this.store.count())
   }
+
 
   /**
    * Where a valid event goes (docs/subjects.md, "Batches"): every process reads all input and keeps the events
@@ -399,11 +338,11 @@ export class Engine {
       // NATS core cannot wait: shed the message, visibly (at-most-once delivery, docs/operations.md); it counts
       // as the events its header declares, read without decoding it (the point of shedding is not to)
       const message = `mailboxes full (${this.runtime.queued} events queued)`
-      this.dlq({ v: 1, code: 'OVERLOADED', message, subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: now }, messageEventCount(m.data))
+      this.outputs.dlq({ v: 1, code: 'OVERLOADED', message, subject: m.subject, bytes: m.data.byteLength, sha256: messageSha256(m.data), at: now }, messageEventCount(m.data))
       return
     }
     const { events, skipped, rejects, from } = this.ingress.decode(m.subject, m.data, now, this.route)
-    if (rejects.length > 0 && this.ownsRecordsOf(from, m.subject)) for (const r of rejects) this.dlq(r)
+    if (rejects.length > 0 && this.ownsRecordsOf(from, m.subject)) for (const r of rejects) this.outputs.dlq(r)
     this.counts.eventsIn += events.length
     this.counts.eventsNotOwned += skipped
     const arrivalMs = m.seq > 0 ? m.timestampMs : now
@@ -418,43 +357,6 @@ export class Engine {
     // one stream read whole: every owned partition's events up to this sequence are queued
     if (m.seq > 0) for (const p of this.owned) this.runtime.markDelivered(p, m.seq)
     if (!this.runtime.writable && this.bus.kind !== 'core') return this.runtime.whenWritable()
-  }
-
-  /** Publishes what a household produced; the runtime has counted what it did with the event (cause). */
-  private output(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
-    try {
-      this.publishOutput(account, out, cause)
-    } catch (err) {
-      // the subject builders refuse a token that breaks the rule; validation makes that unreachable, so it is a bug: loud, not fatal
-      if (!(err instanceof SubjectError)) throw err
-      this.log.error({ err: err.message }, 'output not published: its subject would break the token rule')
-    }
-  }
-
-  private publishOutput(account: string, out: HouseholdOutput, cause: Envelope | undefined): void {
-    const now = performance.now()
-    for (const a of out.assignments) {
-      this.bus.publish(this.s.assign(account), this.encoder.encode(a))
-      this.counts.assignmentsByStage[a.stage === 'update' ? 'change' : a.stage]++
-    }
-    if (out.assignments.length > 0 && cause) this.metrics?.observeLatency((now - cause.receivedAt) / 1000)
-    if (out.changes.length > 0) this.bus.publish(this.s.persons(account), this.encoder.encode({ account, changes: out.changes }))
-    for (const r of out.rejected) {
-      if (r.reason !== 'late' && r.reason !== 'clock-ahead') continue
-      const code = r.reason === 'late' ? 'LATE' : 'CLOCK_AHEAD'
-      const message = r.reason === 'late' ? 'event time behind the watermark' : 'event stamped ahead of its arrival'
-      // the message's hash is computed here, for the first of its events refused, and only then
-      const o = cause?.origin
-      this.dlq({
-        v: 1, code, message, subject: o?.subject ?? this.s.eventsOf(account), bytes: o?.bytes ?? 0, sha256: o?.sha256 ?? '', eventId: r.eventId, at: Date.now(),
-      })
-    }
-  }
-
-  /** Publishes one DLQ record standing for `events` rejected events (a record of one event unless told). */
-  private dlq(r: DlqRecord, events = 1): void {
-    this.counts.deadLettered(r.code, events)
-    this.bus.publish(this.s.dlq, this.encoder.encode(r))
   }
 }
 
