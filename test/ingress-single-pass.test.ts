@@ -71,7 +71,7 @@ function enc(v: unknown, which: number): Uint8Array {
 
 // A map built by hand from pairs: duplicate keys and non-string keys, which no encoder writes from an object.
 function rawMap(pairs: readonly (readonly [unknown, unknown])[]): Uint8Array {
-  const parts = [pairs.length < 16 ? Uint8Array.of(0x80 | pairs.length) : Uint8Array.of(0xde, pairs.length >> 8, pairs.length & 0xff)]
+  const parts: Uint8Array[] = [pairs.length < 16 ? Uint8Array.of(0x80 | pairs.length) : Uint8Array.of(0xde, pairs.length >> 8, pairs.length & 0xff)]
   for (const [k, v] of pairs) parts.push(enc(k, 0), enc(v, 0))
   return Buffer.concat(parts)
 }
