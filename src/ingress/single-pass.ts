@@ -22,6 +22,10 @@ const encoder = new TextEncoder()
 const FIELD_BYTES = FIELDS.map((f) => encoder.encode(f))
 const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'].map((k) => encoder.encode(k))
 
+// Values of fields with a small vocabulary, found by their bytes so that the common ones are not decoded at all.
+const VOCABULARY: readonly string[] = [...new Set<string>([...EVENT_KINDS, ...DEVICE_TYPES, ...GENRES, ...CHANNELS])]
+const VOCABULARY_BYTES = VOCABULARY.map((w) => encoder.encode(w))
+
 /** @msgpack/msgpack decodes strings over this many bytes with a default TextDecoder (which drops a leading BOM). */
 const LIBRARY_TEXT_DECODER_THRESHOLD = 200
 const longText = new TextDecoder()
@@ -77,6 +81,18 @@ function checkUtf8(b: Uint8Array, start: number, len: number, at: number): boole
     }
   }
   return true
+}
+
+// A vocabulary word with exactly these bytes, else the string the library would decode.
+function word(b: Uint8Array, start: number, len: number, ascii: boolean): string {
+  if (len <= 11) {
+    const first = b[start]
+    for (let w = 0; w < VOCABULARY_BYTES.length; w++) {
+      const k = VOCABULARY_BYTES[w]!
+      if (k[0] === first && sameBytes(b, start, len, k)) return VOCABULARY[w]!
+    }
+  }
+  return text(b, start, len, ascii)
 }
 
 // The string the library would decode from valid UTF-8 bytes.
@@ -318,8 +334,9 @@ export class SinglePassReader implements MessageReader {
                 field = fieldOf(b, pos, len)
                 genres = null
               }
-            } else if (fieldValue >= 0) slots[fieldValue] = text(b, pos, len, ascii)
-            else if (genre) genres!.push(text(b, pos, len, ascii))
+            } else if (fieldValue >= 0) {
+              slots[fieldValue] = fieldValue === F_KIND || fieldValue === F_DEVICE_TYPE || fieldValue === F_CHANNEL ? word(b, pos, len, ascii) : text(b, pos, len, ascii)
+            } else if (genre) genres!.push(word(b, pos, len, ascii))
             else if (element) elements.push(notAnObject('string'))
           } else if (fieldValue >= 0) slots[fieldValue] = A_MAP
           else if (genre) genres!.push(null)
