@@ -5,6 +5,7 @@ import { benchEngine } from './engine.js'
 import { benchErasure } from './erasure.js'
 import { benchExplain } from './explain.js'
 import { benchHousehold } from './household.js'
+import { benchIngress } from './ingress.js'
 import { benchJourneys } from './journeys.js'
 import { benchKernels } from './kernels.js'
 import { benchPoolCrossover } from './pool-crossover.js'
@@ -17,6 +18,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   refit: { question: 'one household refit (300 × 26, K = 1..6 by BIC): wasm, pool, twin, scikit-learn', run: benchRefit },
   'pool-crossover': { question: 'from what batch size the worker pool beats inline work', run: benchPoolCrossover },
   explain: { question: 'the explanation each assignment carries: cached phrases against the Date-based original', run: benchExplain },
+  ingress: { question: 'the ingress per message: one pass over the bytes against the three passes it replaced, one event and a batch of 100', run: benchIngress },
   household: { question: 'the household model per event (scoring vs refits, refits on the pool) and its resident bytes', run: benchHousehold },
   engine: { question: 'the engine in one process (in-process bus, ingress, actors, checkpoints) against a direct household replay', run: benchEngine },
   simulator: { question: 'events generated per second, and the Bayes oracle per session', run: benchSimulator },

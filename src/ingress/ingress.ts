@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto'
 import { KernelError } from '../errors.js'
 import { checkOptionNames, OptionError } from '../options/check.js'
-import { EVENT_LIMITS, EventError, validateEvent, type EventErrorCode, type IdrEvent } from '../model/events.js'
+import { EVENT_LIMITS, type EventErrorCode, type IdrEvent } from '../model/events.js'
 import { KeyRing } from '../privacy/keyring.js'
 import type { Pseudonymiser } from '../privacy/pseudonymise.js'
-import { MessageDecoder, type DecodeLimits } from './decode.js'
+import type { DecodeLimits } from './decode.js'
+import { RejectedEvent, ThreePassReader, type MessageReader, type ReadMessage } from './read.js'
+import { SinglePassReader } from './single-pass.js'
 import { IngressError, type IngressErrorCode } from './errors.js'
 import { inputSubject, type InputSubject } from '../contracts/input-subject.js'
 import { isSubjectPrefix } from '../contracts/token.js'
@@ -114,6 +116,12 @@ export interface IngressResult {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
+/**
+ * How the ingress reads a message: 'single-pass' (the default) walks the bytes once, checking the limits and
+ * building the events; 'three-pass' is its reference twin (scan, library decode, validateEvent), for tests and benchmarks.
+ */
+export type IngressReader = 'single-pass' | 'three-pass'
+
 function option(options: IngressOptions, name: keyof IngressOptions, fallback: number, min: number, max: number, unit: string): number {
   const v = options[name] ?? fallback
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -129,7 +137,7 @@ function cut(s: string, max: number): string {
 /** Turns raw bus messages into events; one instance per consumer (it reuses scratch space and a cache). */
 export class Ingress {
   readonly limits: DecodeLimits
-  readonly #decoder: MessageDecoder
+  readonly #reader: MessageReader
   /** Every kept key epoch (erasures look for a raw id under each). */
   readonly keyRing: KeyRing
   /** The keyed HMAC of device ids and ips under the current epoch (shared with what-if queries, so there is one cache to clear). */
@@ -137,7 +145,7 @@ export class Ingress {
   readonly prefix: string
   readonly accountBinding: AccountBinding
 
-  constructor(options: IngressOptions) {
+  constructor(options: IngressOptions, reader: IngressReader = 'single-pass') {
     if (typeof options !== 'object' || options === null) throw new OptionError('Ingress needs an options object with pseudonymKey')
     try {
       checkOptionNames('Ingress', options, OPTION_NAMES)
@@ -154,7 +162,8 @@ export class Ingress {
       maxMapEntries: option(options, 'maxMapEntries', DEFAULT_MAX_MAP_ENTRIES, 1, UINT32_MAX, 'entries'),
       maxDepth: option(options, 'maxDepth', DEFAULT_MAX_DEPTH, 3, MAX_DEPTH_LIMIT, 'levels'),
     })
-    this.#decoder = new MessageDecoder(this.limits)
+    if (reader !== 'single-pass' && reader !== 'three-pass') throw new OptionError(`reader must be "single-pass" or "three-pass", got ${JSON.stringify(reader)}`)
+    this.#reader = reader === 'single-pass' ? new SinglePassReader(this.limits) : new ThreePassReader(this.limits)
     this.keyRing = KeyRing.from(options.pseudonymKey)
     this.pseudonymiser = this.keyRing.current
     this.prefix = options.prefix ?? DEFAULT_PREFIX
@@ -186,49 +195,44 @@ export class Ingress {
       record('BAD_SUBJECT', `subject refused: ${from.problem}`)
       return result
     }
-    let decoded: { shape: 'map' | 'array', value: unknown }
+    let read: ReadMessage
     try {
-      decoded = this.#decoder.decode(data)
+      read = this.#reader.read(data)
     } catch (e) {
       if (!(e instanceof IngressError)) throw e
       record(e.code as IngressErrorCode, e.message)
       return result
     }
-    const bound = decoded.shape === 'map' || this.accountBinding === 'strict'
-    const reject = (raw: unknown, index: number | undefined, code: DlqCode, field: string | undefined, message: string): void => {
+    const single = read.shape === 'map'
+    const bound = single || this.accountBinding === 'strict'
+    const reject = (index: number | undefined, code: DlqCode, field: string | undefined, message: string, raw: RawStrings): void => {
       const extra: { index?: number, field?: string, eventId?: string } = field === undefined ? {} : { field }
       if (index !== undefined) extra.index = index
-      const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['id'] : undefined
-      if (typeof id === 'string' && id.length > 0) extra.eventId = cut(id, EVENT_LIMITS.idMaxLength)
+      if (raw.id !== undefined && raw.id.length > 0) extra.eventId = cut(raw.id, EVENT_LIMITS.idMaxLength)
       record(code, redact(message, raw), extra)
     }
-    const accept = (raw: unknown, index: number | undefined): void => {
-      let e: IdrEvent
-      try {
-        e = validateEvent(raw)
-      } catch (err) {
-        if (!(err instanceof EventError)) throw err
-        return reject(raw, index, err.code, err.field, err.message)
+    const elements = read.elements
+    for (let i = 0; i < elements.length; i++) {
+      const e = elements[i]!
+      const index = single ? undefined : i
+      if (e instanceof RejectedEvent) {
+        reject(index, e.error.code, e.error.field, e.error.message, e)
+        continue
       }
       if (bound && e.account !== from.account) {
-        const why = decoded.shape === 'map' ? 'a single event must name the account of its subject' : 'every event must name the account of its subject (accountBinding strict)'
-        return reject(raw, index, 'ACCOUNT_MISMATCH', 'account', why)
+        const why = single ? 'a single event must name the account of its subject' : 'every event must name the account of its subject (accountBinding strict)'
+        reject(index, 'ACCOUNT_MISMATCH', 'account', why, e)
+        continue
       }
       const r = route ? route(e, from) : 'apply'
       // an event that is not ours is not pseudonymised: its owner does that
       if (r === 'apply') events.push(this.#pseudonymise(e))
       else result.skipped++
     }
-    if (decoded.shape === 'array') {
-      const batch = decoded.value as unknown[]
-      for (let i = 0; i < batch.length; i++) accept(batch[i], i)
-    } else {
-      accept(decoded.value, undefined)
-    }
     return result
   }
 
-  // validateEvent returns a fresh object owned by the caller, so it is safe to overwrite in place.
+  // Both readers return fresh event objects owned by the caller, so they are safe to overwrite in place.
   #pseudonymise(e: IdrEvent): IdrEvent {
     const m = e as Mutable<IdrEvent>
     m.device = this.pseudonymiser.device(e.device)
@@ -241,15 +245,16 @@ export class Ingress {
   }
 }
 
+/** The raw strings of an event a record may echo or must blank: a RejectedEvent's, or a valid event's own. */
+interface RawStrings { readonly id?: string | undefined, readonly device?: string | undefined, readonly ip?: string | undefined }
+
 // The validator's messages echo only short fields (v, kind, deviceType, numbers); if a publisher put a
 // device id or IP there anyway, it is blanked here.
-function redact(message: string, raw: unknown): string {
-  if (typeof raw !== 'object' || raw === null) return message
-  const o = raw as Record<string, unknown>
+function redact(message: string, raw: RawStrings): string {
   let m = message
   for (const field of ['device', 'ip'] as const) {
-    const v = o[field]
-    if (typeof v === 'string' && v.length > 0 && m.includes(v)) m = m.split(v).join(`<${field}>`)
+    const v = raw[field]
+    if (v !== undefined && v.length > 0 && m.includes(v)) m = m.split(v).join(`<${field}>`)
   }
   return m
 }
