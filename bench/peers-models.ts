@@ -16,7 +16,7 @@ export const MIN_CLASS_SESSIONS = 2
 /** Dirichlet pseudo-sessions per categorical trait, spread evenly over its levels (MAP, never a zero). */
 export const DIRICHLET_ALPHA = 1
 /** Variance added to every diagonal Gaussian variance (as scikit-learn's reg_covar), squared units of x. */
-export const GMM_REG_VAR = 1e-3
+export const GMM_REG_VAR = 0.05
 /** Hour buckets of the latent-class model: 24 / 3 h. */
 export const HOUR_BUCKETS = 8
 
@@ -48,15 +48,19 @@ const TRAITS: Record<string, Trait> = {
   content: (s) => s.content,
 }
 
-/** The latent-class peer over the named traits, k by BIC with penalty factor `lambda` (1 = Schwarz 1978). */
-export function latentClassPeer(traits: readonly (keyof typeof TRAITS)[], lambda = 1): Peer {
+/** How a latent-class peer chooses k: by BIC with penalty factor lambda (1 = Schwarz 1978), or the true size (an oracle). */
+export type ChooseK = { readonly by: 'bic', readonly lambda: number } | { readonly by: 'truth' }
+
+/** The latent-class peer over the named traits. */
+export function latentClassPeer(traits: readonly (keyof typeof TRAITS)[], choose: ChooseK = { by: 'bic', lambda: 1 }): Peer {
   const fs = traits.map((t) => TRAITS[t]!)
-  return { name: `latent-class (${traits.join(', ')})${lambda === 1 ? '' : ` λ=${lambda}`}`, fit: (sessions, seed) => fitLatentClass(sessions, fs, lambda, seed) }
+  const how = choose.by === 'truth' ? 'k = true size' : `BIC λ=${choose.lambda}`
+  return { name: `latent-class (${traits.join(', ')}), ${how}`, fit: (sessions, seed) => fitLatentClass(sessions, fs, choose, seed) }
 }
 
 interface LcModel { k: number, logW: Float64Array, logTheta: Float64Array[], levels: number[], ll: number, minMass: number }
 
-function fitLatentClass(sessions: readonly PeerSession[], traits: readonly Trait[], lambda: number, seed: number): PeerFit {
+function fitLatentClass(sessions: readonly PeerSession[], traits: readonly Trait[], choose: ChooseK, seed: number): PeerFit {
   const n = sessions.length
   const x = traits.map((f) => Int32Array.from(sessions, f))
   const levels = x.map((col) => 1 + Math.max(0, ...col))
@@ -64,15 +68,16 @@ function fitLatentClass(sessions: readonly PeerSession[], traits: readonly Trait
   const r = rng(seed)
   let best: LcModel | undefined
   let bestBic = Infinity
-  for (let k = 1; k <= Math.min(K_MAX, n); k++) {
+  const only = choose.by === 'truth' ? new Set(sessions.map((s) => s.truth.split('+')[0]!)).size : 0
+  for (let k = only || 1; k <= (only || Math.min(K_MAX, n)); k++) {
     let fitK: LcModel | undefined
     for (let start = 0; start < (k === 1 ? 1 : N_STARTS); start++) {
       const m = emLatentClass(x, levels, n, k, r)
       if (!fitK || m.ll > fitK.ll) fitK = m
     }
-    if (k > 1 && fitK!.minMass < MIN_CLASS_SESSIONS) continue
+    if (k > 1 && !only && fitK!.minMass < MIN_CLASS_SESSIONS) continue
     const p = k - 1 + k * used.reduce((a, u) => a + u - 1, 0)
-    const bic = -2 * fitK!.ll + lambda * p * Math.log(n)
+    const bic = only ? 0 : -2 * fitK!.ll + (choose.by === 'bic' ? choose.lambda : 1) * p * Math.log(n)
     if (bic < bestBic) { bestBic = bic; best = fitK }
   }
   const m = best!

@@ -3,10 +3,11 @@
 // ../shared/tools/alt-households.mjs, offline and prequential, scored by idr eval's own scoreHouseholds.
 //
 //   npm run build:ts && node build/bench/peers.js [--households 300] [--days 30] [--alt-households 300]
-//                                                 [--alt-days 60] [--only sim,taste,...] [--quick]
+//                                                 [--alt-days 60] [--only sim,taste,...] [--quick] [--result NAME]
+//   node build/bench/peers.js --merge NAME,NAME   (parts run in parallel → bench/results/peers.json)
 // or `idr bench peers [--quick]` (defaults). Results: bench/results/peers.json, summary in docs/benchmarks.md.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -63,7 +64,10 @@ interface Dataset { name: string, events: IdrEvent[], ceiling: number | null, tr
 
 export const PEERS: readonly Peer[] = [
   latentClassPeer(['hour', 'weekday', 'device', 'genre']),
-  latentClassPeer(['hour', 'weekday', 'device', 'genre', 'content']),
+  latentClassPeer(['hour', 'weekday', 'device', 'genre'], { by: 'bic', lambda: 0.3 }),
+  latentClassPeer(['hour', 'weekday', 'device', 'genre', 'content'], { by: 'bic', lambda: 0.3 }),
+  latentClassPeer(['hour', 'weekday', 'device', 'genre'], { by: 'truth' }),
+  latentClassPeer(['hour', 'weekday', 'device', 'genre', 'content'], { by: 'truth' }),
   gaussianPeer(1),
   gaussianPeer(0.3),
   mostActivePeer,
@@ -169,9 +173,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       households: { type: 'string' }, days: { type: 'string' }, 'alt-households': { type: 'string' }, 'alt-days': { type: 'string' },
-      only: { type: 'string' }, quick: { type: 'boolean' },
+      only: { type: 'string' }, quick: { type: 'boolean' }, result: { type: 'string' }, merge: { type: 'string' },
     },
   })
+  if (values.merge) return merge(values.merge.split(','))
   const whole = (name: string, v: string | undefined, d: number) => {
     if (v === undefined) return d
     const n = Number(v)
@@ -185,7 +190,16 @@ async function main(): Promise<void> {
     ...(values.only ? { only: values.only.split(',') } : {}),
   }
   const rows = await runPeers(options, (l) => console.error(l))
-  const file = writeResult('peers', { options, quick: values.quick ?? false, rows })
+  const file = writeResult(values.result ?? 'peers', { options, quick: values.quick ?? false, rows })
+  console.log(peersTable(rows))
+  console.error(`written to ${file}`)
+}
+
+/** --merge a,b: the rows of bench/results/a.json, b.json (runs of --only … --result a in parallel) into peers.json. */
+function merge(names: readonly string[]): void {
+  const parts = names.map((n) => JSON.parse(readFileSync(join(projectRoot, 'bench', 'results', `${n}.json`), 'utf8')) as { options: PeersOptions, quick: boolean, rows: PeerRow[] })
+  const rows = parts.flatMap((p) => p.rows)
+  const file = writeResult('peers', { options: parts.map((p) => p.options), quick: parts.some((p) => p.quick), rows })
   console.log(peersTable(rows))
   console.error(`written to ${file}`)
 }
