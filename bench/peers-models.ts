@@ -6,11 +6,11 @@ import type { PeerSession } from './peers-data.js'
 
 /** Classes tried per household: 1 … K_MAX (idr's kMax). */
 export const K_MAX = 6
-/** EM restarts per k (random partitions / random means). */
-export const N_STARTS = 4
-/** EM stops after this many iterations or when the mean log-likelihood moves less than EM_TOL (nats/session). */
-export const EM_MAX_ITER = 100
-export const EM_TOL = 1e-5
+/** EM restarts per k (random partitions / random means; idr: 2 starts per k). */
+export const N_STARTS = 2
+/** EM stops after this many iterations or when the mean log-likelihood moves less than EM_TOL (nats/session); idr: 50, 1e-4. */
+export const EM_MAX_ITER = 50
+export const EM_TOL = 1e-4
 /** A k whose smallest class carries fewer sessions than this is not eligible (idr: minSessions 3). */
 export const MIN_CLASS_SESSIONS = 2
 /** Dirichlet pseudo-sessions per categorical trait, spread evenly over its levels (MAP, never a zero). */
@@ -119,7 +119,12 @@ function emLatentClass(x: readonly Int32Array[], levels: readonly number[], n: n
     let total = 0
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < k; j++) row[j] = logW[j]!
-      x.forEach((col, t) => { const l = levels[t]!; for (let j = 0; j < k; j++) row[j]! += logTheta[t]![j * l + col[i]!]! })
+      for (let t = 0; t < x.length; t++) {
+        const l = levels[t]!
+        const th = logTheta[t]!
+        const v = x[t]![i]!
+        for (let j = 0; j < k; j++) row[j]! += th[j * l + v]!
+      }
       total += softmaxInPlace(row, k)
       for (let j = 0; j < k; j++) resp[i * k + j] = row[j]!
     }

@@ -69,7 +69,6 @@ export const PEERS: readonly Peer[] = [
   latentClassPeer(['hour', 'weekday', 'device', 'genre'], { by: 'truth' }),
   latentClassPeer(['hour', 'weekday', 'device', 'genre', 'content'], { by: 'truth' }),
   gaussianPeer(1),
-  gaussianPeer(0.3),
   mostActivePeer,
 ]
 
