@@ -4,6 +4,7 @@
 //
 //   npm run build:ts && node build/bench/peers.js [--households 300] [--days 30] [--alt-households 300]
 //                                                 [--alt-days 60] [--only sim,taste,...] [--quick] [--result NAME]
+//                                                 [--set traits]  (one trait at a time, true k)
 //   node build/bench/peers.js --merge NAME,NAME   (parts run in parallel → bench/results/peers.json)
 // or `idr bench peers [--quick]` (defaults). Results: bench/results/peers.json, summary in docs/benchmarks.md.
 import { execFileSync } from 'node:child_process'
@@ -36,6 +37,8 @@ export interface PeersOptions {
   altDays?: number
   /** Datasets to run: 'sim' and/or track names. Default all. */
   only?: readonly string[]
+  /** 'main': idr and PEERS; 'traits': TRAIT_PEERS only (which single trait separates people, k known). */
+  set?: 'main' | 'traits'
 }
 
 export const PEERS_DEFAULTS = { households: 300, days: 30, altHouseholds: 300, altDays: 60 } as const
@@ -72,6 +75,9 @@ export const PEERS: readonly Peer[] = [
   mostActivePeer,
 ]
 
+/** One trait at a time, k = the true size: what each trait alone tells apart (an oracle on k, not a rival). */
+export const TRAIT_PEERS: readonly Peer[] = (['hour', 'weekday', 'device', 'genre', 'content'] as const).map((t) => latentClassPeer([t], { by: 'truth' }))
+
 function row(dataset: Dataset, protocol: Protocol, model: string, r: EvalReport, seconds: number, calibrated = true): PeerRow {
   return {
     dataset: dataset.name, protocol, model, households: r.households, sessions: r.sessions, accuracy: r.accuracy,
@@ -80,27 +86,17 @@ function row(dataset: Dataset, protocol: Protocol, model: string, r: EvalReport,
   }
 }
 
-/** Runs idr and every peer on one dataset under both protocols. */
-export function runDataset(dataset: Dataset, log: (line: string) => void): PeerRow[] {
+type Score = (runs: readonly ScoredHousehold[]) => EvalReport
+
+/** Runs idr (if asked) and the peers on one dataset under both protocols. */
+export function runDataset(dataset: Dataset, peers: readonly Peer[], withIdr: boolean, log: (line: string) => void): PeerRow[] {
   const rows: PeerRow[] = []
-  const score = (runs: readonly ScoredHousehold[]) => scoreHouseholds(runs, dataset.events.length, 1, dataset.ceiling, dataset.trueSizes)
-  let t0 = performance.now()
-  const reference = evaluateEvents(dataset.events, { ceiling: dataset.ceiling, trueSizes: dataset.trueSizes })
-  const idr = idrBothProtocols(dataset.events)
-  const idrSeconds = (performance.now() - t0) / 2000
-  const pre = score(idr.prequential)
-  // the replay must be idr eval's: same sessions, same scores
-  if (pre.sessions !== reference.sessions || Math.abs(pre.accuracy - reference.accuracy) > 1e-12 || Math.abs(pre.ece - reference.ece) > 1e-12) {
-    throw new Error(`${dataset.name}: idr replay (${pre.sessions} sessions, accuracy ${pre.accuracy}) differs from evaluateEvents (${reference.sessions}, ${reference.accuracy})`)
-  }
-  rows.push(row(dataset, 'prequential', 'idr', reference, idrSeconds))
-  rows.push(row(dataset, 'offline', 'idr (final persons, last 400 sessions)', score(idr.offline), idrSeconds, false))
+  const score: Score = (runs) => scoreHouseholds(runs, dataset.events.length, 1, dataset.ceiling, dataset.trueSizes)
   const households: PeerHousehold[] = collectSessions(dataset.events)
-  const nSessions = households.reduce((a, h) => a + h.sessions.length, 0)
-  if (nSessions !== reference.sessions) throw new Error(`${dataset.name}: ${nSessions} peer sessions against idr's ${reference.sessions}`)
-  for (const peer of PEERS) {
+  if (withIdr) rows.push(...idrRows(dataset, households, score))
+  for (const peer of peers) {
     for (const protocol of PROTOCOLS) {
-      t0 = performance.now()
+      const t0 = performance.now()
       const runs = households.map((h, i) => scoreWithPeer(peer, h, protocol, 1000 * (i + 1)))
       const seconds = (performance.now() - t0) / 1000
       rows.push(row(dataset, protocol, peer.name, score(runs), seconds))
@@ -108,6 +104,25 @@ export function runDataset(dataset: Dataset, log: (line: string) => void): PeerR
     }
   }
   return rows
+}
+
+/** idr's rows: prequential exactly as `idr eval` (evaluateEvents), offline from the final persons. */
+function idrRows(dataset: Dataset, households: readonly PeerHousehold[], score: Score): PeerRow[] {
+  const t0 = performance.now()
+  const reference = evaluateEvents(dataset.events, { ceiling: dataset.ceiling, trueSizes: dataset.trueSizes })
+  const idr = idrBothProtocols(dataset.events)
+  const seconds = (performance.now() - t0) / 2000 // each of the two replays
+  const pre = score(idr.prequential)
+  // the replay must be idr eval's, and the peers must see idr eval's sessions
+  if (pre.sessions !== reference.sessions || Math.abs(pre.accuracy - reference.accuracy) > 1e-12 || Math.abs(pre.ece - reference.ece) > 1e-12) {
+    throw new Error(`${dataset.name}: idr replay (${pre.sessions} sessions, accuracy ${pre.accuracy}) differs from evaluateEvents (${reference.sessions}, ${reference.accuracy})`)
+  }
+  const nSessions = households.reduce((a, h) => a + h.sessions.length, 0)
+  if (nSessions !== reference.sessions) throw new Error(`${dataset.name}: ${nSessions} peer sessions against idr's ${reference.sessions}`)
+  return [
+    row(dataset, 'prequential', 'idr', reference, seconds),
+    row(dataset, 'offline', 'idr (final persons, last 400 sessions)', score(idr.offline), seconds, false),
+  ]
 }
 
 async function readAll(path: string): Promise<IdrEvent[]> {
@@ -120,7 +135,8 @@ async function readAll(path: string): Promise<IdrEvent[]> {
 
 /** Every dataset's rows; alt tracks are generated into a temporary directory removed afterwards. */
 export async function runPeers(options: PeersOptions, log: (line: string) => void): Promise<PeerRow[]> {
-  const o = { ...PEERS_DEFAULTS, ...options }
+  const o = { set: 'main', ...PEERS_DEFAULTS, ...options }
+  const peers = o.set === 'traits' ? TRAIT_PEERS : PEERS
   const want = (name: string) => !o.only || o.only.includes(name)
   const rows: PeerRow[] = []
   if (want('sim')) {
@@ -128,7 +144,7 @@ export async function runPeers(options: PeersOptions, log: (line: string) => voi
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     const dataset = { name: `sim default ${o.households}×${o.days}`, events: [...sim.events()], ceiling: bayesCeiling(sim).accuracy, trueSizes }
     log(`${dataset.name}: ${dataset.events.length} events`)
-    rows.push(...runDataset(dataset, log))
+    rows.push(...runDataset(dataset, peers, o.set === 'main', log))
   }
   const tracks = ALT_TRACKS.filter(want)
   if (tracks.length === 0) return rows
@@ -140,7 +156,7 @@ export async function runPeers(options: PeersOptions, log: (line: string) => voi
       execFileSync(process.execPath, [ALT_GENERATOR, '--track', track, '--households', String(o.altHouseholds), '--days', String(o.altDays), '--seed', '1', '--out', file], { stdio: 'ignore' })
       const dataset = { name: `alt ${track} ${o.altHouseholds}×${o.altDays}`, events: await readAll(file), ceiling: null, trueSizes: undefined }
       log(`${dataset.name}: ${dataset.events.length} events`)
-      rows.push(...runDataset(dataset, log))
+      rows.push(...runDataset(dataset, peers, o.set === 'main', log))
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -172,7 +188,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       households: { type: 'string' }, days: { type: 'string' }, 'alt-households': { type: 'string' }, 'alt-days': { type: 'string' },
-      only: { type: 'string' }, quick: { type: 'boolean' }, result: { type: 'string' }, merge: { type: 'string' },
+      only: { type: 'string' }, set: { type: 'string' }, quick: { type: 'boolean' }, result: { type: 'string' }, merge: { type: 'string' },
     },
   })
   if (values.merge) return merge(values.merge.split(','))
@@ -187,11 +203,16 @@ async function main(): Promise<void> {
     households: whole('households', values.households, base.households), days: whole('days', values.days, base.days),
     altHouseholds: whole('alt-households', values['alt-households'], base.altHouseholds), altDays: whole('alt-days', values['alt-days'], base.altDays),
     ...(values.only ? { only: values.only.split(',') } : {}),
+    set: values.set === undefined || values.set === 'main' ? 'main' : values.set === 'traits' ? 'traits' : badSet(values.set),
   }
   const rows = await runPeers(options, (l) => console.error(l))
   const file = writeResult(values.result ?? 'peers', { options, quick: values.quick ?? false, rows })
   console.log(peersTable(rows))
   console.error(`written to ${file}`)
+}
+
+function badSet(v: string): never {
+  throw new Error(`--set takes main or traits, got "${v}"`)
 }
 
 /** --merge a,b: the rows of bench/results/a.json, b.json (runs of --only … --result a in parallel) into peers.json. */
