@@ -24,7 +24,7 @@ export interface PeerSession {
   readonly truth: string
 }
 
-/** A household's sessions with truth, and how many closed without truth (not scored, as idr eval does). */
+/** A household's closed sessions that carry truth (those without are not scored, as in idr eval). */
 export interface PeerHousehold {
   readonly account: string
   readonly sessions: readonly PeerSession[]
