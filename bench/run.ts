@@ -8,6 +8,7 @@ import { benchHousehold } from './household.js'
 import { benchIngress } from './ingress.js'
 import { benchJourneys } from './journeys.js'
 import { benchKernels } from './kernels.js'
+import { benchPeers } from './peers.js'
 import { benchPoolCrossover } from './pool-crossover.js'
 import { benchRefit } from './refit.js'
 import { benchSimulator } from './simulator.js'
@@ -25,6 +26,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   attribution: { question: '1,000,000 journeys over 12 channels: aggregation, Markov of order 1..3 with exact removal effects, Shapley, heuristics', run: benchAttribution },
   erasure: { question: 'time to erase one account, person or device among 100,000 households (stopped file, live runtime) and its messages in a JetStream stream', run: benchErasure },
   journeys: { question: 'journeys kept in the engine: the household replay with and without them, writing them to SQLite, and the attribution report over 1,000,000', run: benchJourneys },
+  peers: { question: 'idr against per-household peers (latent-class EM, diagonal GMM by BIC, the most-active oracle) on idr\'s simulator and the alt-households tracks, offline and prequential', run: benchPeers },
   'attribution-truth': { question: 'person-level against account-level attribution, against the simulator\'s counterfactual ground truth, per model, household size and difficulty', run: benchAttributionTruth },
 }
 
