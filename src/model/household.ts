@@ -7,9 +7,10 @@ import type { IdrEvent } from './events.js'
 import { explain } from './explain.js'
 import { allocEncoded, encodeObservation, mixtureOptions } from './mixture.js'
 import { eStep } from './mixture-fit.js'
+import * as removal from './household-removal.js'
 import { SNAPSHOT_VERSION, decodeSnapshot, encodeSnapshot, upgradeState, type HouseholdState, type StoredHouseholdState } from './household-snapshot.js'
 import { resultMixture, runRefit, type RefitResult, type RefitTask } from './refit.js'
-import { DeviceSlots, ERASED_DEVICE, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
+import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
 import { PersonModel, type PersonChange } from './persons.js'
 import { Sessionizer, type Session, type SessionUpdate } from './sessionizer.js'
 import {
@@ -22,8 +23,6 @@ const DAY_MS = 24 * HOUR_MS
 /** Pair index of the genre and of the device in an encoded observation (two hour pairs, weekday, device, genre). */
 const GENRE_PAIR = 4
 const DEVICE_PAIR = 3
-
-const NOTHING_REMOVED: Removal = { sessions: 0, openSessions: 0, persons: [], devices: 0, changes: [] }
 
 export class Household {
   readonly sessionizer: Sessionizer
@@ -348,62 +347,22 @@ export class Household {
     return this.persons.applyRefit(resultMixture(r, this.persons.options), r.overlap)
   }
 
-  /**
-   * Erases a person: the closed sessions most probably theirs (highest responsibility under the current
-   * persons) and the open sessions they lead leave the household, then the persons are rebuilt from what is
-   * left by a refit, the person's statistics excluded, so nothing learned from them remains. Their id is
-   * never given again. Not while the household is blocked on a refit (the runtime waits for it).
-   */
+  /** Erases a person (./household-removal.ts): their sessions leave, the persons are rebuilt from the rest. */
   erasePerson(person: string): Removal {
     this.ready()
-    const j = this.persons.ids.indexOf(person)
-    if (j < 0) return NOTHING_REMOVED
-    const owner = this.owners()
-    const sessions = this.history.retain((_, i) => owner[i] !== j)
-    const open = this.forgetOpen((s) => this.score(s, false)[0]?.person === person)
-    this.persons.remove(person)
-    return { sessions, openSessions: open, persons: [person], devices: 0, changes: this.rebuild() }
+    return removal.erasePerson(this.removalParts(), person)
   }
 
-  /**
-   * Erases a device (its pseudonym): its closed and open sessions leave the household, its id is replaced
-   * by a placeholder and the persons are rebuilt from the rest. A device in the shared overflow slot (past
-   * MAX_DEVICES − 1 devices) takes every session of that slot with it: they cannot be told apart.
-   */
+  /** Erases a device (./household-removal.ts): its sessions leave, its id becomes a placeholder. */
   eraseDevice(device: string): Removal {
     this.ready()
-    const open = this.forgetOpen((s) => s.device === device)
-    const slot = this.devices.erase(device)
-    if (slot === undefined) return open > 0 ? { ...NOTHING_REMOVED, openSessions: open } : NOTHING_REMOVED
-    const sessions = this.history.retain((o) => o.device !== slot)
-    return { sessions, openSessions: open, persons: [], devices: 1, changes: sessions > 0 ? this.rebuild() : [] }
+    return removal.eraseDevice(this.removalParts(), device)
   }
 
-  /**
-   * Retention: closed sessions that started before cutoffMs leave the history, open sessions silent since
-   * before it are forgotten (nothing else would close them before the account's next event), devices seen
-   * only in what went are forgotten, and the persons are rebuilt from what is left (none when too little is
-   * left: cold start).
-   */
+  /** Retention (./household-removal.ts): what started before cutoffMs leaves, the persons are rebuilt. */
   purgeBefore(cutoffMs: number): Removal {
     this.ready()
-    const openSessions = this.forgetOpen((s) => s.lastTs < cutoffMs)
-    const sessions = this.history.retain((o) => o.startSec * 1000 >= cutoffMs)
-    if (sessions === 0 && openSessions === 0) return NOTHING_REMOVED
-    const used = new Set<number>()
-    const o = emptyObservation()
-    for (let i = 0; i < this.history.length; i++) used.add(this.history.get(i, o).device)
-    for (const s of this.sessionizer.openSessions) {
-      const slot = this.devices.peek(s.device)
-      if (slot !== undefined) used.add(slot)
-    }
-    let devices = 0
-    for (const id of this.devices.ids()) {
-      if (id.startsWith(ERASED_DEVICE) || used.has(this.devices.peek(id)!)) continue
-      this.devices.erase(id)
-      devices++
-    }
-    return { sessions, openSessions, persons: [], devices, changes: sessions > 0 ? this.rebuild() : [] }
+    return removal.purgeBefore(this.removalParts(), cutoffMs)
   }
 
   /** Nothing left: no kept or open session. */
@@ -413,33 +372,15 @@ export class Household {
 
   /** The kept closed sessions, oldest first, each with its most probable person (for access exports). */
   historyRows(): HistoryRow[] {
-    const owner = this.owners()
-    const ids = this.devices.ids()
-    const rows: HistoryRow[] = []
-    for (let i = 0; i < this.history.length; i++) {
-      const observation = this.history.get(i, emptyObservation())
-      rows.push({ observation, device: ids[observation.device] ?? ids[ids.length - 1]!, person: owner[i]! >= 0 ? this.persons.ids[owner[i]!] : undefined })
-    }
-    return rows
+    return removal.historyRows(this.removalParts())
   }
 
-  /** Per kept session, the index of its most probable person (−1 when there are none). */
-  private owners(): Int32Array {
-    const n = this.history.length
-    const k = this.persons.k
-    const owner = new Int32Array(n).fill(-1)
-    if (k === 0 || n === 0) return owner
-    const e = allocEncoded(n)
-    const o = emptyObservation()
-    for (let i = 0; i < n; i++) encodeObservation(this.history.get(i, o), e, i)
-    const resp = new Float64Array(n * k)
-    eStep(this.kernels, this.persons.mixture, e, resp)
-    for (let i = 0; i < n; i++) {
-      let best = 0
-      for (let j = 1; j < k; j++) if (resp[i * k + j]! > resp[i * k + best]!) best = j
-      owner[i] = best
+  /** What the removals of ./household-removal.ts work on: the household's parts and its rebuild. */
+  private removalParts(): removal.RemovalParts {
+    return {
+      history: this.history, devices: this.devices, persons: this.persons, sessionizer: this.sessionizer, kernels: this.kernels,
+      forgetOpen: (drop) => this.forgetOpen(drop), rebuild: () => this.rebuild(), topPerson: (s) => this.score(s, false)[0]?.person,
     }
-    return owner
   }
 
   /** Drops open sessions without closing them; returns how many went. */
