@@ -5,9 +5,8 @@
 // Its reference twin is the three passes it replaced (ThreePassReader, read.ts); test/ingress-single-pass.test.ts
 // holds the two to identical results and error codes on random valid, hostile and mutated messages.
 import { isUtf8 } from 'node:buffer'
-import { isToken, TOKEN_PATTERN, tokenProblem } from '../contracts/token.js'
 import {
-  CHANNELS, DEVICE_TYPES, EVENT_KINDS, EVENT_LIMITS, EventError, GENRES, PLAYBACK_KINDS, SCHEMA_VERSION,
+  CHANNELS, DEVICE_TYPES, EVENT_KINDS, EVENT_LIMITS, EventError, GENRES, PLAYBACK_KINDS, SCHEMA_VERSION, checkAccount, checkNumber, checkString, oneOf,
   type Channel, type DeviceType, type EventKind, type Genre, type IdrEvent,
 } from '../model/events.js'
 import type { DecodeLimits, MessageShape } from './decode.js'
@@ -140,34 +139,10 @@ function binElement(): RejectedEvent {
 
 // --- validateEvent over slots: the same checks in the same order, with the same codes, fields and messages ---
 
-function str(s: readonly Slot[], f: number, max: number, required: boolean): string | undefined {
-  const v = s[f]
-  const field = FIELDS[f]!
-  if (v === undefined || v === null) {
-    if (required) throw new EventError('MISSING_FIELD', field, `${field} is required`)
-    return undefined
-  }
-  if (typeof v !== 'string') throw new EventError('BAD_TYPE', field, `${field} must be a string, got ${typeof v}`)
-  if (required && v.length === 0) throw new EventError('MISSING_FIELD', field, `${field} must not be empty`)
-  if (v.length > max) throw new EventError('TOO_LONG', field, `${field} is ${v.length} characters, at most ${max}`)
-  return v
-}
+const str = (s: readonly Slot[], f: number, max: number, required: boolean): string | undefined => checkString(s[f], FIELDS[f]!, max, required)
 
-function num(s: readonly Slot[], f: number, min: number, max: number, required: boolean, unit: string): number | undefined {
-  const v = s[f]
-  const field = FIELDS[f]!
-  if (v === undefined || v === null) {
-    if (required) throw new EventError('MISSING_FIELD', field, `${field} is required`)
-    return undefined
-  }
-  if (typeof v !== 'number') throw new EventError('BAD_TYPE', field, `${field} must be a number (${unit}), got ${typeof v}`)
-  if (!(v >= min && v <= max)) throw new EventError('OUT_OF_RANGE', field, `${field} must be in [${min}, ${max}] ${unit}, got ${v}`)
-  return v
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], fallback: T): T {
-  return (allowed as readonly string[]).includes(value) ? (value as T) : fallback
-}
+const num = (s: readonly Slot[], f: number, min: number, max: number, required: boolean, unit: string): number | undefined =>
+  checkNumber(s[f], FIELDS[f]!, min, max, required, unit)
 
 function validate(s: readonly Slot[]): IdrEvent {
   const L = EVENT_LIMITS
@@ -185,8 +160,7 @@ function validate(s: readonly Slot[]): IdrEvent {
   const ts = num(s, F_TS, L.tsMin, L.tsMax, true, 'epoch ms')!
   if (!Number.isInteger(ts)) throw new EventError('BAD_TYPE', 'ts', `ts must be an integer (epoch ms), got ${ts}`)
   const id = str(s, F_ID, L.idMaxLength, true)!
-  const account = str(s, F_ACCOUNT, Infinity, true)!
-  if (!isToken(account)) throw new EventError('BAD_ACCOUNT', 'account', `account ${tokenProblem(account)} (an account is ${TOKEN_PATTERN})`)
+  const account = checkAccount(s[F_ACCOUNT])
   const e: { -readonly [K in keyof IdrEvent]: IdrEvent[K] } = { v: 1, id, ts, account, device: str(s, F_DEVICE, L.deviceMaxLength, true)!, kind }
   const deviceType = str(s, F_DEVICE_TYPE, 16, false)
   if (deviceType !== undefined) {

@@ -90,8 +90,8 @@ export class EventError extends IdrError {
 
 type Raw = Record<string, unknown>
 
-function str(o: Raw, field: string, max: number, required: boolean): string | undefined {
-  const v = o[field]
+/** A string field's value checked (the one copy of the rule: validateEvent and ingress's single pass call it). */
+export function checkString(v: unknown, field: string, max: number, required: boolean): string | undefined {
   if (v === undefined || v === null) {
     if (required) throw new EventError('MISSING_FIELD', field, `${field} is required`)
     return undefined
@@ -102,15 +102,8 @@ function str(o: Raw, field: string, max: number, required: boolean): string | un
   return v
 }
 
-// The account becomes a subject token (idr.out.assign.<account>): the token rule, not just a length.
-function account(o: Raw): string {
-  const a = str(o, 'account', Infinity, true)!
-  if (!isToken(a)) throw new EventError('BAD_ACCOUNT', 'account', `account ${tokenProblem(a)} (an account is ${TOKEN_PATTERN})`)
-  return a
-}
-
-function num(o: Raw, field: string, min: number, max: number, required: boolean, unit: string): number | undefined {
-  const v = o[field]
+/** A number field's value checked against [min, max] (the one copy of the rule). */
+export function checkNumber(v: unknown, field: string, min: number, max: number, required: boolean, unit: string): number | undefined {
   if (v === undefined || v === null) {
     if (required) throw new EventError('MISSING_FIELD', field, `${field} is required`)
     return undefined
@@ -120,9 +113,22 @@ function num(o: Raw, field: string, min: number, max: number, required: boolean,
   return v
 }
 
-function oneOf<T extends string>(value: string, allowed: readonly T[], fallback: T): T {
+/** value if it is one of `allowed`, else fallback. */
+export function oneOf<T extends string>(value: string, allowed: readonly T[], fallback: T): T {
   return (allowed as readonly string[]).includes(value) ? (value as T) : fallback
 }
+export const str = (o: Raw, field: string, max: number, required: boolean): string | undefined => checkString(o[field], field, max, required)
+
+// The account becomes a subject token (idr.out.assign.<account>): the token rule, not just a length.
+export function checkAccount(v: unknown): string {
+  const a = checkString(v, 'account', Infinity, true)!
+  if (!isToken(a)) throw new EventError('BAD_ACCOUNT', 'account', `account ${tokenProblem(a)} (an account is ${TOKEN_PATTERN})`)
+  return a
+}
+
+const account = (o: Raw): string => checkAccount(o['account'])
+
+const num = (o: Raw, field: string, min: number, max: number, required: boolean, unit: string): number | undefined => checkNumber(o[field], field, min, max, required, unit)
 
 /** Checks one decoded event against schema version 1 and returns it typed; throws EventError otherwise. */
 export function validateEvent(raw: unknown): IdrEvent {
