@@ -5,6 +5,7 @@ import type { IdrEvent } from '../src/model/events.js'
 import { dominantGenre, DeviceSlots, emptyObservation, MAX_DEVICES, observe } from '../src/model/observation.js'
 import { Sessionizer, type Session, type SessionUpdate } from '../src/model/sessionizer.js'
 import { EventClock } from '../src/runtime/event-time.js'
+import { deviceTypeIndex } from '../src/model/population.js'
 
 /** One closed session of a household, in the order it closed. */
 export interface PeerSession {
@@ -18,6 +19,8 @@ export interface PeerSession {
   readonly genre: number
   /** ln(1 + watched minutes). */
   readonly logMinutes: number
+  /** Index in DEVICE_TYPES of the device's type. */
+  readonly deviceType: number
   /** Household-local index of the session's content id (its last content; 0 = none). */
   readonly content: number
   /** The real person(s), '+'-joined for co-viewing. */
@@ -71,5 +74,5 @@ function toPeerSession(c: Collecting, s: Session, o: ReturnType<typeof emptyObse
     content = c.contents.get(s.content) ?? c.contents.size + 1
     c.contents.set(s.content, content)
   }
-  return { hour: o.hour, weekday: o.weekday, device: o.device, genre: Math.max(0, dominantGenre(s)), logMinutes: o.logMinutes, content, truth: s.truth! }
+  return { hour: o.hour, weekday: o.weekday, device: o.device, genre: Math.max(0, dominantGenre(s)), logMinutes: o.logMinutes, deviceType: deviceTypeIndex(s.deviceType), content, truth: s.truth! }
 }

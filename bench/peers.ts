@@ -5,6 +5,7 @@
 //   npm run build:ts && node build/bench/peers.js [--households 300] [--days 30] [--alt-households 300]
 //                                                 [--alt-days 60] [--only sim,taste,...] [--quick] [--result NAME]
 //                                                 [--set traits]  (one trait at a time, true k)
+//                                                 [--set population]  (the population-model peer)
 //   node build/bench/peers.js --merge NAME,NAME   (parts run in parallel → bench/results/peers.json)
 // or `idr bench peers [--quick]` (defaults). Results: bench/results/peers.json, summary in docs/benchmarks.md.
 import { execFileSync } from 'node:child_process'
@@ -22,6 +23,7 @@ import { collectSessions, type PeerHousehold } from './peers-data.js'
 import { idrBothProtocols } from './peers-idr.js'
 import { gaussianPeer, latentClassPeer, mostActivePeer, type Peer } from './peers-models.js'
 import { scoreWithPeer, type Protocol } from './peers-protocols.js'
+import { trainedPopulationPeer } from './peers-population.js'
 
 /** The alternative generator (../shared/tools/README.md). */
 export const ALT_GENERATOR = join(projectRoot, '..', 'shared', 'tools', 'alt-households.mjs')
@@ -37,8 +39,11 @@ export interface PeersOptions {
   altDays?: number
   /** Datasets to run: 'sim' and/or track names. Default all. */
   only?: readonly string[]
-  /** 'main': idr and PEERS; 'traits': TRAIT_PEERS only (which single trait separates people, k known). */
-  set?: 'main' | 'traits'
+  /**
+   * 'main': idr and PEERS; 'traits': TRAIT_PEERS only (which single trait separates people, k known);
+   * 'population': the population-model peer, its profiles fitted on another seed's households (never the scored ones).
+   */
+  set?: 'main' | 'traits' | 'population'
 }
 
 export const PEERS_DEFAULTS = { households: 300, days: 30, altHouseholds: 300, altDays: 60 } as const
@@ -136,7 +141,8 @@ async function readAll(path: string): Promise<IdrEvent[]> {
 /** Every dataset's rows; alt tracks are generated into a temporary directory removed afterwards. */
 export async function runPeers(options: PeersOptions, log: (line: string) => void): Promise<PeerRow[]> {
   const o = { set: 'main', ...PEERS_DEFAULTS, ...options }
-  const peers = o.set === 'traits' ? TRAIT_PEERS : PEERS
+  const fixed = o.set === 'traits' ? TRAIT_PEERS : PEERS
+  const peersFor = (train: IdrEvent[]): readonly Peer[] => (o.set === 'population' ? [trainedPopulationPeer(train, log)] : fixed)
   const want = (name: string) => !o.only || o.only.includes(name)
   const rows: PeerRow[] = []
   if (want('sim')) {
@@ -144,7 +150,8 @@ export async function runPeers(options: PeersOptions, log: (line: string) => voi
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     const dataset = { name: `sim default ${o.households}×${o.days}`, events: [...sim.events()], ceiling: bayesCeiling(sim).accuracy, trueSizes }
     log(`${dataset.name}: ${dataset.events.length} events`)
-    rows.push(...runDataset(dataset, peers, o.set === 'main', log))
+    const train = o.set === 'population' ? [...simulate({ households: o.households, days: o.days, seed: 3 }).events()] : []
+    rows.push(...runDataset(dataset, peersFor(train), o.set === 'main', log))
   }
   const tracks = ALT_TRACKS.filter(want)
   if (tracks.length === 0) return rows
@@ -156,7 +163,13 @@ export async function runPeers(options: PeersOptions, log: (line: string) => voi
       execFileSync(process.execPath, [ALT_GENERATOR, '--track', track, '--households', String(o.altHouseholds), '--days', String(o.altDays), '--seed', '1', '--out', file], { stdio: 'ignore' })
       const dataset = { name: `alt ${track} ${o.altHouseholds}×${o.altDays}`, events: await readAll(file), ceiling: null, trueSizes: undefined }
       log(`${dataset.name}: ${dataset.events.length} events`)
-      rows.push(...runDataset(dataset, peers, o.set === 'main', log))
+      let train: IdrEvent[] = []
+      if (o.set === 'population') {
+        const trainFile = join(dir, `alt-${track}-train.ndjson`)
+        execFileSync(process.execPath, [ALT_GENERATOR, '--track', track, '--households', String(o.altHouseholds), '--days', String(o.altDays), '--seed', '2', '--out', trainFile], { stdio: 'ignore' })
+        train = await readAll(trainFile)
+      }
+      rows.push(...runDataset(dataset, peersFor(train), o.set === 'main', log))
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -203,7 +216,7 @@ async function main(): Promise<void> {
     households: whole('households', values.households, base.households), days: whole('days', values.days, base.days),
     altHouseholds: whole('alt-households', values['alt-households'], base.altHouseholds), altDays: whole('alt-days', values['alt-days'], base.altDays),
     ...(values.only ? { only: values.only.split(',') } : {}),
-    set: values.set === undefined || values.set === 'main' ? 'main' : values.set === 'traits' ? 'traits' : badSet(values.set),
+    set: values.set === undefined || values.set === 'main' ? 'main' : values.set === 'traits' || values.set === 'population' ? values.set : badSet(values.set),
   }
   const rows = await runPeers(options, (l) => console.error(l))
   const file = writeResult(values.result ?? 'peers', { options, quick: values.quick ?? false, rows })
@@ -212,7 +225,7 @@ async function main(): Promise<void> {
 }
 
 function badSet(v: string): never {
-  throw new Error(`--set takes main or traits, got "${v}"`)
+  throw new Error(`--set takes main, traits or population, got "${v}"`)
 }
 
 /** --merge a,b: the rows of bench/results/a.json, b.json (runs of --only … --result a in parallel) into peers.json. */

@@ -11,8 +11,8 @@ function twoStrangers(): PeerHousehold {
   for (let i = 0; i < 60; i++) {
     const b = i % 3 !== 0
     sessions.push(b
-      ? { hour: 20 + (i % 3) * 0.5, weekday: i % 7, device: 1, genre: 11, logMinutes: 4, content: 2, truth: 'b' }
-      : { hour: 8 + (i % 2) * 0.5, weekday: i % 7, device: 0, genre: 0, logMinutes: 3, content: 1, truth: 'a' })
+      ? { hour: 20 + (i % 3) * 0.5, weekday: i % 7, device: 1, genre: 11, logMinutes: 4, deviceType: 0, content: 2, truth: 'b' }
+      : { hour: 8 + (i % 2) * 0.5, weekday: i % 7, device: 0, genre: 0, logMinutes: 3, deviceType: 2, content: 1, truth: 'a' })
   }
   return { account: 'acct', sessions }
 }
