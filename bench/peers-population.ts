@@ -8,6 +8,7 @@ import type { IdrEvent } from '../src/model/events.js'
 import { allocEncoded, encodeObservation, type Encoded } from '../src/model/mixture.js'
 import { encodePopulationRow, fitPopulation, POPULATION_FIT_DEFAULTS, type PopulationModel } from '../src/model/population.js'
 import { selectProfilePersons, softmaxInto, type ProfilePriors, type ProfileRows } from '../src/model/profile-persons.js'
+import { learnStrengths } from '../src/model/population-strength.js'
 import { collectSessions, type PeerSession } from './peers-data.js'
 import type { Peer } from './peers-models.js'
 
@@ -39,12 +40,17 @@ function householdEncoded(sessions: readonly PeerSession[]): Encoded {
   return e
 }
 
-/** The peer over a fitted population. */
-export function populationPeer(pop: PopulationModel, ops: KernelOps, o: PopulationPeerOptions = POPULATION_PEER_DEFAULTS): Peer {
+function uniformPriors(o: PopulationPeerOptions): ProfilePriors {
   const a = o.strength
-  const priors: ProfilePriors = { strength: { time: a, weekday: a, device: a, genre: a, duration: a }, deviceAlpha: o.deviceAlpha, varianceFloor: 0.02 }
+  return { strength: { time: a, weekday: a, device: a, genre: a, duration: a }, deviceAlpha: o.deviceAlpha, varianceFloor: 0.02 }
+}
+
+/** The peer over a fitted population (with learned strengths, or the one of o for every trait). */
+export function populationPeer(pop: PopulationModel, ops: KernelOps, o: PopulationPeerOptions = POPULATION_PEER_DEFAULTS, learned?: ProfilePriors): Peer {
+  const priors = learned ?? uniformPriors(o)
+  const st = priors.strength
   return {
-    name: `population model (M = ${pop.size}), k by evidence`,
+    name: `population model (M = ${pop.size}${learned ? `, strengths ${st.time}/${st.weekday}/${st.device}/${st.genre}/${st.duration}` : ''}), k by evidence`,
     fit: (sessions, seed) => {
       const chosen = selectProfilePersons(ops, profileRows(sessions), householdEncoded(sessions), pop, priors, { ...o, seed })
       const P = chosen.persons
@@ -63,12 +69,24 @@ export function populationPeer(pop: PopulationModel, ops: KernelOps, o: Populati
   }
 }
 
-/** Fits the profiles on `train` (80 % of its households; the other 20 % choose M) and returns the peer. */
-export function trainedPopulationPeer(train: readonly IdrEvent[], log: (line: string) => void): Peer {
+/**
+ * Fits the profiles on `train` (80 % of its households; the other 20 % choose M), learns the trait strengths on
+ * up to STRENGTH_HOUSEHOLDS of the same 80 % when `learn`, and returns the peer.
+ */
+export function trainedPopulationPeer(train: readonly IdrEvent[], log: (line: string) => void, learn = true): Peer {
   const ops = new KernelOps(defaultKernels())
   const households = collectSessions(train)
   const cut = Math.floor(households.length * 0.8)
   const fit = fitPopulation(ops, households.slice(0, cut).flatMap((h) => h.sessions), households.slice(cut).flatMap((h) => h.sessions), POPULATION_FIT_DEFAULTS)
   log(`  population: M = ${fit.model.size}; held-out ln L per session ${fit.heldOut.map((h) => `${h.size}: ${h.logLik.toFixed(3)}`).join(', ')}`)
-  return populationPeer(fit.model, ops)
+  if (!learn) return populationPeer(fit.model, ops)
+  const sample = households.slice(0, Math.min(cut, STRENGTH_HOUSEHOLDS)).map((h) => ({ rows: profileRows(h.sessions), init: householdEncoded(h.sessions) }))
+  const o = POPULATION_PEER_DEFAULTS
+  const learned = learnStrengths(ops, sample, fit.model, uniformPriors(o), { ...o, seed: 1 })
+  const s = learned.priors.strength
+  log(`  strengths (time/weekday/device/genre/duration): ${s.time}/${s.weekday}/${s.device}/${s.genre}/${s.duration}`)
+  return populationPeer(fit.model, ops, o, learned.priors)
 }
+
+/** Training households the strengths are learned on. */
+export const STRENGTH_HOUSEHOLDS = 120

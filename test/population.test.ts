@@ -4,6 +4,7 @@ import { KernelOps } from '../src/kernels/ops.js'
 import { allocEncoded, encodeObservation } from '../src/model/mixture.js'
 import { encodePopulationRow, fitPopulation, type PopulationModel, type PopulationRow } from '../src/model/population.js'
 import { PROFILE_PRIORS, fitProfilePersons, selectProfilePersons, type ProfileRows } from '../src/model/profile-persons.js'
+import { learnStrengths } from '../src/model/population-strength.js'
 import { lnGamma } from '../src/model/special.js'
 import { rng, type Rng } from '../src/sim/random.js'
 
@@ -114,5 +115,27 @@ describe('persons under the population model', () => {
     const out = new Float64Array(1)
     fit.persons.logJoint(fresh, 0, out, new Float64Array(pop.size))
     expect(Number.isFinite(out[0]!)).toBe(true)
+  })
+})
+
+describe('trait strengths learned at population level', () => {
+  /** Households of two persons; `person` draws one session of person p of household h. */
+  function world(person: (r: Rng, h: number, p: number) => Row, seed: number) {
+    const r = rng(seed)
+    const households = Array.from({ length: 24 }, (_, h) => Array.from({ length: 40 }, (_, i) => person(r, h, i % 2)))
+    const pooled = households.flat()
+    const pop = fitPopulation(ops, pooled.slice(0, 720), pooled.slice(720), { sizes: [1, 2, 4, 8], seed: 1 }).model
+    return learnStrengths(ops, households.map((s) => rowsOf(s)), pop, PROFILE_PRIORS, select).priors.strength
+  }
+
+  it('is high for a trait on which persons are their profile and low for a personal habit', () => {
+    // persons are one of two profiles: they follow them closely
+    const shared = world((r, _h, p) => (p === 0 ? morningKids(r, 1, 'a') : eveningDrama(r, 0, 'b')), 31)
+    // each person has their own hour, anywhere in the day; nothing else differs
+    const hours = Array.from({ length: 48 }, (_, x) => (x * 7.3) % 24)
+    const personal = world((r, h, p) => ({ ...noise(r, 0, `p${p}`), deviceType: TV, hour: (hours[2 * h + p]! + 0.7 * r.normal() + 24) % 24 }), 32)
+    expect(shared.time).toBeGreaterThanOrEqual(30)
+    expect(personal.time).toBeLessThanOrEqual(10)
+    expect(personal.time).toBeLessThan(shared.time)
   })
 })

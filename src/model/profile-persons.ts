@@ -142,15 +142,9 @@ export class ProfilePersons {
           const af = a[f]
           let nf = 0
           for (let v = 0; v < size; v++) nf += this.c[j * VOCAB + offset + v]!
-          let acc = lnGamma(af) - lnGamma(af + nf)
           const norm = Math.log(nf + af)
-          for (let v = 0; v < size; v++) {
-            const prior = af * Math.exp(phi[q * VOCAB + offset + v]!)
-            const cv = this.c[j * VOCAB + offset + v]!
-            if (cv > 0) acc += lnGamma(prior + cv) - lnGamma(prior)
-            this.logTheta[tab + offset + v] = Math.log(cv + prior) - norm
-          }
-          ev += acc
+          for (let v = 0; v < size; v++) this.logTheta[tab + offset + v] = Math.log(this.c[j * VOCAB + offset + v]! + af * Math.exp(phi[q * VOCAB + offset + v]!)) - norm
+          ev += this.fieldEvidence(j, q, f, af)
         }
         ev += this.duration(j, q)
         this.evidenceJM[j * m + q] = ev
@@ -166,10 +160,26 @@ export class ProfilePersons {
     this.devices()
   }
 
+  /** ln p(person j's counts of field f | profile q) with θ ~ Dirichlet(a · φ_q,f) integrated out. */
+  fieldEvidence(j: number, q: number, f: Field, a: number): number {
+    const { offset, size } = FIELD_SLOTS[f]
+    const phi = this.pop.profiles.logTab
+    let nf = 0
+    let acc = 0
+    for (let v = 0; v < size; v++) {
+      const cv = this.c[j * VOCAB + offset + v]!
+      nf += cv
+      if (cv > 0) {
+        const prior = a * Math.exp(phi[q * VOCAB + offset + v]!)
+        acc += lnGamma(prior + cv) - lnGamma(prior)
+      }
+    }
+    return acc + lnGamma(a) - lnGamma(a + nf)
+  }
+
   /** Person j's duration under profile q: the normal-gamma marginal (returned) and the plug-in predictive. */
-  private duration(j: number, q: number): number {
+  duration(j: number, q: number, k0 = this.priors.strength.duration, store = true): number {
     const pm = this.pop.profiles
-    const k0 = this.priors.strength.duration
     const m0 = pm.durMean[q]!
     const v0 = Math.max(this.priors.varianceFloor, 1 / pm.durPrec[q]!)
     const a0 = 1 + k0 / 2
@@ -181,11 +191,13 @@ export class ProfilePersons {
     const kn = k0 + w
     const an = a0 + w / 2
     const bn = b0 + 0.5 * scatter + (k0 * w * (xbar - m0) ** 2) / (2 * kn)
-    const at = j * this.m + q
-    const variance = Math.max(this.priors.varianceFloor, (bn * (kn + 1)) / (an * kn))
-    this.durMean[at] = (k0 * m0 + s) / kn
-    this.durPrec[at] = 1 / variance
-    this.durConst[at] = -0.5 * Math.log(2 * Math.PI * variance)
+    if (store) {
+      const at = j * this.m + q
+      const variance = Math.max(this.priors.varianceFloor, (bn * (kn + 1)) / (an * kn))
+      this.durMean[at] = (k0 * m0 + s) / kn
+      this.durPrec[at] = 1 / variance
+      this.durConst[at] = -0.5 * Math.log(2 * Math.PI * variance)
+    }
     return lnGamma(an) - lnGamma(a0) + a0 * Math.log(b0) - an * Math.log(bn) + 0.5 * Math.log(k0 / kn) - (w / 2) * Math.log(2 * Math.PI)
   }
 
