@@ -32,6 +32,8 @@ export interface PeerFit {
 export interface Peer {
   readonly name: string
   fit(sessions: readonly PeerSession[], seed: number): PeerFit
+  /** A refit by local moves from the previous fit (prequential, once the history is long; idr's fullSearchBelow). */
+  refine?(previous: PeerFit, sessions: readonly PeerSession[], seed: number): PeerFit
 }
 
 // ---------------------------------------------------------------------------------------------------------

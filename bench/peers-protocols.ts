@@ -11,6 +11,8 @@ export type Protocol = 'offline' | 'prequential'
 
 /** First refit after this many closed sessions (idr: minSessions 3). */
 export const FIRST_REFIT = 3
+/** Histories longer than this are refitted by local moves where the peer has them (idr: fullSearchBelow 30). */
+export const FULL_SEARCH_BELOW = 30
 /** A new class keeps the name of the old one it overlaps most if at least this share of its mass was that class's (idr: KEEP_OVERLAP). */
 export const KEEP_OVERLAP = 0.3
 
@@ -43,7 +45,7 @@ function prequential(peer: Peer, hh: PeerHousehold, seed: number): ScoredHouseho
   for (let i = 0; i < hh.sessions.length; i++) {
     if (i >= refitAt) {
       const seen = hh.sessions.slice(0, i)
-      const next = peer.fit(seen, seed + i)
+      const next = peer.refine && fit && i > FULL_SEARCH_BELOW ? peer.refine(fit, seen, seed + i) : peer.fit(seen, seed + i)
       if (next.ids) names = [...next.ids]
       else if (!fit) names = Array.from({ length: next.k }, () => `c${fresh++}`)
       else {

@@ -3,7 +3,7 @@ import { defaultKernels } from '../src/kernels/backend.js'
 import { KernelOps } from '../src/kernels/ops.js'
 import { allocEncoded, encodeObservation } from '../src/model/mixture.js'
 import { encodePopulationRow, fitPopulation, type PopulationModel, type PopulationRow } from '../src/model/population.js'
-import { PROFILE_PRIORS, fitProfilePersons, selectProfilePersons, type ProfileRows } from '../src/model/profile-persons.js'
+import { PROFILE_PRIORS, fitProfilePersons, refineProfilePersons, responsibilities, selectProfilePersons, type ProfileRows } from '../src/model/profile-persons.js'
 import { learnStrengths } from '../src/model/population-strength.js'
 import { lnGamma } from '../src/model/special.js'
 import { rng, type Rng } from '../src/sim/random.js'
@@ -84,6 +84,17 @@ describe('persons under the population model', () => {
     const top = sessions.map((_, i) => (fit.resp[i * 2]! > 0.5 ? 0 : 1))
     const agree = sessions.filter((s, i) => (s.who === 'a') === (top[i] === top[0])).length
     expect(agree).toBe(60)
+  })
+
+  it('finds a second person by a local move from one (split), and keeps two that are two', () => {
+    const r = rng(14)
+    const sessions = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? morningKids(r, 1, 'a') : eveningDrama(r, 0, 'b')))
+    const { rows, init } = rowsOf(sessions)
+    const one = fitProfilePersons(rows, pop, 1, new Float64Array(60).fill(1)).persons
+    const two = refineProfilePersons(ops, rows, init, pop, PROFILE_PRIORS, select, responsibilities(one, rows), 1)
+    expect(two.persons.k).toBe(2)
+    const again = refineProfilePersons(ops, rows, init, pop, PROFILE_PRIORS, select, responsibilities(two.persons, rows), 2)
+    expect(again.persons.k).toBe(2)
   })
 
   it('keeps one person with one habit whole', () => {

@@ -192,7 +192,7 @@ export function refineMixture(ops: KernelOps, e: Encoded, options: MixtureOption
 }
 
 /** Responsibilities with the heaviest person's sessions split in two by k-means on their embedding. */
-function split(ops: KernelOps, e: Encoded, resp: Float64Array, k: number, seed: number): Float64Array {
+export function split(ops: KernelOps, e: Encoded, resp: Float64Array, k: number, seed: number): Float64Array {
   const mass = new Float64Array(k)
   for (let i = 0; i < e.n; i++) for (let j = 0; j < k; j++) mass[j] = mass[j]! + resp[i * k + j]!
   let big = 0
@@ -223,7 +223,7 @@ function split(ops: KernelOps, e: Encoded, resp: Float64Array, k: number, seed: 
 }
 
 /** Responsibilities with the two persons that share most sessions (Σ_i r_ia·r_ib) merged. */
-function merge(n: number, resp: Float64Array, k: number): Float64Array {
+export function merge(n: number, resp: Float64Array, k: number): Float64Array {
   let a = 0, b = 1, most = -1
   for (let x = 0; x < k; x++) {
     for (let y = x + 1; y < k; y++) {

@@ -8,7 +8,7 @@
 // household's own use. docs/model.md, "Persons under the population model".
 import type { KernelOps } from '../kernels/ops.js'
 import { FIELD_SLOTS, PAIRS, VOCAB, type Encoded, type Field } from './mixture.js'
-import { kmeansInit } from './mixture-fit.js'
+import { kmeansInit, merge, split } from './mixture-fit.js'
 import type { PopulationModel } from './population.js'
 import { lnGamma } from './special.js'
 
@@ -378,4 +378,36 @@ export function selectProfilePersons(ops: KernelOps, rows: ProfileRows, init: En
     if (!chosen || best!.evidence > chosen.evidence) chosen = best
   }
   return chosen!
+}
+
+/**
+ * Local moves from the current persons (`current`: n × k responsibilities on rows): keep k, split the heaviest
+ * person, merge the two that share most sessions (./mixture-fit.ts refineMixture's moves); the eligible fit
+ * with the highest evidence wins. Three EM runs instead of a search over every k.
+ */
+export function refineProfilePersons(ops: KernelOps, rows: ProfileRows, init: Encoded, pop: PopulationModel, priors: ProfilePriors, s: ProfileSelectOptions, current: Float64Array, k: number): ProfileFit {
+  const n = rows.e.n
+  const starts: { k: number, resp: Float64Array }[] = [{ k, resp: current }]
+  if (k < s.kMax) starts.push({ k: k + 1, resp: split(ops, init, current, k, s.seed) })
+  if (k > 1) starts.push({ k: k - 1, resp: merge(n, current, k) })
+  let best: ProfileFit | undefined
+  for (const start of starts) {
+    const f = fitProfilePersons(rows, pop, start.k, start.resp, priors)
+    if (start.k > 1 && f.smallest < s.minPersonSessions) continue
+    if (!best || f.evidence > best.evidence) best = f
+  }
+  return best ?? fitProfilePersons(rows, pop, 1, new Float64Array(n).fill(1), priors)
+}
+
+/** n × k responsibilities of the rows under persons P (for a refine from them). */
+export function responsibilities(P: ProfilePersons, rows: ProfileRows): Float64Array {
+  const n = rows.e.n
+  const out = new Float64Array(n * P.k)
+  const row = new Float64Array(P.k)
+  const scratch = new Float64Array(P.m)
+  for (let i = 0; i < n; i++) {
+    P.logJoint(rows, i, row, scratch)
+    softmaxInto(row, P.k, out, i * P.k)
+  }
+  return out
 }
