@@ -6,10 +6,11 @@
 //                                                 [--alt-days 60] [--only sim,taste,...] [--quick] [--result NAME]
 //                                                 [--set traits]  (one trait at a time, true k)
 //                                                 [--set population]  (the population-model peer)
+//                                                 [--set idr]  (idr alone)  [--dump DIR]  (scored households as JSON)
 //   node build/bench/peers.js --merge NAME,NAME   (parts run in parallel → bench/results/peers.json)
 // or `idr bench peers [--quick]` (defaults). Results: bench/results/peers.json, summary in docs/benchmarks.md.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -41,9 +42,12 @@ export interface PeersOptions {
   only?: readonly string[]
   /**
    * 'main': idr and PEERS; 'traits': TRAIT_PEERS only (which single trait separates people, k known);
-   * 'population': the population-model peer, its profiles fitted on another seed's households (never the scored ones).
+   * 'population': the population-model peer, its profiles fitted on another seed's households (never the scored ones);
+   * 'idr': idr alone.
    */
-  set?: 'main' | 'traits' | 'population'
+  set?: 'main' | 'traits' | 'population' | 'idr'
+  /** Write every dataset × model × protocol's scored households to this directory (JSON), for offline analysis. */
+  dump?: string
 }
 
 export const PEERS_DEFAULTS = { households: 300, days: 30, altHouseholds: 300, altDays: 60 } as const
@@ -94,9 +98,13 @@ function row(dataset: Dataset, protocol: Protocol, model: string, r: EvalReport,
 type Score = (runs: readonly ScoredHousehold[]) => EvalReport
 
 /** Runs idr (if asked) and the peers on one dataset under both protocols. */
-export function runDataset(dataset: Dataset, peers: readonly Peer[], withIdr: boolean, log: (line: string) => void): PeerRow[] {
+export function runDataset(dataset: Dataset, peers: readonly Peer[], withIdr: boolean, log: (line: string) => void, dump?: string): PeerRow[] {
   const rows: PeerRow[] = []
-  const score: Score = (runs) => scoreHouseholds(runs, dataset.events.length, 1, dataset.ceiling, dataset.trueSizes)
+  let dumped = 0
+  const score: Score = (runs) => {
+    if (dump) dumpRuns(dump, dataset, dumped++, runs)
+    return scoreHouseholds(runs, dataset.events.length, 1, dataset.ceiling, dataset.trueSizes)
+  }
   const households: PeerHousehold[] = collectSessions(dataset.events)
   if (withIdr) rows.push(...idrRows(dataset, households, score))
   for (const peer of peers) {
@@ -109,6 +117,14 @@ export function runDataset(dataset: Dataset, peers: readonly Peer[], withIdr: bo
     }
   }
   return rows
+}
+
+/** Scored households as JSON, named by dataset and the order they were scored in (see the run's log for which model and protocol). */
+function dumpRuns(dir: string, dataset: Dataset, index: number, runs: readonly ScoredHousehold[]): void {
+  mkdirSync(dir, { recursive: true })
+  const name = `${dataset.name.replace(/[^a-z0-9]+/gi, '-')}-${index}.json`
+  const sizes = dataset.trueSizes ? Object.fromEntries(dataset.trueSizes) : null
+  writeFileSync(join(dir, name), JSON.stringify({ dataset: dataset.name, ceiling: dataset.ceiling, trueSizes: sizes, runs }))
 }
 
 /** idr's rows: prequential exactly as `idr eval` (evaluateEvents), offline from the final persons. */
@@ -141,7 +157,7 @@ async function readAll(path: string): Promise<IdrEvent[]> {
 /** Every dataset's rows; alt tracks are generated into a temporary directory removed afterwards. */
 export async function runPeers(options: PeersOptions, log: (line: string) => void): Promise<PeerRow[]> {
   const o = { set: 'main', ...PEERS_DEFAULTS, ...options }
-  const fixed = o.set === 'traits' ? TRAIT_PEERS : PEERS
+  const fixed = o.set === 'traits' ? TRAIT_PEERS : o.set === 'idr' ? [] : PEERS
   const peersFor = (train: IdrEvent[]): readonly Peer[] => (o.set === 'population' ? [trainedPopulationPeer(train, log)] : fixed)
   const want = (name: string) => !o.only || o.only.includes(name)
   const rows: PeerRow[] = []
@@ -151,7 +167,7 @@ export async function runPeers(options: PeersOptions, log: (line: string) => voi
     const dataset = { name: `sim default ${o.households}×${o.days}`, events: [...sim.events()], ceiling: bayesCeiling(sim).accuracy, trueSizes }
     log(`${dataset.name}: ${dataset.events.length} events`)
     const train = o.set === 'population' ? [...simulate({ households: o.households, days: o.days, seed: 3 }).events()] : []
-    rows.push(...runDataset(dataset, peersFor(train), o.set === 'main', log))
+    rows.push(...runDataset(dataset, peersFor(train), o.set === 'main' || o.set === 'idr', log, o.dump))
   }
   const tracks = ALT_TRACKS.filter(want)
   if (tracks.length === 0) return rows
@@ -169,7 +185,7 @@ export async function runPeers(options: PeersOptions, log: (line: string) => voi
         execFileSync(process.execPath, [ALT_GENERATOR, '--track', track, '--households', String(o.altHouseholds), '--days', String(o.altDays), '--seed', '2', '--out', trainFile], { stdio: 'ignore' })
         train = await readAll(trainFile)
       }
-      rows.push(...runDataset(dataset, peersFor(train), o.set === 'main', log))
+      rows.push(...runDataset(dataset, peersFor(train), o.set === 'main' || o.set === 'idr', log, o.dump))
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -201,7 +217,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       households: { type: 'string' }, days: { type: 'string' }, 'alt-households': { type: 'string' }, 'alt-days': { type: 'string' },
-      only: { type: 'string' }, set: { type: 'string' }, quick: { type: 'boolean' }, result: { type: 'string' }, merge: { type: 'string' },
+      only: { type: 'string' }, set: { type: 'string' }, dump: { type: 'string' }, quick: { type: 'boolean' }, result: { type: 'string' }, merge: { type: 'string' },
     },
   })
   if (values.merge) return merge(values.merge.split(','))
@@ -216,7 +232,8 @@ async function main(): Promise<void> {
     households: whole('households', values.households, base.households), days: whole('days', values.days, base.days),
     altHouseholds: whole('alt-households', values['alt-households'], base.altHouseholds), altDays: whole('alt-days', values['alt-days'], base.altDays),
     ...(values.only ? { only: values.only.split(',') } : {}),
-    set: values.set === undefined || values.set === 'main' ? 'main' : values.set === 'traits' || values.set === 'population' ? values.set : badSet(values.set),
+    set: values.set === undefined || values.set === 'main' ? 'main' : values.set === 'traits' || values.set === 'population' || values.set === 'idr' ? values.set : badSet(values.set),
+    ...(values.dump ? { dump: values.dump } : {}),
   }
   const rows = await runPeers(options, (l) => console.error(l))
   const file = writeResult(values.result ?? 'peers', { options, quick: values.quick ?? false, rows })
@@ -225,7 +242,7 @@ async function main(): Promise<void> {
 }
 
 function badSet(v: string): never {
-  throw new Error(`--set takes main, traits or population, got "${v}"`)
+  throw new Error(`--set takes main, traits, population or idr, got "${v}"`)
 }
 
 /** --merge a,b: the rows of bench/results/a.json, b.json (runs of --only … --result a in parallel) into peers.json. */
