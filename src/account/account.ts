@@ -109,7 +109,8 @@ export class Account {
       return out
     }
     const persons = this.personsAt(e.device, e.ts)
-    if (e.kind === 'touch') ledger.touch(e, persons[0]!.person)
+    // a touch belongs to one person's journey: the most probable identified one (the unseen mass is not a journey)
+    if (e.kind === 'touch') ledger.touch(e, (persons.find((q) => q.person !== UNKNOWN_PERSON) ?? persons[0]!).person)
     else if (e.kind === 'convert') ledger.convert(e, persons)
     return out
   }

@@ -1,7 +1,8 @@
 // `idr eval`: runs the household model prequentially over simulated households (with the Bayes ceiling) or an
 // NDJSON file of events carrying `truth`, and prints the metrics (docs/model.md, docs/metrics.md).
 import type { IdrEvent } from '../model/events.js'
-import { evaluateEvents, fitTemperature, type EvalReport, type EventEvaluation } from '../sim/evaluate.js'
+import type { Detection } from '../model/unseen.js'
+import { evaluateEvents, fitTemperature, fitUnseen, type EvalReport, type EventEvaluation } from '../sim/evaluate.js'
 import { readEventsNdjson } from '../sim/ndjson.js'
 import { bayesCeiling, simulate } from '../sim/simulator.js'
 import { DIFFICULTIES } from '../sim/options.js'
@@ -17,7 +18,9 @@ export const EVAL_USAGE = `idr eval [options]: the household model scored sessio
   --difficulty L      easy | default | hard (default default)
   --input FILE        evaluate an NDJSON file of events that carry truth instead (idr simulate writes one);
                       no Bayes ceiling then. Bad lines, duplicates and late events are counted and shown
-  --fit-temperature   print the temperature that minimises ECE instead
+  --fit-temperature   print the temperature that minimises ECE instead (needs truth)
+  --fit-unseen        print the unseen mass's detection curve fitted on these households instead
+                      (unsupervised: truth is not used; pass it as the household option unseen.detection)
   --json              one JSON object instead of the table
 
 Examples:
@@ -27,6 +30,7 @@ Examples:
 const FLAGS = {
   households: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' },
   input: { type: 'string' }, json: { type: 'boolean' }, 'fit-temperature': { type: 'boolean' },
+  'fit-unseen': { type: 'boolean' },
 } as const
 
 /** What was read but not scored: bad lines of the file (--input only), events the model rejected, sessions without truth. */
@@ -90,10 +94,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     if (reader.errors.length > 5) console.error(`idr eval: … and ${reader.errors.length - 5} more bad lines`)
     badLines = reader.errors.length
     if (values['fit-temperature']) return printFit(fitTemperature(events), json)
+    if (values['fit-unseen']) return printUnseen(fitUnseen(events), json)
     report = evaluateEvents(events)
   } else {
     const sim = simulate({ households, days, seed, difficulty })
     if (values['fit-temperature']) return printFit(fitTemperature(sim.events()), json)
+    if (values['fit-unseen']) return printUnseen(fitUnseen(sim.events()), json)
     const trueSizes = new Map(sim.households.map((h) => [h.account, h.persons.length]))
     report = evaluateEvents(sim.events(), { ceiling: bayesCeiling(sim).accuracy, trueSizes })
   }
@@ -112,5 +118,13 @@ export async function evalCommand(args: string[]): Promise<number> {
 function printFit(fit: { temperature: number, ece: number, eceBefore: number }, json: boolean): number {
   if (json) console.log(JSON.stringify(fit))
   else console.log(`temperature ${fit.temperature.toFixed(2)}: ECE ${fit.eceBefore.toFixed(3)} → ${fit.ece.toFixed(3)}`)
+  return 0
+}
+
+/** --fit-unseen: the detection curve of the unseen mass on these households (docs/model.md, "Honest probabilities"). */
+function printUnseen(fit: { detection: Detection, observations: number }, json: boolean): number {
+  const d = fit.detection
+  if (json) console.log(JSON.stringify({ unseen: { detection: d }, observations: fit.observations }))
+  else console.log(`unseen.detection { a: ${d.a}, b: ${d.b.toFixed(1)}, c: ${d.c.toFixed(1)} } from ${int(fit.observations)} household sizes (every 5th close)`)
   return 0
 }

@@ -6,6 +6,7 @@ import type { Observation } from './observation.js'
 import type { PersonChange } from './persons.js'
 import type { RefitTask } from './refit.js'
 import type { Session, SessionizerOptions } from './sessionizer.js'
+import type { UnseenOptions } from './unseen.js'
 
 /** Trait exponents by feature group when none are given: the plain likelihood (measured, docs/model.md). */
 export const UNIT_GROUP_WEIGHTS: Readonly<Record<FeatureGroup, number>> = { time: 1, device: 1, content: 1, behaviour: 1 }
@@ -27,8 +28,17 @@ export interface HouseholdOptions {
   minSessions?: number
   /** Weight of the BIC's parameter penalty (1 = the textbook BIC). Default 0.3 (measured, docs/model.md). */
   penalty?: number
-  /** Softmax temperature applied to the scores (calibration). Default 9: fitted by idr eval --fit-temperature (docs/model.md). */
+  /**
+   * Softmax temperature applied to the scores (calibration of the identified persons' shares). Default 2:
+   * chosen by ECE with the unseen mass on (docs/model.md, "Honest probabilities"); idr eval --fit-temperature.
+   */
   temperature?: number
+  /**
+   * The mass of members not found yet, from a posterior over the household's size (./unseen.ts): the size
+   * prior and the detection curve (`idr eval --fit-unseen` fits it on a deployment's own events, unsupervised).
+   * false: assignments share all mass among the identified persons (the behaviour before 2026-12-04).
+   */
+  unseen?: UnseenOptions | false
   /** Sessions kept for refits (most recent). Default 400. */
   historyMax?: number
   /** Refit when closed sessions reach max(last + refitMinStep, ⌈refitGrowth × last⌉). Defaults 5 and 1.5. */
@@ -49,9 +59,9 @@ export interface HouseholdOptions {
 }
 
 export const HOUSEHOLD_OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'groupWeights', 'prior', 'kMax', 'minSessions', 'penalty', 'temperature',
-  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow', 'refits']
+  'historyMax', 'refitMinStep', 'refitGrowth', 'materialChange', 'nInit', 'fullSearchBelow', 'refits', 'unseen']
 
-/** Pseudo-person of cold start: someone not identified yet. */
+/** Pseudo-person of someone not identified yet (cold start, and the unseen mass of ./unseen.ts). */
 export const UNKNOWN_PERSON = 'unknown'
 
 export type Stage = 'open' | 'update' | 'close'

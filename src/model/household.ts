@@ -13,6 +13,7 @@ import { resultMixture, runRefit, type RefitResult, type RefitTask } from './ref
 import { DeviceSlots, MAX_DEVICES, ObservationRing, emptyObservation, observe } from './observation.js'
 import { PersonModel, type PersonChange } from './persons.js'
 import { Sessionizer, type Session, type SessionUpdate } from './sessionizer.js'
+import { unseenFor, type UnseenMass } from './unseen.js'
 import {
   HOUSEHOLD_OPTION_NAMES, UNIT_GROUP_WEIGHTS, UNKNOWN_PERSON,
   type Assignment, type HistoryRow, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal, type Stage,
@@ -27,7 +28,9 @@ const DEVICE_PAIR = 3
 export class Household {
   readonly sessionizer: Sessionizer
   readonly persons: PersonModel
-  private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights' | 'prior'>>
+  private readonly o: Required<Omit<HouseholdOptions, 'sessionizer' | 'groupWeights' | 'prior' | 'unseen'>>
+  /** The mass of persons not yet found (./unseen.ts); undefined when switched off. */
+  private readonly unseen: UnseenMass | undefined
   private readonly devices: DeviceSlots
   /** Observations of the most recent closed sessions. */
   private readonly history: ObservationRing
@@ -53,10 +56,11 @@ export class Household {
     this.sessionizer = restored ? Sessionizer.fromState(account, restored.sessionizer, options.sessionizer) : new Sessionizer(account, options.sessionizer)
     this.o = {
       utcOffsetMinutes: options.utcOffsetMinutes ?? 0, kMax: options.kMax ?? 6, minSessions: options.minSessions ?? 3,
-      penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 9, historyMax: options.historyMax ?? 400,
+      penalty: options.penalty ?? 0.3, temperature: options.temperature ?? 2, historyMax: options.historyMax ?? 400,
       refitMinStep: options.refitMinStep ?? 5, refitGrowth: options.refitGrowth ?? 1.5,
       materialChange: options.materialChange ?? 0.1, nInit: options.nInit ?? 2, fullSearchBelow: options.fullSearchBelow ?? 30, refits: options.refits ?? 'inline',
     }
+    this.unseen = options.unseen === false ? undefined : unseenFor(options.unseen)
     const g = { ...UNIT_GROUP_WEIGHTS, ...options.groupWeights }
     const mixture = mixtureOptions({
       prior: options.prior,
@@ -117,7 +121,7 @@ export class Household {
     encodeObservation(o, this.one, 0, false)
     this.one.w[GENRE_PAIR] = 0
     if (slot === undefined) this.one.w[DEVICE_PAIR] = 0 // a device the model has not learnt: no device term
-    return this.ranked()
+    return this.ranked(false)
   }
 
   /** Advances event time without an event (to a watermark; expire() is what the runtime's timers call). */
@@ -269,10 +273,16 @@ export class Household {
     return this.ranked()
   }
 
-  /** The encoded row's tempered posterior as person probabilities, most probable first (ties by id). */
-  private ranked(): PersonProbability[] {
+  /**
+   * The encoded row's tempered posterior as person probabilities, most probable first (ties by id); with
+   * `unseen`, the persons share 1 − U and `unknown` holds U, the mass of members not found yet (./unseen.ts).
+   */
+  private ranked(unseen = true): PersonProbability[] {
     const resp = this.posterior(this.o.temperature)
-    return this.persons.ids.map((id, j) => ({ person: id, p: resp[j]! })).sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
+    const u = unseen && this.unseen ? this.unseen.of(this.persons.k, this.closedSessions) : 0
+    const out = this.persons.ids.map((id, j) => ({ person: id, p: resp[j]! * (1 - u) }))
+    if (u > 0) out.push({ person: UNKNOWN_PERSON, p: u })
+    return out.sort((a, b) => b.p - a.p || (a.person < b.person ? -1 : 1))
   }
 
   /** Device ids in slot order (the mixture's device trait). */
@@ -379,7 +389,7 @@ export class Household {
   private removalParts(): removal.RemovalParts {
     return {
       history: this.history, devices: this.devices, persons: this.persons, sessionizer: this.sessionizer, kernels: this.kernels,
-      forgetOpen: (drop) => this.forgetOpen(drop), rebuild: () => this.rebuild(), topPerson: (s) => this.score(s, false)[0]?.person,
+      forgetOpen: (drop) => this.forgetOpen(drop), rebuild: () => this.rebuild(), topPerson: (s) => this.score(s, false).find((q) => q.person !== UNKNOWN_PERSON)?.person,
     }
   }
 

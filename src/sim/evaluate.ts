@@ -4,7 +4,8 @@
 import type { IdrEvent } from '../model/events.js'
 import { EventClock } from '../runtime/event-time.js'
 import { Account, type AccountOptions } from '../account/account.js'
-import type { HouseholdOutput, PersonProbability } from '../model/household.js'
+import { UNKNOWN_PERSON, type HouseholdOutput, type PersonProbability } from '../model/household.js'
+import { fitDetection, type Detection, type SizeObservation } from '../model/unseen.js'
 import type { RejectReason } from '../model/sessionizer.js'
 import { adjustedRandIndex, bestMappingAccuracy, normalizedMutualInfo } from './metrics-clustering.js'
 import {
@@ -67,6 +68,9 @@ interface HouseholdRun {
   scored: ScoredSession[]
   opens: Map<string, readonly PersonProbability[]>
   perPerson: Map<string, number>
+  /** Persons identified at every 5th close (truth or not): fitUnseen's observations. */
+  sizes: SizeObservation[]
+  closes: number
 }
 
 export interface EvaluateOptions {
@@ -122,6 +126,19 @@ export function fitTemperature(events: Iterable<IdrEvent>, household: AccountOpt
   return best
 }
 
+/** Every how many closes fitUnseen takes a household's size: spread over its life, so long histories do not dominate. */
+const SIZE_EVERY = 5
+
+/**
+ * The unseen mass's detection curve fitted on these households (./unseen.ts fitDetection): unsupervised, it
+ * reads only how many persons the model identified after how many sessions. Truth is neither needed nor used.
+ */
+export function fitUnseen(events: Iterable<IdrEvent>, household: AccountOptions = {}, prior?: readonly number[]): { detection: Detection, observations: number } {
+  const { runs } = runModel(events, household)
+  const observations = runs.flatMap((r) => r.sizes)
+  return { detection: fitDetection(observations, prior).detection, observations: observations.length }
+}
+
 function runModel(events: Iterable<IdrEvent>, household: AccountOptions | undefined, flush = true): { runs: HouseholdRun[], count: number, seconds: number, ignored: EventsIgnored } {
   const runs = new Map<string, HouseholdRun>()
   let count = 0
@@ -130,7 +147,10 @@ function runModel(events: Iterable<IdrEvent>, household: AccountOptions | undefi
   const t0 = performance.now()
   const collect = (run: HouseholdRun, out: HouseholdOutput) => {
     for (const r of out.rejected) rejected[r.reason as RejectReason] = (rejected[r.reason as RejectReason] ?? 0) + 1
-    for (const a of out.assignments) if (a.stage === 'open') run.opens.set(a.session, a.persons)
+    for (const a of out.assignments) {
+      if (a.stage === 'open') run.opens.set(a.session, a.persons)
+      else if (a.stage === 'close' && run.closes++ % SIZE_EVERY === 0) run.sizes.push({ k: a.persons.filter((q) => q.person !== UNKNOWN_PERSON).length, n: run.closes - 1 })
+    }
     for (const s of out.closed) {
       const a = out.assignments.find((x) => x.stage === 'close' && x.session === s.id)
       if (a && s.truth === undefined) sessionsWithoutTruth++
@@ -149,7 +169,7 @@ function runModel(events: Iterable<IdrEvent>, household: AccountOptions | undefi
     count++
     let run = runs.get(e.account)
     if (!run) {
-      run = { model: new Account(e.account, household), scored: [], opens: new Map(), perPerson: new Map() }
+      run = { model: new Account(e.account, household), scored: [], opens: new Map(), perPerson: new Map(), sizes: [], closes: 0 }
       runs.set(e.account, run)
     }
     collect(run, run.model.push(e))
