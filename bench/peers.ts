@@ -146,7 +146,8 @@ function idrRows(dataset: Dataset, households: readonly PeerHousehold[], score: 
   ]
 }
 
-async function readAll(path: string): Promise<IdrEvent[]> {
+/** An NDJSON events file, whole; a bad line is an error (the generators write none). */
+export async function readAll(path: string): Promise<IdrEvent[]> {
   const reader = readEventsNdjson(path)
   const events: IdrEvent[] = []
   for await (const e of reader) events.push(e)

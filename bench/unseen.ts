@@ -12,10 +12,9 @@ import { parseArgs } from 'node:util'
 import type { IdrEvent } from '../src/model/events.js'
 import type { HouseholdOptions } from '../src/model/household.js'
 import { evaluateEvents, fitUnseen, type EvalReport } from '../src/sim/evaluate.js'
-import { readEventsNdjson } from '../src/sim/ndjson.js'
 import { bayesCeiling, simulate } from '../src/sim/simulator.js'
 import { writeResult } from './lib.js'
-import { ALT_GENERATOR, ALT_TRACKS } from './peers.js'
+import { ALT_GENERATOR, ALT_TRACKS, readAll } from './peers.js'
 
 interface Dataset { name: string, events: IdrEvent[], train: IdrEvent[], ceiling: number | null, trueSizes?: Map<string, number> }
 
@@ -42,12 +41,6 @@ function summary(dataset: string, variant: string, r: EvalReport, detection?: un
     dataset, variant, accuracy: r.accuracy, ece: r.ece, worstHighGap: gaps.length ? Math.max(...gaps) : null,
     nearCertain: total ? top / total : 0, kExact: r.kExact, baselineDominant: r.baselineDominant, ...(detection ? { detection } : {}),
   }
-}
-
-async function readAll(path: string): Promise<IdrEvent[]> {
-  const events: IdrEvent[] = []
-  for await (const e of readEventsNdjson(path)) events.push(e)
-  return events
 }
 
 async function* datasets(households: number, want: (name: string) => boolean): AsyncGenerator<Dataset> {

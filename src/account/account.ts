@@ -6,7 +6,7 @@ import { IdrError } from '../errors.js'
 import type { Kernels } from '../kernels/backend.js'
 import { checkOptionNames } from '../options/check.js'
 import { PLAYBACK_KINDS, type IdrEvent } from '../model/events.js'
-import { Household, UNKNOWN_PERSON, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal } from '../model/household.js'
+import { Household, UNKNOWN_PERSON, topIdentified, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal } from '../model/household.js'
 import { decodeSnapshot, encodeSnapshot } from '../model/household-snapshot.js'
 import type { RefitResult } from '../model/refit.js'
 import type { Session } from '../model/sessionizer.js'
@@ -110,7 +110,7 @@ export class Account {
     }
     const persons = this.personsAt(e.device, e.ts)
     // a touch belongs to one person's journey: the most probable identified one (the unseen mass is not a journey)
-    if (e.kind === 'touch') ledger.touch(e, (persons.find((q) => q.person !== UNKNOWN_PERSON) ?? persons[0]!).person)
+    if (e.kind === 'touch') ledger.touch(e, topIdentified(persons) ?? persons[0]!.person)
     else if (e.kind === 'convert') ledger.convert(e, persons)
     return out
   }

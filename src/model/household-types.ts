@@ -64,6 +64,11 @@ export const HOUSEHOLD_OPTION_NAMES = ['sessionizer', 'utcOffsetMinutes', 'group
 /** Pseudo-person of someone not identified yet (cold start, and the unseen mass of ./unseen.ts). */
 export const UNKNOWN_PERSON = 'unknown'
 
+/** The most probable identified person of probabilities sorted most probable first (not `unknown`), or undefined. */
+export function topIdentified(persons: readonly PersonProbability[]): string | undefined {
+  return persons.find((q) => q.person !== UNKNOWN_PERSON)?.person
+}
+
 export type Stage = 'open' | 'update' | 'close'
 
 export interface PersonProbability {

@@ -15,7 +15,7 @@ import { PersonModel, type PersonChange } from './persons.js'
 import { Sessionizer, type Session, type SessionUpdate } from './sessionizer.js'
 import { unseenFor, type UnseenMass } from './unseen.js'
 import {
-  HOUSEHOLD_OPTION_NAMES, UNIT_GROUP_WEIGHTS, UNKNOWN_PERSON,
+  HOUSEHOLD_OPTION_NAMES, UNIT_GROUP_WEIGHTS, UNKNOWN_PERSON, topIdentified,
   type Assignment, type HistoryRow, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal, type Stage,
 } from './household-types.js'
 
@@ -389,7 +389,7 @@ export class Household {
   private removalParts(): removal.RemovalParts {
     return {
       history: this.history, devices: this.devices, persons: this.persons, sessionizer: this.sessionizer, kernels: this.kernels,
-      forgetOpen: (drop) => this.forgetOpen(drop), rebuild: () => this.rebuild(), topPerson: (s) => this.score(s, false).find((q) => q.person !== UNKNOWN_PERSON)?.person,
+      forgetOpen: (drop) => this.forgetOpen(drop), rebuild: () => this.rebuild(), topPerson: (s) => topIdentified(this.score(s, false)),
     }
   }
 
@@ -454,4 +454,4 @@ function emptyOutput(): HouseholdOutput {
 }
 
 export { SNAPSHOT_VERSION, type HouseholdState, type StoredHouseholdState }
-export { UNKNOWN_PERSON, type Assignment, type HistoryRow, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal, type Stage }
+export { UNKNOWN_PERSON, topIdentified, type Assignment, type HistoryRow, type HouseholdOptions, type HouseholdOutput, type PersonProbability, type Removal, type Stage }

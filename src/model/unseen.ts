@@ -51,11 +51,6 @@ export class UnseenMass {
     this.d = checkedDetection(options.detection ?? DEFAULT_DETECTION)
   }
 
-  /** The largest size the prior allows. */
-  get maxSize(): number {
-    return this.prior.length
-  }
-
   /** U for k̂ persons found after n closed sessions: in [0, 1), 0 once k̂ reaches the prior's largest size. */
   of(k: number, n: number): number {
     const kh = Math.max(1, Math.min(k, this.prior.length))
@@ -92,11 +87,20 @@ export function detectionAt(d: Detection, n: number): number {
 /** P(K = i + 1 | k̂, n) for i < prior.length (zero below k̂). */
 export function sizePosterior(prior: ArrayLike<number>, d: Detection, k: number, n: number): Float64Array {
   const out = new Float64Array(prior.length)
-  const p = detectionAt(d, n)
-  let sum = 0
-  for (let i = k - 1; i < prior.length; i++) sum += (out[i] = prior[i]! * Math.exp(logBinomial(i, k - 1, p)))
+  const sum = sizeWeights(prior, detectionAt(d, n), k, out)
   for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum
   return out
+}
+
+/** prior(K)·P(k̂ | K) for each size into out (when given); returns their sum, P(k̂ | n) (1 ≤ k ≤ prior.length). */
+function sizeWeights(prior: ArrayLike<number>, p: number, k: number, out?: Float64Array): number {
+  let sum = 0
+  for (let i = k - 1; i < prior.length; i++) {
+    const w = prior[i]! * Math.exp(logBinomial(i, k - 1, p))
+    if (out) out[i] = w
+    sum += w
+  }
+  return sum
 }
 
 /** ln P(X = x) for X ~ Binomial(m, p). */
@@ -131,17 +135,18 @@ const GRID = {
 export function fitDetection(observations: readonly SizeObservation[], prior: readonly number[] = CENSUS_SIZE_PRIOR): { detection: Detection, logLikelihood: number } {
   const pr = checkedPrior(prior)
   if (observations.length === 0) throw new OptionError('fitDetection needs at least one observation')
+  // sizes repeat (k ≤ 6, n the same for many households): each distinct (k, n) is scored once, times its count
+  const counts = new Map<number, number>()
+  for (const o of observations) {
+    const key = Math.max(1, Math.min(o.k, pr.length)) * (N_CAP + 1) + Math.min(Math.max(0, Math.floor(o.n)), N_CAP)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  const distinct = [...counts].map(([key, count]) => ({ k: Math.floor(key / (N_CAP + 1)), n: key % (N_CAP + 1), count }))
   let best = { detection: DEFAULT_DETECTION, logLikelihood: -Infinity }
   for (const c of GRID.c) for (const a of GRID.a) for (const b of GRID.b) {
     const d = { a, b, c }
     let ll = 0
-    for (const o of observations) {
-      const kh = Math.max(1, Math.min(o.k, pr.length))
-      const p = detectionAt(d, o.n)
-      let s = 0
-      for (let i = kh - 1; i < pr.length; i++) s += pr[i]! * Math.exp(logBinomial(i, kh - 1, p))
-      ll += Math.log(s)
-    }
+    for (const o of distinct) ll += o.count * Math.log(sizeWeights(pr, detectionAt(d, o.n), o.k))
     if (ll > best.logLikelihood) best = { detection: d, logLikelihood: ll }
   }
   return best
