@@ -6,8 +6,7 @@
 // keyed pseudonyms are in the database.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac } from 'node:crypto'
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { isIPv4, isIPv6 } from 'node:net'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, ErrorCode, StringCodec, type NatsConnection } from 'nats'
@@ -19,6 +18,7 @@ import { messages, simEvents } from './helpers/engine.js'
 import { exampleConfig, startNatsServer, type ExampleUser, type NatsServerHandle } from './helpers/nats-server.js'
 import { caughtUp, Published, STREAM, streamServer } from './helpers/stream.js'
 import { refusals } from './helpers/refusals.js'
+import { hits, ipBytes, rawNeedles, readRunFiles, readTree, type Artifact, type Needle } from './helpers/canaries.js'
 
 const MAIN = join(import.meta.dirname, '..', 'build', 'src', 'cli', 'main.js')
 const PARTITIONS = 4
@@ -60,36 +60,6 @@ const pseudo = new Pseudonymiser(KEY)
 
 // ---------------------------------------------------------------------------------------------------------
 // Needles: what must not be found (raw values, their unkeyed hashes, the key) and what must (pseudonyms).
-
-interface Needle { readonly what: string, readonly bytes: Buffer }
-
-/** The 16 network-order bytes of an IPv6 address (no embedded IPv4 form). */
-function ipv6Bytes(ip: string): Buffer {
-  const [head = '', tail] = ip.split('::')
-  const h = head === '' ? [] : head.split(':')
-  const t = tail === undefined || tail === '' ? [] : tail.split(':')
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
-  const b = Buffer.alloc(16)
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i))
-  return b
-}
-
-/** The binary form of an IP: 4 bytes (IPv4) or 16 (IPv6), network order. */
-function ipBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number))
-  if (isIPv6(ip)) return ipv6Bytes(ip)
-  throw new Error(`not an IP: ${ip}`)
-}
-
-/** UTF-8 of each device and IP; the 4- or 16-byte form of each IP and the fully expanded text of each IPv6. */
-function rawNeedles(): Needle[] {
-  const out: Needle[] = DEVICES.map((d) => ({ what: `device ${d}`, bytes: Buffer.from(d) }))
-  for (const ip of IPS) {
-    out.push({ what: `ip ${ip}`, bytes: Buffer.from(ip) }, { what: `ip ${ip} (binary)`, bytes: ipBytes(ip) })
-    if (isIPv6(ip)) out.push({ what: `ip ${ip} (expanded)`, bytes: Buffer.from(ipBytes(ip).toString('hex').replace(/(.{4})(?!$)/g, '$1:')) })
-  }
-  return out
-}
 
 /** The needles that are a planted value's text as published (not a binary or expanded form). */
 const isText = (n: Needle): boolean => !n.what.includes('(')
@@ -134,29 +104,6 @@ function keyNeedles(): Needle[] {
 /** The keyed pseudonyms (d_…) of the planted devices, under the key the engine runs with: what the store must hold. */
 function devicePseudonyms(): string[] {
   return DEVICES.map((d) => pseudo.device(d))
-}
-
-interface Artifact { readonly what: string, readonly bytes: Buffer }
-
-/** "artifact: needle" for every needle found in an artifact. */
-function hits(artifacts: readonly Artifact[], needles: readonly Needle[]): string[] {
-  const out: string[] = []
-  for (const a of artifacts) for (const n of needles) if (a.bytes.includes(n.bytes)) out.push(`${a.what}: ${n.what}`)
-  return out
-}
-
-/** The files of a run dir (database, -wal, -shm, log), read now. */
-function readRunFiles(dir: string, label: string): Artifact[] {
-  return readdirSync(dir).sort().map((name) => ({ what: `${label} ${name}`, bytes: readFileSync(join(dir, name)) }))
-}
-
-/** Every regular file under dir, recursively. */
-function readTree(dir: string): Artifact[] {
-  const out: Artifact[] = []
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) out.push({ what: join(e.parentPath, e.name), bytes: readFileSync(join(e.parentPath, e.name)) })
-  }
-  return out
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -286,7 +233,7 @@ const scanned: Artifact[] = []
 /** Raw values found in the artifacts must be none; records them for the later checks. */
 function expectNoRawValues(artifacts: readonly Artifact[]): void {
   expect(artifacts.length).toBeGreaterThan(0)
-  expect(hits(artifacts, rawNeedles())).toEqual([])
+  expect(hits(artifacts, rawNeedles(DEVICES, IPS))).toEqual([])
   scanned.push(...artifacts)
 }
 
@@ -308,7 +255,7 @@ describe('no raw IP or device id at rest', () => {
     expect(ipBytes('198.51.100.173').toString('hex')).toBe('c63364ad')
     expect(ipBytes('2001:db8::dead:beef').toString('hex')).toBe('20010db80000000000000000deadbeef')
     expect(ipBytes('2001:db8:85a3::8a2e:370:7334').toString('hex')).toBe('20010db885a3000000008a2e03707334')
-    for (const n of rawNeedles()) {
+    for (const n of rawNeedles(DEVICES, IPS)) {
       for (const at of [0, 100, 200 - n.bytes.length]) {
         const hay = Buffer.alloc(200)
         n.bytes.copy(hay, at)
@@ -317,7 +264,7 @@ describe('no raw IP or device id at rest', () => {
     }
     // what is published does hold every canary, as text
     const sent = Buffer.concat(published.map((m) => m.data))
-    expect(hits([{ what: 'published', bytes: sent }], rawNeedles().filter(isText))).toHaveLength(DEVICES.length + IPS.length)
+    expect(hits([{ what: 'published', bytes: sent }], rawNeedles(DEVICES, IPS).filter(isText))).toHaveLength(DEVICES.length + IPS.length)
   })
 
   describe('core NATS', () => {
@@ -348,7 +295,7 @@ describe('no raw IP or device id at rest', () => {
         const reply = sc.decode((await admin.request('idr.api.household.get', sc.encode(JSON.stringify({ account })), { timeout: 5_000 })).data)
         const own = sim.filter((e) => e.account === account).map((e) => deviceOf.get(e.device)!)
         expect(own.some((d) => reply.includes(pseudo.device(d))), reply).toBe(true)
-        expect(hits([{ what: `household.get ${account}`, bytes: Buffer.from(reply) }], rawNeedles())).toEqual([])
+        expect(hits([{ what: `household.get ${account}`, bytes: Buffer.from(reply) }], rawNeedles(DEVICES, IPS))).toEqual([])
         versions.push((JSON.parse(reply) as { modelVersion: number }).modelVersion)
       }
       expect(versions.filter((v) => v >= 2).length).toBeGreaterThanOrEqual(accounts.length / 2)
@@ -391,7 +338,7 @@ describe('no raw IP or device id at rest', () => {
 
       // the stream's own files keep the raw input: the same search finds every canary there
       const stream = readTree(join(server.dir, 'js'))
-      const inStream = hits([{ what: 'stream', bytes: Buffer.concat(stream.map((f) => f.bytes)) }], rawNeedles().filter(isText))
+      const inStream = hits([{ what: 'stream', bytes: Buffer.concat(stream.map((f) => f.bytes)) }], rawNeedles(DEVICES, IPS).filter(isText))
       expect(inStream).toHaveLength(DEVICES.length + IPS.length)
 
       const killed = readRunFiles(dir, 'js killed')

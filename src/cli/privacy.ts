@@ -8,7 +8,6 @@ import { checkRequest, Eraser, type EventStream } from '../privacy/erase.js'
 import { jetStreamEvents } from '../privacy/jetstream-events.js'
 import { erasurePseudonyms, KeyRing } from '../privacy/keyring.js'
 import { openStore } from '../store/sqlite-store.js'
-import { DEFAULT_STREAM } from '../transport/nats.js'
 import { suggest } from '../options/suggest.js'
 import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
 import { loadServeConfig } from './serve-config.js'
@@ -29,7 +28,7 @@ erase what idr holds about an account, one of its persons or one of its devices 
   --device D           only this device of the account (its raw id, as publishers send it)
 ${WHERE}
                        With --db and --nats, the account's raw events in the JetStream stream go too
-                       (the engine user's rights)
+                       (the engine user's rights); add --landing for the landing path's keyed stream
   --json               the result on one line
 
 Examples:
@@ -105,7 +104,10 @@ async function privacyCommand(verb: 'erase' | 'export', argv: string[]): Promise
       const withStream = rest.some((a) => a === '--nats' || a.startsWith('--nats='))
       if (withStream && cfg.nats !== undefined && verb === 'erase') {
         nc = await connect({ servers: cfg.nats.split(','), user: cfg.natsUser, pass: cfg.natsPassword, name: 'idr-erase' })
-        stream = jetStreamEvents({ jsm: await nc.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current })
+        // with --landing the durable stream is the keyed one (docs/privacy.md, "The landing path")
+        stream = jetStreamEvents({
+          jsm: await nc.jetstreamManager(), stream: cfg.landing ? cfg.keyedStream : cfg.stream, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current, keyed: cfg.landing,
+        })
       }
       const eraser = new Eraser({
         store, stream, partitionsOf: cfg.of,

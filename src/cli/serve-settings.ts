@@ -11,7 +11,10 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../ingress/ingress.js'
 import { DEFAULT_RETENTION_INTERVAL_MS, DEFAULT_RETENTION_MS } from '../privacy/retention.js'
 import { DEFAULT_MAILBOX_MAX, DEFAULT_MAX_QUEUED, DEFAULT_MAX_RESIDENT } from '../runtime/runtime.js'
 import { MAX_KEY_EPOCH } from '../privacy/pseudonymise.js'
-import { DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_STREAM } from '../transport/nats.js'
+import {
+  DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_KEYED_STREAM, DEFAULT_LANDING_MAX_AGE_MS, DEFAULT_LANDING_MAX_BYTES, DEFAULT_LANDING_STREAM, DEFAULT_STREAM,
+  type LandingStorage,
+} from '../transport/nats.js'
 import {
   EMBEDDED_BUS, Invalid, MAX_MESSAGE_BYTES, MAX_PARTITIONS, MAX_RETENTION_DAYS, bool, int, natsUrls, optional, partitionList, secret, text,
   type Parse,
@@ -29,6 +32,12 @@ export const DEFAULTS = {
   db: 'idr.db',
   jetstream: false,
   stream: DEFAULT_STREAM,
+  landing: false,
+  landingStream: DEFAULT_LANDING_STREAM,
+  keyedStream: DEFAULT_KEYED_STREAM,
+  landingMaxAgeMs: DEFAULT_LANDING_MAX_AGE_MS, // ms a raw event may wait unrelayed in the landing stream
+  landingMaxBytes: DEFAULT_LANDING_MAX_BYTES,
+  landingStorage: 'memory' as LandingStorage,
   jetstreamTimeoutMs: DEFAULT_JETSTREAM_TIMEOUT_MS, // ms, each JetStream API call at start-up
   idleWarningMs: DEFAULT_IDLE_WARNING_MS, // ms without any input after start before a warning; 0 = never
   of: 8, // partitions in the whole deployment; a process owns all of them unless --partitions says otherwise
@@ -58,6 +67,17 @@ export interface ServeConfig {
   /** Consume from a JetStream stream (one ordered consumer over the whole input) instead of core subjects. */
   readonly jetstream: boolean
   readonly stream: string
+  /**
+   * The landing path (implies JetStream): raw events only in a work-queue landing stream, for seconds; the durable
+   * stream the engine replays (keyedStream) holds pseudonymised events only (docs/privacy.md, "The landing path").
+   */
+  readonly landing: boolean
+  readonly landingStream: string
+  readonly keyedStream: string
+  /** How long a raw event may wait unrelayed in the landing stream before the server drops it, ms. */
+  readonly landingMaxAgeMs: number
+  readonly landingMaxBytes: number
+  readonly landingStorage: LandingStorage
   /** How long each JetStream API call at start-up may take, ms; beyond it `idr serve` exits with NATS_TIMEOUT. */
   readonly jetstreamTimeoutMs: number
   /** Warn when no input has arrived this long after start, ms (0: never). */
@@ -132,6 +152,18 @@ export const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   db: { default: DEFAULTS.db, unit: 'path', help: 'SQLite file (household snapshots with positions and timers, journeys, erasure tombstones, audit trail)', parse: text(NON_EMPTY, 'a file path') },
   jetstream: { default: DEFAULTS.jetstream, unit: '', help: 'consume a JetStream stream (one ordered consumer over the whole input)', parse: bool, boolean: true },
   stream: { default: DEFAULTS.stream, unit: 'name', help: 'JetStream stream of the input events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
+  landing: { default: DEFAULTS.landing, unit: '', help: 'the landing path (implies --jetstream): raw events live only in a short-lived landing stream; the durable stream holds pseudonyms', parse: bool, boolean: true },
+  landingStream: { default: DEFAULTS.landingStream, unit: 'name', help: 'the landing path\'s work-queue stream of raw events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
+  keyedStream: { default: DEFAULTS.keyedStream, unit: 'name', help: 'the landing path\'s durable stream of pseudonymised events', parse: text(STREAM_NAME, 'a JetStream stream name (letters, digits, _ and -)') },
+  landingMaxAgeMs: { default: DEFAULTS.landingMaxAgeMs, unit: 'ms', help: 'longest a raw event waits unrelayed in the landing stream (then the server drops it)', parse: int(1_000, Number.MAX_SAFE_INTEGER, 'ms') },
+  landingMaxBytes: { default: DEFAULTS.landingMaxBytes, unit: 'bytes', help: 'bytes the landing stream holds at most (further publishes are refused)', parse: int(1, Number.MAX_SAFE_INTEGER, 'bytes') },
+  landingStorage: {
+    default: DEFAULTS.landingStorage, unit: '', help: 'memory: raw events never reach a disk; file: they survive a nats-server restart',
+    parse: (raw) => {
+      if (raw !== 'memory' && raw !== 'file') throw new Invalid('"memory" or "file"')
+      return raw
+    },
+  },
   idleWarningMs: { default: DEFAULTS.idleWarningMs, unit: 'ms', help: 'warn, naming likely causes, when no input arrived this long after start (0 = never)', parse: int(0, Number.MAX_SAFE_INTEGER, 'ms') },
   jetstreamTimeoutMs: { default: DEFAULTS.jetstreamTimeoutMs, unit: 'ms', help: 'time each JetStream API call at start-up may take', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   partitions: { default: undefined, unit: 'partitions', help: 'partitions this process owns (default: all)', parse: partitionList },

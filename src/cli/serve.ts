@@ -17,7 +17,10 @@ import type { Bus } from '../runtime/bus.js'
 import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
 import { subjects } from '../contracts/subjects.js'
-import { DEFAULT_STREAM, NatsBus, type ConnectionEvent } from '../transport/nats.js'
+import { NatsBus, type ConnectionEvent } from '../transport/nats.js'
+import { Ingress } from '../ingress/ingress.js'
+import { KeyedRelay } from '../ingress/relay.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
 import { wantsHelp } from '../options/args.js'
 import { loadServeConfig } from './serve-config.js'
@@ -74,7 +77,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'), (event) => {
       onConnection(log, metrics, event)
       if (event.type === 'closed' && !event.requested) connectionLost('nats-closed')
-    }, unstoredInputWarning(log, cfg.prefix, cfg.stream))
+    }, unstoredInputWarning(log, cfg.prefix, cfg.stream), keys)
   } catch (err) {
     closeStore(true)
     throw err
@@ -96,10 +99,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (b instanceof NatsBus && b.kind === 'jetstream') {
       // before the engine starts: a stream that cannot hold the events fails here, named (NATS_STREAM_CONFLICT)
       const setup = await b.ensureStream()
-      log.info({ stream: cfg.stream, ...setup }, 'jetstream stream ready')
+      const name = cfg.landing ? cfg.keyedStream : cfg.stream
+      bindInputStream(store, name, cfg.landing)
+      log.info({ stream: name, ...setup }, 'jetstream stream ready')
+      if (b.landing) log.info({ stream: b.landing.stream, action: b.landingSetup, maxAgeMs: b.landing.maxAgeMs, maxBytes: b.landing.maxBytes, storage: b.landing.storage }, 'landing stream ready')
       stream = jetStreamEvents({
-        jsm: await b.jetstreamManager(), stream: cfg.stream ?? DEFAULT_STREAM, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current,
-        plain: b.streamSubjects?.includes(subjects(cfg.prefix).events) ?? false,
+        jsm: await b.jetstreamManager(), stream: name, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current,
+        plain: b.streamSubjects?.includes(subjects(cfg.prefix).events) ?? false, keyed: cfg.landing,
       })
     }
     const eraser: Eraser = new Eraser({
@@ -108,7 +114,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     })
     serveApi(e, b, eraser)
     await e.start()
-    stopWatch = watchInput({ log, messagesIn: () => e.stats().messagesIn, idleWarningMs: cfg.idleWarningMs, prefix: cfg.prefix, of: cfg.of, jetstream: cfg.jetstream })
+    stopWatch = watchInput({ log, messagesIn: () => e.stats().messagesIn, idleWarningMs: cfg.idleWarningMs, prefix: cfg.prefix, of: cfg.of, jetstream: cfg.jetstream || cfg.landing })
     const retentionMs = cfg.retentionDays * 86_400_000
     retention = startRetention({
       store, runtime: e.runtime, retentionMs, intervalMs: cfg.retentionIntervalMs, firstPassAfterMs: cfg.retentionIntervalMs,
@@ -159,13 +165,38 @@ export async function serveCommand(argv: string[]): Promise<number> {
   return code
 }
 
-async function openBus(cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void): Promise<Bus> {
+async function openBus(cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void, keys: KeyRing): Promise<Bus> {
   if (cfg.nats === undefined) return new InProcessBus({ prefix: cfg.prefix })
+  // the landing path's relay pseudonymises with its own ingress: the same keys, limits and binding as the engine's
+  const relay = new KeyedRelay(new Ingress({ pseudonymKey: keys, prefix: cfg.prefix, maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }), cfg.of)
+  const landing = {
+    stream: cfg.landingStream, maxAgeMs: cfg.landingMaxAgeMs, maxBytes: cfg.landingMaxBytes, storage: cfg.landingStorage,
+    relay: (subject: string, data: Uint8Array, nowMs: number) => relay.relay(subject, data, nowMs),
+  }
   return NatsBus.connect({
-    url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream ? 'jetstream' : 'core', prefix: cfg.prefix,
-    partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.stream, onError, retentionMs: cfg.retentionDays * 86_400_000,
-    jetstreamTimeoutMs: cfg.jetstreamTimeoutMs, onConnection, onUnstoredInput: unstored,
+    url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream || cfg.landing ? 'jetstream' : 'core', prefix: cfg.prefix,
+    partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.landing ? cfg.keyedStream : cfg.stream, onError, retentionMs: cfg.retentionDays * 86_400_000,
+    jetstreamTimeoutMs: cfg.jetstreamTimeoutMs, onConnection, ...(cfg.landing ? { landing } : { onUnstoredInput: unstored }),
   })
+}
+
+/** The meta entry naming the JetStream stream whose sequences the store's positions are. */
+const INPUT_STREAM_META = 'input.stream'
+
+/**
+ * Positions are sequences of one stream: a store whose positions belong to another stream is refused
+ * (STREAM_CHANGED), since its events would be skipped or applied twice by position. A store without the entry
+ * (filled before it existed) read the raw stream: it is refused on the keyed stream if it holds positions.
+ */
+function bindInputStream(store: SqliteStore, name: string, keyed: boolean): void {
+  const recorded = store.getMeta(INPUT_STREAM_META)
+  const held = store.positions().size > 0
+  if (recorded === name || (recorded === undefined && !(keyed && held))) {
+    if (recorded === undefined) store.setMeta(INPUT_STREAM_META, name)
+    return
+  }
+  throw new IdrError('STREAM_CHANGED', `${store.file} holds positions in JetStream stream ${recorded ?? 'of the raw input'}, not ${name}: ` +
+    'positions of one stream mean nothing in another. Serve it with that stream, or start from an empty database (docs/privacy.md, "Moving to the landing path").')
 }
 
 /** Ready when the engine runs and its NATS connection is up (a reason for the orchestrator otherwise). */

@@ -1,5 +1,6 @@
-// Input subjects as the ingress reads them: <prefix>.ev.<account> (plain) or <prefix>.evp.<p>.<account>
-// (after the server's partition mapping), the account token checked by the token rule (./token.ts).
+// Input subjects as the ingress reads them: <prefix>.ev.<account> (plain), <prefix>.evp.<p>.<account>
+// (after the server's partition mapping) or <prefix>.evk.<p>.<account> (keyed: what the landing relay wrote,
+// already pseudonymised), the account token checked by the token rule (./token.ts).
 import { DEFAULT_PREFIX, isToken, tokenProblem } from './token.js'
 
 /** Highest partition index a mapped subject may name (serve's --of is at most 1,024). */
@@ -18,29 +19,35 @@ export function parsePartitionToken(token: string): number | undefined {
 export type InputSubject =
   | { readonly kind: 'plain', readonly account: string }
   | { readonly kind: 'mapped', readonly partition: number, readonly account: string }
+  | { readonly kind: 'keyed', readonly partition: number, readonly account: string }
   | { readonly kind: 'bad', readonly problem: string }
 
 /** Parses an input subject (the account token must pass the token rule; a mapped partition is a plain decimal). */
 export function inputSubject(subject: string, prefix = DEFAULT_PREFIX): InputSubject {
   const plain = `${prefix}.ev.`
   const mapped = `${prefix}.evp.`
+  const keyed = `${prefix}.evk.`
   let rest: string
   let partition: number | undefined
+  let isKeyed = false
   if (subject.startsWith(plain)) {
     rest = subject.slice(plain.length)
-  } else if (subject.startsWith(mapped)) {
-    const dot = subject.indexOf('.', mapped.length)
-    const p = subject.slice(mapped.length, dot < 0 ? subject.length : dot)
+  } else if (subject.startsWith(mapped) || subject.startsWith(keyed)) {
+    const head = subject.startsWith(mapped) ? mapped : keyed
+    const dot = subject.indexOf('.', head.length)
+    const p = subject.slice(head.length, dot < 0 ? subject.length : dot)
     const n = dot < 0 ? undefined : parsePartitionToken(p)
-    if (n === undefined) return { kind: 'bad', problem: `a mapped subject is ${prefix}.evp.<partition>.<account>` }
+    if (n === undefined) return { kind: 'bad', problem: `a ${head === mapped ? 'mapped' : 'keyed'} subject is ${head}<partition>.<account>` }
     partition = n
     rest = subject.slice(dot + 1)
+    isKeyed = head === keyed
   } else {
-    return { kind: 'bad', problem: `input subjects are ${prefix}.ev.<account> or ${prefix}.evp.<partition>.<account>` }
+    return { kind: 'bad', problem: `input subjects are ${prefix}.ev.<account>, ${prefix}.evp.<partition>.<account> or ${prefix}.evk.<partition>.<account>` }
   }
   if (!isToken(rest)) {
     const t: string = rest
     return { kind: 'bad', problem: `the subject's account token ${t.includes('.') ? 'holds more than one token' : tokenProblem(t)}` }
   }
-  return partition === undefined ? { kind: 'plain', account: rest } : { kind: 'mapped', partition, account: rest }
+  if (partition === undefined) return { kind: 'plain', account: rest }
+  return { kind: isKeyed ? 'keyed' : 'mapped', partition, account: rest }
 }

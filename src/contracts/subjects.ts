@@ -30,6 +30,12 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     dlq: `${prefix}.dlq`,
     /** A partition's watermark record (docs/operations.md, "Event time"): in the stream, published by the engine only. */
     watermark: (p: number) => `${prefix}.evp.${partitionToken(p)}`,
+    /** The keyed (pseudonymised) input the landing relay writes: <prefix>.evk.<partition>.<account> (docs/privacy.md, "The landing path"). */
+    keyed: `${prefix}.evk.>`,
+    /** One account's keyed events: <prefix>.evk.<p>.<account>, published by the relay only. */
+    keyedEvents: (p: number, account: string) => `${prefix}.evk.${partitionToken(p)}.${subjectToken('account', account)}`,
+    /** A partition's watermark record in the keyed stream: <prefix>.evk.<p>. */
+    keyedWatermark: (p: number) => `${prefix}.evk.${partitionToken(p)}`,
     api: (verb: string) => `${prefix}.api.${verb}`,
   }
 }
@@ -44,14 +50,15 @@ function partitionToken(p: number): string {
 /** The partition named by a mapped subject <prefix>.evp.<p>.<account>, or undefined. */
 export function mappedPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
   const s = inputSubject(subject, prefix)
-  return s.kind === 'mapped' ? s.partition : undefined
+  return s.kind === 'mapped' || s.kind === 'keyed' ? s.partition : undefined
 }
 
-/** The partition a watermark record's subject names (<prefix>.evp.<p>, no account token), or undefined. */
+/** The partition a watermark record's subject names (<prefix>.evp.<p> or <prefix>.evk.<p>, no account token), or undefined. */
 export function watermarkPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
-  const head = `${prefix}.evp.`
-  if (!subject.startsWith(head) || subject.indexOf('.', head.length) >= 0) return undefined
-  return parsePartitionToken(subject.slice(head.length))
+  for (const head of [`${prefix}.evp.`, `${prefix}.evk.`]) {
+    if (subject.startsWith(head)) return subject.indexOf('.', head.length) >= 0 ? undefined : parsePartitionToken(subject.slice(head.length))
+  }
+  return undefined
 }
 
 /** Whether a subject matches a NATS pattern ('*' one token, '>' one or more trailing tokens). */

@@ -209,7 +209,7 @@ export class Engine {
       const t = this.runtime.idleEventTime(p, this.idlePartitionMs)
       if (t === undefined) continue
       this.watermarkSentAt.set(p, now)
-      this.bus.publish(this.s.watermark(p), this.outputs.encoder.encode({ v: 1, eventTime: Math.floor(t) }))
+      this.bus.publish(this.bus.keyedInput === true ? this.s.keyedWatermark(p) : this.s.watermark(p), this.outputs.encoder.encode({ v: 1, eventTime: Math.floor(t) }))
     }
   }
 
@@ -323,7 +323,7 @@ export class Engine {
    */
   private ownsRecordsOf(from: InputSubject, subject: string): boolean {
     if (this.owned.size === this.partitionsOf) return true
-    const p = from.kind === 'mapped' ? from.partition : partitionOf(from.kind === 'plain' ? from.account : subject, this.partitionsOf)
+    const p = from.kind === 'mapped' || from.kind === 'keyed' ? from.partition : partitionOf(from.kind === 'plain' ? from.account : subject, this.partitionsOf)
     return this.owned.has(p % this.partitionsOf)
   }
 

@@ -7,7 +7,7 @@ import { KernelError } from '../errors.js'
 import { checkOptionNames, OptionError } from '../options/check.js'
 import { EVENT_LIMITS, type EventErrorCode, type IdrEvent } from '../model/events.js'
 import { KeyRing } from '../privacy/keyring.js'
-import type { Pseudonymiser } from '../privacy/pseudonymise.js'
+import { pseudonymPattern, type Pseudonymiser } from '../privacy/pseudonymise.js'
 import type { DecodeLimits } from './decode.js'
 import { RejectedEvent, ThreePassReader, type MessageReader, type ReadMessage } from './read.js'
 import { SinglePassReader } from './single-pass.js'
@@ -77,9 +77,10 @@ const OPTION_NAMES: readonly (keyof IngressOptions)[] = [
 /**
  * The codes the ingress puts on DLQ records (later stages may add their own, e.g. the engine's): whole-message
  * codes, BAD_SUBJECT (the subject is no input subject, or its account token breaks the token rule), event codes,
- * and ACCOUNT_MISMATCH (an event names another account than its subject, where the binding forbids it).
+ * ACCOUNT_MISMATCH (an event names another account than its subject, where the binding forbids it), and
+ * NOT_PSEUDONYMISED (an event on a keyed subject whose device or ip is not a pseudonym: keyed input is the relay's only).
  */
-export type DlqCode = IngressErrorCode | EventErrorCode | 'BAD_SUBJECT' | 'ACCOUNT_MISMATCH'
+export type DlqCode = IngressErrorCode | EventErrorCode | 'BAD_SUBJECT' | 'ACCOUNT_MISMATCH' | 'NOT_PSEUDONYMISED'
 
 /** The payload published on `idr.dlq` (msgpack-encoded by the caller); holds no raw personal data. */
 export interface DlqRecord {
@@ -204,7 +205,9 @@ export class Ingress {
       return result
     }
     const single = read.shape === 'map'
-    const bound = single || this.accountBinding === 'strict'
+    // keyed input is written by the relay one account per message, already pseudonymised (docs/privacy.md, "The landing path")
+    const keyed = from.kind === 'keyed'
+    const bound = single || keyed || this.accountBinding === 'strict'
     const reject = (index: number | undefined, code: DlqCode, field: string | undefined, message: string, raw: RawStrings): void => {
       const extra: { index?: number, field?: string, eventId?: string } = field === undefined ? {} : { field }
       if (index !== undefined) extra.index = index
@@ -220,13 +223,19 @@ export class Ingress {
         continue
       }
       if (bound && e.account !== from.account) {
-        const why = single ? 'a single event must name the account of its subject' : 'every event must name the account of its subject (accountBinding strict)'
+        const why = single ? 'a single event must name the account of its subject' : keyed ? 'every keyed event must name the account of its subject' : 'every event must name the account of its subject (accountBinding strict)'
         reject(index, 'ACCOUNT_MISMATCH', 'account', why, e)
         continue
       }
+      const raw = keyed ? rawField(e) : undefined
+      if (raw !== undefined) {
+        // blanked in the record: a raw value on a keyed subject must not be echoed either
+        reject(index, 'NOT_PSEUDONYMISED', raw, `the ${raw} of an event on a keyed subject must be a pseudonym`, { ...e, [raw]: undefined })
+        continue
+      }
       const r = route ? route(e, from) : 'apply'
-      // an event that is not ours is not pseudonymised: its owner does that
-      if (r === 'apply') events.push(this.#pseudonymise(e))
+      // an event that is not ours is not pseudonymised: its owner does that; a keyed one was pseudonymised by the relay
+      if (r === 'apply') events.push(keyed ? e : this.#pseudonymise(e))
       else result.skipped++
     }
     return result
@@ -243,6 +252,16 @@ export class Ingress {
     }
     return e
   }
+}
+
+const DEVICE_PSEUDONYM = pseudonymPattern('device')
+const IP_PSEUDONYM = pseudonymPattern('ip')
+
+/** The field of a keyed event that holds no pseudonym (device, then ip), or undefined when both are pseudonyms (or the ip is absent). */
+function rawField(e: IdrEvent): 'device' | 'ip' | undefined {
+  if (!DEVICE_PSEUDONYM.test(e.device)) return 'device'
+  if (e.ip !== undefined && !IP_PSEUDONYM.test(e.ip)) return 'ip'
+  return undefined
 }
 
 /** The raw strings of an event a record may echo or must blank: a RejectedEvent's, or a valid event's own. */

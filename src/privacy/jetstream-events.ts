@@ -1,5 +1,6 @@
 // The engine's JetStream input stream as erasure sees it (EventStream): an account's stored messages, their
-// events checked and pseudonymised as the ingress does, and secure deletion by sequence (src/privacy/stream-erase.ts).
+// events checked and pseudonymised as the ingress does (the raw stream) or as the relay did (the keyed stream of the
+// landing path), and secure deletion by sequence (src/privacy/stream-erase.ts).
 import type { JetStreamManager } from 'nats'
 import { validateEvent, type IdrEvent } from '../model/events.js'
 import type { Pseudonymiser } from './pseudonymise.js'
@@ -17,6 +18,11 @@ export interface JetStreamEventsOptions {
   pseudonymiser: Pseudonymiser
   /** The stream holds the plain subjects <prefix>.ev.> too (a server without the mapping): scan them as well. Default false. */
   plain?: boolean
+  /**
+   * The stream is the landing path's keyed stream (<prefix>.evk.<p>.<account>, one account per message): its events
+   * are pseudonymised already, under the epoch current when they were relayed, and are not pseudonymised again.
+   */
+  keyed?: boolean
 }
 
 /**
@@ -26,7 +32,9 @@ export interface JetStreamEventsOptions {
 export function jetStreamEvents(o: JetStreamEventsOptions): EventStream {
   const s = subjects(o.prefix)
   async function* messagesOf(account: string): AsyncGenerator<StoredEvents> {
-    const mapped = scanSubject(o.jsm, o.stream, s.mappedEvents(partitionOf(account, o.partitionsOf), account))
+    const p = partitionOf(account, o.partitionsOf)
+    if (o.keyed === true) return yield* scanSubject(o.jsm, o.stream, s.keyedEvents(p, account))
+    const mapped = scanSubject(o.jsm, o.stream, s.mappedEvents(p, account))
     if (!o.plain) return yield* mapped
     const all: StoredEvents[] = []
     for await (const m of mapped) all.push(m)
@@ -44,7 +52,7 @@ export function jetStreamEvents(o: JetStreamEventsOptions): EventStream {
           } catch {
             continue // what the ingress refused was never applied; the message still goes when others in it match
           }
-          events.push({ ...e, device: o.pseudonymiser.device(e.device), ip: undefined })
+          events.push(o.keyed === true ? { ...e, ip: undefined } : { ...e, device: o.pseudonymiser.device(e.device), ip: undefined })
         }
         yield { seq: m.seq, events }
       }

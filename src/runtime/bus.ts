@@ -25,6 +25,8 @@ export type RequestHandler = (data: Uint8Array) => Uint8Array | undefined | Prom
 export interface Bus {
   /** 'core' (at most once), 'jetstream' (replayable from positions) or 'in-process'. */
   readonly kind: 'core' | 'jetstream' | 'in-process'
+  /** Input arrives keyed (already pseudonymised, <prefix>.evk.>: the landing path); watermark records go there too. */
+  readonly keyedInput?: boolean
   /** Starts delivering events of the owned partitions; JetStream resumes each partition after `from` (partition → seq). */
   start(handler: InboundHandler, from: ReadonlyMap<number, number>): Promise<void>
   /** Publishes one output message (fire and forget; the bus buffers and flushes). */

@@ -17,6 +17,8 @@ export type StreamSetup =
   | { readonly action: 'unchanged', readonly maxAgeMs: number }
 
 export const DEFAULT_STREAM = 'IDR_EV'
+/** The durable stream of the landing path: keyed (pseudonymised) events only, <prefix>.evk.> (docs/privacy.md, "The landing path"). */
+export const DEFAULT_KEYED_STREAM = 'IDR_KEYED'
 /** Time each JetStream API call at start-up may take, ms (nats.js's own request default is 5 s too). */
 export const DEFAULT_JETSTREAM_TIMEOUT_MS = 5_000
 /** JetStream's error codes (nats-server's server/errors.json): JSStreamNotFoundErr, JSStreamSubjectOverlapErr, JSStreamNameExistErr. */
@@ -32,6 +34,8 @@ export interface JetStreamInputOptions {
   readonly prefetch?: number
   readonly partitions: readonly number[]
   readonly onUnstoredInput?: () => void
+  /** Read the keyed stream the landing relay writes (<prefix>.evk.>) instead of the raw input. Default false. */
+  readonly keyed?: boolean
 }
 
 /** What start() set going: the consumer's messages and the loop that delivers them. */
@@ -54,7 +58,17 @@ export class JetStreamInput {
   ) {}
 
   get stream(): string {
-    return this.o.stream ?? DEFAULT_STREAM
+    return this.o.stream ?? (this.o.keyed === true ? DEFAULT_KEYED_STREAM : DEFAULT_STREAM)
+  }
+
+  /** The subjects a stream this creates holds: the raw input with and without the mapping, or the keyed input. */
+  private get inputSubjects(): readonly string[] {
+    return this.o.keyed === true ? [this.s.keyed] : [this.s.events, this.s.mapped]
+  }
+
+  /** What the consumer reads, and what an adopted stream must hold: <prefix>.evp.> (raw) or <prefix>.evk.> (keyed). */
+  private get readSubject(): string {
+    return this.o.keyed === true ? this.s.keyed : this.s.mapped
   }
 
   /**
@@ -67,7 +81,7 @@ export class JetStreamInput {
     // idr serve calls ensureStream() first, to log what it did; a bus used on its own does it here
     if (this.heldSubjects === undefined) await this.ensureStream()
     const held = this.heldSubjects ?? []
-    if (!held.includes(this.s.events) && this.o.onUnstoredInput) {
+    if (this.o.keyed !== true && !held.includes(this.s.events) && this.o.onUnstoredInput) {
       const warn = this.o.onUnstoredInput
       intake.push(this.nc.subscribe(this.s.events, { callback: (err) => { if (!err) warn() } }))
     }
@@ -75,11 +89,11 @@ export class JetStreamInput {
     // needs: a batch of many accounts is applied where it stands, by whichever process owns each event, and
     // events a snapshot already covers are skipped by position (docs/operations.md, "Recovery").
     const startSeq = Math.min(...this.o.partitions.map((p) => from.get(p) ?? 0)) + 1
-    // nats-server 2.9 takes one filter subject: none when the stream holds input only, else the mapped subjects
-    const onlyInput = held.every((s) => s === this.s.events || s === this.s.mapped)
+    // nats-server 2.9 takes one filter subject: none when the stream holds input only, else the mapped (or keyed) subjects
+    const onlyInput = held.every((s) => this.inputSubjects.includes(s))
     const what = `creating the ordered consumer of JetStream stream ${this.stream}`
     const consumer = await this.timed(what, js.consumers.get(this.stream, {
-      ...(onlyInput ? {} : { filterSubjects: this.s.mapped }), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
+      ...(onlyInput ? {} : { filterSubjects: this.readSubject }), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
     }))
     // consume() creates the consumer and retries a failure for a long time; the timeout ends that at start-up
     const messages = await this.timed(what, consumer.consume({ max_messages: this.o.prefetch ?? 1_000 }))
@@ -108,7 +122,7 @@ export class JetStreamInput {
     const info = await this.streamInfo(jsm)
     if (info) return this.adopt(jsm, info, maxAge)
     // plain subjects too: on a server without the partition mapping publishers' events land there
-    const subjects = [this.s.events, this.s.mapped]
+    const subjects = [...this.inputSubjects]
     try {
       await this.timed(`creating JetStream stream ${this.stream}`, jsm.streams.add({
         name: this.stream, subjects, storage: StorageType.File, retention: RetentionPolicy.Limits, ...(maxAge === undefined ? {} : { max_age: maxAge }),
@@ -122,7 +136,7 @@ export class JetStreamInput {
         if (made) return this.adopt(jsm, made, maxAge)
       }
       if (err instanceof IdrError) throw err
-      throw new IdrError('NATS_STREAM', `cannot create JetStream stream ${this.stream} over ${this.s.mapped}: ${(err as Error).message}`, { cause: err })
+      throw new IdrError('NATS_STREAM', `cannot create JetStream stream ${this.stream} over ${this.readSubject}: ${(err as Error).message}`, { cause: err })
     }
     this.heldSubjects = subjects
     return { action: 'created', maxAgeMs: maxAge === undefined ? 0 : millis(maxAge) }
@@ -152,7 +166,7 @@ export class JetStreamInput {
 
   /** Checks an existing stream holds what the engine reads and can replay it, then sets its max_age if asked. */
   private async adopt(jsm: JetStreamManager, info: StreamInfo, maxAge: number | undefined): Promise<StreamSetup> {
-    const wanted = this.s.mapped
+    const wanted = this.readSubject
     const held = info.config.subjects ?? []
     if (!held.some((subject) => subjectCovers(subject, wanted))) {
       throw new IdrError('NATS_STREAM_CONFLICT',
@@ -178,7 +192,7 @@ export class JetStreamInput {
 
   /** NATS_STREAM_CONFLICT for a refused create: names the overlapping streams when this user may list them. */
   private async overlapError(jsm: JetStreamManager, cause: unknown): Promise<IdrError> {
-    const wanted = this.s.mapped
+    const wanted = this.readSubject
     let others: { name: string, subjects: string[] }[] | undefined
     try {
       others = await this.timed(`listing JetStream streams over ${wanted}`, (async () => {
@@ -211,23 +225,26 @@ export class JetStreamInput {
   }
 
   /** Resolves as `work` does, or rejects with NATS_TIMEOUT naming `what` after jetstreamTimeoutMs. */
-  private async timed<T>(what: string, work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.timeoutError(what)), this.jsTimeoutMs)
-    })
-    try {
-      return await Promise.race([work, timeout])
-    } catch (err) {
-      // nats.js's own request timeout (set to the same) may fire first; it names no call
-      if ((err as NatsError).code === ErrorCode.Timeout) throw this.timeoutError(what, err)
-      throw err
-    } finally {
-      clearTimeout(timer)
-    }
+  private timed<T>(what: string, work: Promise<T>): Promise<T> {
+    return timedCall(what, work, this.jsTimeoutMs, this.o.url)
   }
+}
 
-  private timeoutError(what: string, cause?: unknown): IdrError {
-    return new IdrError('NATS_TIMEOUT', `${what}: no answer from JetStream at ${this.o.url} within ${this.jsTimeoutMs} ms (jetstreamTimeoutMs); is JetStream enabled and is this user allowed the call?`, { cause })
+/** Resolves as `work` does, or rejects with NATS_TIMEOUT naming `what` (a JetStream call to `url`) after `timeoutMs`. */
+export async function timedCall<T>(what: string, work: Promise<T>, timeoutMs: number, url: string): Promise<T> {
+  const timeoutError = (cause?: unknown): IdrError => new IdrError('NATS_TIMEOUT',
+    `${what}: no answer from JetStream at ${url} within ${timeoutMs} ms (jetstreamTimeoutMs); is JetStream enabled and is this user allowed the call?`, { cause })
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeoutError()), timeoutMs)
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } catch (err) {
+    // nats.js's own request timeout (set to the same) may fire first; it names no call
+    if ((err as NatsError).code === ErrorCode.Timeout) throw timeoutError(err)
+    throw err
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -1,6 +1,7 @@
 // The bus on NATS. Core: plain subscriptions to all input with callbacks on the hot path, at most once.
 // JetStream: the input stream and one ordered consumer over it (jetstream.ts). The bus also follows its
 // connection (nats-connection.ts; docs/operations.md, "NATS connection").
+import { encode } from '@msgpack/msgpack'
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection, type Subscription } from 'nats'
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
@@ -8,9 +9,12 @@ import { mappedPartition, subjects, DEFAULT_PREFIX } from '../contracts/subjects
 import { checkOptionNames, OptionError } from '../options/check.js'
 import { ConnectionWatch, type ConnectionEvent, type ConnectionState } from './nats-connection.js'
 import { DEFAULT_JETSTREAM_TIMEOUT_MS, JetStreamInput, type StreamSetup } from './jetstream.js'
+import { LandingRelay, type LandingOptions } from './landing.js'
+import type { Relayed } from '../ingress/relay.js'
 
 export type { ConnectionEvent, ConnectionState } from './nats-connection.js'
-export { DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_STREAM, type StreamSetup } from './jetstream.js'
+export { DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_KEYED_STREAM, DEFAULT_STREAM, type StreamSetup } from './jetstream.js'
+export { DEFAULT_LANDING_MAX_AGE_MS, DEFAULT_LANDING_MAX_BYTES, DEFAULT_LANDING_STREAM, type LandingOptions, type LandingStats, type LandingStorage } from './landing.js'
 
 export interface NatsBusOptions {
   /** nats://host:port (comma-separated for several servers). */
@@ -55,15 +59,25 @@ export interface NatsBusOptions {
    * plain <prefix>.ev.> subjects anyway (the server does not map them, so the stream does not store them).
    */
   onUnstoredInput?: () => void
+  /**
+   * JetStream only: the landing path (docs/privacy.md). Publishers' raw events land in a work-queue stream;
+   * `relay` (a KeyedRelay's, src/ingress/relay.ts) turns each into keyed messages, which go into the durable
+   * stream (`stream`, default IDR_KEYED, over <prefix>.evk.>) that the engine reads and replays.
+   */
+  landing?: LandingOptions & { readonly relay: (subject: string, data: Uint8Array, nowMs: number) => Relayed }
 }
 
 const BUS_OPTION_NAMES: readonly (keyof NatsBusOptions)[] = [
   'url', 'user', 'password', 'mode', 'prefix', 'partitions', 'partitionsOf', 'mapped', 'stream', 'name', 'prefetch',
-  'onError', 'retentionMs', 'jetstreamTimeoutMs', 'onConnection', 'onUnstoredInput',
+  'onError', 'retentionMs', 'jetstreamTimeoutMs', 'onConnection', 'onUnstoredInput', 'landing',
 ]
 
 export class NatsBus implements Bus {
   readonly kind: 'core' | 'jetstream'
+  /** The engine reads keyed input (the landing path) rather than raw events. */
+  readonly keyedInput: boolean
+  /** The landing stream's relay (the landing path only). */
+  readonly landing: LandingRelay | undefined
   /** Input subscriptions (core), ended by stopIntake; service subscriptions end with the connection's drain. */
   private readonly intake: Subscription[] = []
   private readonly consumers: { stop(): void }[] = []
@@ -88,7 +102,13 @@ export class NatsBus implements Bus {
     if (!Number.isSafeInteger(jsTimeoutMs) || jsTimeoutMs < 1) {
       throw new OptionError(`jetstreamTimeoutMs must be a positive integer (ms), got ${o.jetstreamTimeoutMs}`)
     }
-    this.js = new JetStreamInput(nc, o, this.s, this.prefix, jsTimeoutMs)
+    if (o.landing !== undefined && o.mode !== 'jetstream') throw new OptionError('landing is for JetStream only: the keyed stream is what makes replay possible')
+    this.keyedInput = o.landing !== undefined
+    this.js = new JetStreamInput(nc, { ...o, keyed: this.keyedInput }, this.s, this.prefix, jsTimeoutMs)
+    this.landing = o.landing === undefined ? undefined : new LandingRelay({
+      nc, s: this.s, url: o.url, partitions: o.partitions, jsTimeoutMs, relay: o.landing.relay,
+      encodeDlq: (record) => encode(record), onError: (err) => this.o.onError?.(err),
+    }, o.landing)
     this.watch = new ConnectionWatch(nc, (event) => this.tell(event))
   }
 
@@ -150,6 +170,11 @@ export class NatsBus implements Bus {
     const { messages, loop } = await this.js.start(safe, from, () => this.stopping, this.intake)
     this.consumers.push(messages)
     this.loops.push(loop)
+    if (this.landing) {
+      // the keyed stream first, so that the relay's first publishes have a stream to land in
+      if (this.landingSetup === undefined) this.landingSetup = await this.landing.ensureStream()
+      this.landing.start()
+    }
   }
 
   /** The input subjects the JetStream stream holds (known after ensureStream()). */
@@ -164,9 +189,14 @@ export class NatsBus implements Bus {
    * retention is limits; otherwise, or when another stream's subjects overlap <prefix>.evp.>, it rejects with
    * NATS_STREAM_CONFLICT (docs/operations.md, "Running"). Each API call times out (NATS_TIMEOUT).
    */
-  ensureStream(): Promise<StreamSetup> {
-    return this.js.ensureStream()
+  async ensureStream(): Promise<StreamSetup> {
+    const setup = await this.js.ensureStream()
+    if (this.landing) this.landingSetup = await this.landing.ensureStream()
+    return setup
   }
+
+  /** What ensureStream() found of the landing stream (the landing path only). */
+  landingSetup: 'created' | 'adopted' | undefined
 
   /** The JetStream manager, its calls timed out after jetstreamTimeoutMs (getting it asks the server once). */
   jetstreamManager(): Promise<JetStreamManager> {
@@ -208,6 +238,8 @@ export class NatsBus implements Bus {
 
   async stopIntake(): Promise<void> {
     this.stopping = true
+    // the relay finishes the batch it holds (published and acknowledged), then fetches no more
+    await this.landing?.stop()
     for (const s of this.intake.splice(0)) s.unsubscribe()
     for (const c of this.consumers.splice(0)) c.stop()
     await Promise.allSettled(this.loops)

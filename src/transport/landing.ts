@@ -1,0 +1,253 @@
+// The landing path's first hop (docs/privacy.md, "The landing path"): publishers' raw events land in a
+// work-queue stream that keeps them in memory for seconds; this relay validates and pseudonymises each landing
+// message (src/ingress/relay.ts), publishes the result into the durable keyed stream with a Nats-Msg-Id, publishes
+// the dead-letter records of what it refused, and only then acknowledges the landing message, which the
+// work-queue retention removes. The durable, replayable log therefore never holds a raw device id or IP.
+//
+// Crash at each step: before the keyed publish is acknowledged, the landing message is unacknowledged and is
+// delivered again after LANDING_ACK_WAIT_MS (raw for that long more, within max_age); after it but before the
+// landing ack, the redelivery is published again with the same Nats-Msg-Id and the keyed stream refuses it as a
+// duplicate within its duplicate window (past the window the engine's event-id de-duplication still drops it);
+// after the ack, nothing raw remains. A landing message older than max_age is dropped by the server unrelayed.
+import {
+  AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType,
+  type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError, type StreamConfig,
+} from 'nats'
+import { IdrError } from '../errors.js'
+import { OptionError } from '../options/check.js'
+import { subjectCovers, type Subjects } from '../contracts/subjects.js'
+import type { Relayed } from '../ingress/relay.js'
+import { latencyHistogram, summarise, type LatencySummary } from '../load/histogram.js'
+import { timedCall } from './jetstream.js'
+
+export const DEFAULT_LANDING_STREAM = 'IDR_LAND'
+/** How long a raw event may wait in the landing stream, unrelayed, before the server drops it (ms): the bound on raw data at rest. */
+export const DEFAULT_LANDING_MAX_AGE_MS = 10 * 60_000
+/** Bytes the landing stream may hold; beyond it new publishes are refused (JetStream publishers see the error and retry). */
+export const DEFAULT_LANDING_MAX_BYTES = 256 * 1024 * 1024
+/** A landing message delivered but not acknowledged within this is delivered again (a relay that crashed mid-message). */
+export const LANDING_ACK_WAIT_MS = 15_000
+/** Landing messages one fetch asks for. */
+export const RELAY_BATCH = 256
+/** How long an idle fetch waits for messages, ms. */
+export const RELAY_IDLE_MS = 1_000
+/** Pause before a relay loop tries again after a failure (stream gone after a server restart, no connection), ms. */
+export const RELAY_RETRY_MS = 500
+/** The keyed stream's duplicate window at most (nats-server's default, and what its memory for message ids allows), ms. */
+export const KEYED_DUPLICATE_WINDOW_MS = 120_000
+/** JetStream's error codes: JSStreamNotFoundErr, JSStreamSubjectOverlapErr. */
+const JS_STREAM_NOT_FOUND = 10059
+const JS_STREAM_SUBJECT_OVERLAP = 10065
+
+export type LandingStorage = 'memory' | 'file'
+
+export interface LandingOptions {
+  /** The landing stream's name. Default DEFAULT_LANDING_STREAM. */
+  readonly stream?: string
+  readonly maxAgeMs?: number
+  readonly maxBytes?: number
+  /**
+   * 'memory' (default): raw events never reach a disk; a nats-server restart loses those not yet relayed (a
+   * JetStream publisher saw them acknowledged). 'file': they survive a restart, and sit in the server's files
+   * until relayed.
+   */
+  readonly storage?: LandingStorage
+  /** Landing messages per fetch. Default RELAY_BATCH. */
+  readonly batch?: number
+}
+
+/** What the relay has done since it started. */
+export interface LandingStats {
+  /** Landing messages relayed and acknowledged (those whose events were all refused included). */
+  readonly relayed: number
+  /** Keyed messages published (one per account per landing message). */
+  readonly keyedMessages: number
+  /** Keyed publishes the stream refused as duplicates (a landing message relayed twice). */
+  readonly duplicates: number
+  /** Dead-letter records published. */
+  readonly rejects: number
+  /** Landing messages given back to be delivered again, because a keyed publish failed. */
+  readonly retried: number
+  /** How long relayed messages were in the landing stream when acknowledged (ms percentiles). */
+  readonly ageMs: LatencySummary
+}
+
+/** What the relay needs of its bus. */
+export interface RelayContext {
+  readonly nc: NatsConnection
+  readonly s: Subjects
+  readonly url: string
+  readonly partitions: readonly number[]
+  readonly jsTimeoutMs: number
+  readonly relay: (subject: string, data: Uint8Array, nowMs: number) => Relayed
+  readonly encodeDlq: (record: object) => Uint8Array
+  readonly onError: (err: unknown) => void
+}
+
+/** The landing stream and the relay loops of the partitions this process owns. */
+export class LandingRelay {
+  readonly stream: string
+  readonly maxAgeMs: number
+  readonly maxBytes: number
+  readonly storage: LandingStorage
+  private readonly batch: number
+  private stopping = false
+  private loops: Promise<void>[] = []
+  private readonly ages = latencyHistogram()
+  private counts = { relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0 }
+  private readonly js: JetStreamClient
+
+  constructor(private readonly c: RelayContext, o: LandingOptions) {
+    this.stream = o.stream ?? DEFAULT_LANDING_STREAM
+    this.maxAgeMs = o.maxAgeMs ?? DEFAULT_LANDING_MAX_AGE_MS
+    this.maxBytes = o.maxBytes ?? DEFAULT_LANDING_MAX_BYTES
+    this.storage = o.storage ?? 'memory'
+    this.batch = o.batch ?? RELAY_BATCH
+    if (!Number.isSafeInteger(this.maxAgeMs) || this.maxAgeMs < 1_000) throw new OptionError(`landing maxAgeMs must be an integer ≥ 1000 (ms), got ${o.maxAgeMs}`)
+    if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 1) throw new OptionError(`landing maxBytes must be a positive integer, got ${o.maxBytes}`)
+    if (this.storage !== 'memory' && this.storage !== 'file') throw new OptionError(`landing storage must be "memory" or "file", got ${JSON.stringify(o.storage)}`)
+    if (!Number.isSafeInteger(this.batch) || this.batch < 1) throw new OptionError(`landing batch must be a positive integer, got ${o.batch}`)
+    this.js = c.nc.jetstream({ timeout: c.jsTimeoutMs })
+  }
+
+  get stats(): LandingStats {
+    return { ...this.counts, ageMs: summarise(this.ages) }
+  }
+
+  /**
+   * Creates the landing stream over <prefix>.ev.> and <prefix>.evp.> (work queue, max_age, max_bytes, discard new),
+   * or adopts one with work-queue retention whose subjects cover <prefix>.evp.>, setting its limits. A stream
+   * that already holds those subjects (the raw input stream of `--jetstream`) is a NATS_STREAM_CONFLICT.
+   */
+  async ensureStream(): Promise<'created' | 'adopted'> {
+    const jsm = await this.manager()
+    const limits = { max_age: nanos(this.maxAgeMs), max_bytes: this.maxBytes }
+    let info
+    try {
+      info = await this.timed(`reading JetStream stream ${this.stream}`, jsm.streams.info(this.stream))
+    } catch (err) {
+      if ((err as NatsError).api_error?.err_code !== JS_STREAM_NOT_FOUND) throw this.failure(`reading landing stream ${this.stream}`, err)
+    }
+    if (info) {
+      if (info.config.retention !== RetentionPolicy.Workqueue || !(info.config.subjects ?? []).some((s) => subjectCovers(s, this.c.s.mapped))) {
+        throw new IdrError('NATS_STREAM_CONFLICT', `JetStream stream ${this.stream} exists with retention "${info.config.retention}" and subjects ${JSON.stringify(info.config.subjects)}; ` +
+          `the landing stream must be a work queue over ${this.c.s.events} and ${this.c.s.mapped}. Delete it, or start idr serve with --landing-stream NAME for another.`)
+      }
+      if (info.config.max_age !== limits.max_age || info.config.max_bytes !== limits.max_bytes) {
+        await this.timed(`setting the limits of landing stream ${this.stream}`, jsm.streams.update(this.stream, { ...info.config, ...limits }))
+      }
+      return 'adopted'
+    }
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: this.stream, subjects: [this.c.s.events, this.c.s.mapped], retention: RetentionPolicy.Workqueue,
+      storage: this.storage === 'memory' ? StorageType.Memory : StorageType.File, discard: DiscardPolicy.New,
+      duplicate_window: nanos(Math.min(this.maxAgeMs, KEYED_DUPLICATE_WINDOW_MS)), ...limits,
+    }
+    try {
+      await this.timed(`creating landing stream ${this.stream}`, jsm.streams.add(config))
+    } catch (err) {
+      if ((err as NatsError).api_error?.err_code === JS_STREAM_SUBJECT_OVERLAP) {
+        throw new IdrError('NATS_STREAM_CONFLICT', `cannot create landing stream ${this.stream} over ${this.c.s.events} and ${this.c.s.mapped}: another stream holds them ` +
+          `(the raw input stream of --jetstream, IDR_EV, does). Move to the landing path as docs/privacy.md, "Moving to the landing path", says: drain, then delete the raw stream.`, { cause: err })
+      }
+      throw this.failure(`creating landing stream ${this.stream}`, err)
+    }
+    return 'created'
+  }
+
+  /** Starts a relay loop for every owned partition (idr_land_<p>, over <prefix>.evp.<p>.>), and for the plain subjects on partition 0's owner. */
+  start(): void {
+    const filters: [string, string][] = this.c.partitions.map((p) => [`idr_land_${p}`, this.c.s.partition(p)])
+    // without the server's mapping, events arrive on <prefix>.ev.<account>: one process relays them, partition 0's owner
+    if (this.c.partitions.includes(0)) filters.push(['idr_land_plain', this.c.s.events])
+    this.loops = filters.map(([name, filter]) => this.loop(name, filter))
+  }
+
+  /** Stops fetching; a batch being relayed is finished (published and acknowledged) first. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    await Promise.allSettled(this.loops)
+    this.loops = []
+  }
+
+  private async loop(name: string, filter: string): Promise<void> {
+    let consumer: Consumer | undefined
+    while (!this.stopping) {
+      try {
+        consumer ??= await this.consumer(name, filter)
+        const fetched = await consumer.fetch({ max_messages: this.batch, expires: RELAY_IDLE_MS })
+        const batch: JsMsg[] = []
+        for await (const m of fetched) batch.push(m)
+        if (batch.length > 0) await this.relayBatch(batch)
+      } catch (err) {
+        if (this.stopping || this.c.nc.isClosed()) return
+        // the stream or consumer may be gone (a memory stream does not outlive a server restart): make them again
+        consumer = undefined
+        this.c.onError(this.failure(`relaying ${filter} from landing stream ${this.stream}`, err))
+        await new Promise((resolve) => setTimeout(resolve, RELAY_RETRY_MS))
+      }
+    }
+  }
+
+  /** The durable pull consumer `name`, created (with the stream, if missing) when it does not exist. */
+  private async consumer(name: string, filter: string): Promise<Consumer> {
+    const jsm = await this.manager()
+    const add = (): Promise<unknown> => this.timed(`creating consumer ${name} of landing stream ${this.stream}`, jsm.consumers.add(this.stream, {
+      durable_name: name, filter_subject: filter, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(LANDING_ACK_WAIT_MS), max_ack_pending: this.batch * 4,
+    }))
+    try {
+      await add()
+    } catch (err) {
+      if ((err as NatsError).api_error?.err_code !== JS_STREAM_NOT_FOUND) throw err
+      await this.ensureStream()
+      await add()
+    }
+    return this.timed(`reading consumer ${name} of landing stream ${this.stream}`, this.js.consumers.get(this.stream, name))
+  }
+
+  /**
+   * Relays a batch: every keyed publish and dead-letter record of every message is sent (in order, pipelined),
+   * then each message whose publishes were all acknowledged is acknowledged, and the others are given back.
+   */
+  private async relayBatch(batch: readonly JsMsg[]): Promise<void> {
+    const now = Date.now()
+    const sent = batch.map(async (m) => {
+      const r = this.c.relay(m.subject, m.data, now)
+      for (const record of r.rejects) this.c.nc.publish(this.c.s.dlq, this.c.encodeDlq(record))
+      this.counts.rejects += r.rejects.length
+      const acks = await Promise.all(r.keyed.map((k) => this.js.publish(k.subject, k.data, { msgID: k.msgId })))
+      for (const a of acks) if (a.duplicate) this.counts.duplicates++
+      this.counts.keyedMessages += acks.length
+    })
+    const settled = await Promise.allSettled(sent)
+    let failure: unknown
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i]!
+      const s = settled[i]!
+      if (s.status === 'fulfilled') {
+        m.ack()
+        this.counts.relayed++
+        this.ages.recordValue(Math.max(1, (Date.now() - m.info.timestampNanos / 1e6) * 1000))
+      } else {
+        m.nak(RELAY_RETRY_MS)
+        this.counts.retried++
+        failure ??= s.reason
+      }
+    }
+    if (failure !== undefined) this.c.onError(this.failure(`publishing keyed events (${this.counts.retried} landing messages given back so far)`, failure))
+  }
+
+  private manager(): Promise<JetStreamManager> {
+    return this.timed('checking that JetStream is available ($JS.API.INFO)', this.c.nc.jetstreamManager({ timeout: this.c.jsTimeoutMs }))
+  }
+
+  private timed<T>(what: string, work: Promise<T>): Promise<T> {
+    return timedCall(what, work, this.c.jsTimeoutMs, this.c.url)
+  }
+
+  private failure(doing: string, cause: unknown): IdrError {
+    if (cause instanceof IdrError) return cause
+    return new IdrError('NATS_STREAM', `${doing}: ${(cause as Error).message}`, { cause })
+  }
+}
