@@ -22,7 +22,7 @@ export interface SweepOptions {
 function base(s: SweepOptions): LoadOptions {
   return {
     nats: s.url, spawnNats: s.url === undefined, rate: 0, durationSec: s.quick ? 8 : 20, warmupSec: s.quick ? 2 : 5, batch: 1,
-    jetstream: false, households: 1_000, publishers: 1, partitionsOf: 8, scenario: 'steady', maxResident: DEFAULT_MAX_RESIDENT,
+    jetstream: false, landing: false, households: 1_000, publishers: 1, partitionsOf: 8, scenario: 'steady', maxResident: DEFAULT_MAX_RESIDENT,
     noCeiling: false, attach: false, prefix: 'idrload', seed: 1, json: true,
   }
 }

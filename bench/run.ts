@@ -7,6 +7,7 @@ import { benchExplain } from './explain.js'
 import { benchHousehold } from './household.js'
 import { benchIngress } from './ingress.js'
 import { benchJourneys } from './journeys.js'
+import { benchLanding } from './landing.js'
 import { benchKernels } from './kernels.js'
 import { benchPeers } from './peers.js'
 import { benchPoolCrossover } from './pool-crossover.js'
@@ -27,6 +28,7 @@ export const BENCHMARKS: Record<string, { question: string, run: (ctx: BenchCont
   erasure: { question: 'time to erase one account, person or device among 100,000 households (stopped file, live runtime) and its messages in a JetStream stream', run: benchErasure },
   journeys: { question: 'journeys kept in the engine: the household replay with and without them, writing them to SQLite, and the attribution report over 1,000,000', run: benchJourneys },
   peers: { question: 'idr against per-household peers (latent-class EM, diagonal GMM by BIC, the most-active oracle) on idr\'s simulator and the alt-households tracks, offline and prequential', run: benchPeers },
+  landing: { question: 'the landing path\'s extra hop: idr load with the raw JetStream input and with --landing, batches of 100, at fixed rates, and how long raw messages wait', run: benchLanding },
   'attribution-truth': { question: 'person-level against account-level attribution, against the simulator\'s counterfactual ground truth, per model, household size and difficulty', run: benchAttributionTruth },
 }
 

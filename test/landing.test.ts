@@ -42,8 +42,16 @@ const deviceOf = new Map(simDevices.map((d, i) => [d, DEVICES[i]!]))
 const accounts = [...new Set(sim.map((e) => e.account))]
 const planted: IdrEvent[] = sim.map((e, i) => ({ ...e, id: `ev-${i}`, device: deviceOf.get(e.device)!, ip: IPS[i % IPS.length]! }))
 
-/** Per-account messages of up to 8 consecutive events. */
+/** The first half as per-account messages of up to 8 events, the rest as messages of 8 consecutive events of any accounts. */
 function batches(events: readonly IdrEvent[]): { account: string, events: IdrEvent[] }[] {
+  const half = Math.floor(events.length / 2)
+  const mixed: { account: string, events: IdrEvent[] }[] = []
+  for (let i = half; i < events.length; i += 8) mixed.push({ account: events[i]!.account, events: events.slice(i, i + 8) })
+  return [...perAccount(events.slice(0, half)), ...mixed]
+}
+
+/** Per-account messages of up to 8 consecutive events. */
+function perAccount(events: readonly IdrEvent[]): { account: string, events: IdrEvent[] }[] {
   const open = new Map<string, IdrEvent[]>()
   const out: { account: string, events: IdrEvent[] }[] = []
   for (const e of events) {
@@ -64,22 +72,28 @@ describe('the relay and the keyed ingress (no server)', () => {
   const ingress = new Ingress({ pseudonymKey: KEY })
   const relay = new KeyedRelay(ingress, PARTITIONS)
 
-  it('splits a mixed batch into one keyed message per account, pseudonymised, with a stable Nats-Msg-Id', () => {
-    const three = accounts.slice(0, 3)
+  it('splits a mixed batch by partition: one account on its own subject, several on the mixed one; pseudonymised, with a stable Nats-Msg-Id', () => {
+    // two accounts of one partition and one of another
+    const p0 = accounts.filter((a) => partitionOf(a, PARTITIONS) === partitionOf(accounts[0]!, PARTITIONS)).slice(0, 2)
+    const other = accounts.find((a) => partitionOf(a, PARTITIONS) !== partitionOf(accounts[0]!, PARTITIONS))!
+    const three = [p0[0]!, other, p0[1]!]
     const batch = three.flatMap((a, i) => planted.filter((e) => e.account === a).slice(0, 2 + i))
     const bad = { ...batch[0]!, id: 'bad-1', kind: 'dance' }
     const r = relay.relay(`idr.ev.${three[0]}`, encode([...batch, bad]), 1)
-    expect(r.keyed.map((k) => k.subject)).toEqual(three.map((a) => s.keyedEvents(partitionOf(a, PARTITIONS), a)))
-    expect(r.keyed.map((k) => k.events)).toEqual([2, 3, 4])
+    expect(r.keyed.map((k) => k.subject)).toEqual([s.keyedMixed(partitionOf(p0[0]!, PARTITIONS)), s.keyedEvents(partitionOf(other, PARTITIONS), other)])
+    expect(r.keyed.map((k) => k.events)).toEqual([6, 3])
     const first = decode(r.keyed[0]!.data) as IdrEvent[]
-    expect(first.map((e) => e.device)).toEqual(batch.slice(0, 2).map((e) => pseudo.device(e.device)))
-    expect(first.map((e) => e.ip)).toEqual(batch.slice(0, 2).map((e) => pseudo.ip(e.ip!)))
+    const inP0 = batch.filter((e) => e.account !== other)
+    expect(first.map((e) => e.account)).toEqual(inP0.map((e) => e.account))
+    expect(first.map((e) => e.device)).toEqual(inP0.map((e) => pseudo.device(e.device)))
+    expect(first.map((e) => e.ip)).toEqual(inP0.map((e) => pseudo.ip(e.ip!)))
     // the refused element is dead-lettered, without its raw device
     expect(r.rejects.map((x) => [x.code, x.index])).toEqual([['BAD_KIND', 9]])
     expect(hits([{ what: 'records', bytes: Buffer.from(JSON.stringify(r.rejects)) }], rawNeedles(DEVICES, IPS))).toEqual([])
     // the same landing message relayed again gives the same ids; other events give other ids
     expect(relay.relay(`idr.ev.${three[0]}`, encode(batch), 2).keyed.map((k) => k.msgId)).toEqual(r.keyed.map((k) => k.msgId))
-    expect(new Set(r.keyed.map((k) => k.msgId)).size).toBe(3)
+    expect(new Set(r.keyed.map((k) => k.msgId)).size).toBe(2)
+    expect(relay.relay(`idr.ev.${three[0]}`, encode(batch.slice(1)), 3).keyed[0]!.msgId).not.toBe(r.keyed[0]!.msgId)
   })
 
   it('applies keyed events as they are, and refuses on a keyed subject a raw device or ip, or another account', () => {
@@ -103,8 +117,11 @@ describe('the landing path under the example nats-server config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'idr-landing-'))
   const db = join(dir, 'idr.db')
   const conns: NatsConnection[] = []
+  const engines: EngineProcess[] = []
   beforeAll(async () => { server = await startNatsServer({ config: exampleConfig({ partitions: PARTITIONS, passwords }) }) })
   afterAll(async () => {
+    // a failed test leaves no engine behind
+    await Promise.all(engines.map((e) => e.kill()))
     await Promise.all(conns.map((nc) => nc.close()))
     await server?.stop()
     rmSync(dir, { recursive: true, force: true })
@@ -115,7 +132,6 @@ describe('the landing path under the example nats-server config', () => {
     conns.push(nc)
     return nc
   }
-  const engines: EngineProcess[] = []
   const startEngine = async (): Promise<EngineProcess> => {
     const args = ['--nats', server.url, '--landing', '--of', String(PARTITIONS), '--db', db, '--pool-threads', '1', '--snapshot-interval-ms', '150', '--log-level', 'trace']
     const e = new EngineProcess(args, { IDR_PSEUDONYM_KEY: KEY, IDR_NATS_USER: 'engine', IDR_NATS_PASSWORD: passwords.engine })
@@ -123,14 +139,6 @@ describe('the landing path under the example nats-server config', () => {
     await e.waitFor((l) => l.msg === 'serving', 30_000)
     return e
   }
-  async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const end = Date.now() + timeoutMs
-    while (!(await test())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
-
   it('applies every event exactly once across two SIGKILLs, and leaves no raw value at rest', async () => {
     const admin = await as('admin')
     const dlq: Buffer[] = []
@@ -180,14 +188,44 @@ describe('the landing path under the example nats-server config', () => {
       }
     }, 60_000, 'the engine to catch up')
 
-    // erasure reaches the keyed stream: every message of an account is on its own subject, one account each
+    // erasure reaches the keyed stream: an account's messages on its own subject and the mixed ones holding its events
     const erased = accounts[2]!
-    const keyedSubject = s.keyedEvents(partitionOf(erased, PARTITIONS), erased)
-    const count = async (): Promise<number> => { let n = 0; for await (const _ of scanSubject(jsm, 'IDR_KEYED', keyedSubject)) n++; return n }
-    expect(await count()).toBeGreaterThan(0)
+    const p = partitionOf(erased, PARTITIONS)
+    const count = async (): Promise<{ own: number, mixed: number }> => {
+      let own = 0
+      let mixed = 0
+      for await (const _ of scanSubject(jsm, 'IDR_KEYED', s.keyedEvents(p, erased))) own++
+      for await (const m of scanSubject(jsm, 'IDR_KEYED', s.keyedMixed(p))) if (m.events.some((e) => (e as IdrEvent).account === erased)) mixed++
+      return { own, mixed }
+    }
+    const before = await count()
+    expect(before.own).toBeGreaterThan(0)
+    expect(before.mixed).toBeGreaterThan(0)
     const reply = JSON.parse(sc.decode((await admin.request('idr.api.privacy.erase', sc.encode(JSON.stringify({ account: erased })), { timeout: 20_000 })).data)) as { streamMessages: number }
-    expect(reply.streamMessages).toBeGreaterThan(0)
-    expect(await count()).toBe(0)
+    expect(reply.streamMessages).toBe(before.own + before.mixed)
+    expect(await count()).toEqual({ own: 0, mixed: 0 })
+    // a device's erasure by its raw id finds its keyed messages by pseudonym, and leaves the account's others
+    const account = accounts[3]!
+    const raw = planted.find((e) => e.account === account)!.device
+    const pa = partitionOf(account, PARTITIONS)
+    const holding = async (): Promise<{ device: number, others: number }> => {
+      let device = 0
+      let others = 0
+      for (const subject of [s.keyedEvents(pa, account), s.keyedMixed(pa)]) {
+        for await (const m of scanSubject(jsm, 'IDR_KEYED', subject)) {
+          const mine = (m.events as IdrEvent[]).filter((e) => e.account === account)
+          if (mine.some((e) => e.device === pseudo.device(raw))) device++
+          else if (mine.length > 0) others++
+        }
+      }
+      return { device, others }
+    }
+    const held = await holding()
+    expect(held.device).toBeGreaterThan(0)
+    expect(held.others).toBeGreaterThan(0)
+    const deviceReply = JSON.parse(sc.decode((await admin.request('idr.api.privacy.erase', sc.encode(JSON.stringify({ account, device: raw })), { timeout: 20_000 })).data)) as { streamMessages: number }
+    expect(deviceReply.streamMessages).toBe(held.device)
+    expect(await holding()).toEqual({ device: 0, others: held.others })
     expect(await last.terminate()).toBe(0)
 
     // exactly once: every account's event count is what was published, nothing taken twice
@@ -212,7 +250,8 @@ describe('the landing path under the example nats-server config', () => {
     const files = readRunFiles(dir, 'run')
     expect(files.some((f) => f.what.endsWith('idr.db'))).toBe(true)
     const logs: Artifact[] = engines.map((e, i) => ({ what: `engine ${i} log`, bytes: Buffer.from(JSON.stringify(e.lines) + e.stderr.join('\n')) }))
-    expect(engines.every((e) => e.lines.length > 10)).toBe(true)
+    // the logs searched are the engines' whole output: each logged its start and its checkpoints (trace level)
+    expect(engines.filter((e) => !e.lines.some((l) => l.msg === 'serving') || e.checkpoints < 1).length).toBe(0)
     expect(hits([...files, ...logs, { what: 'dead letters', bytes: Buffer.concat(dlq) }], needles)).toEqual([])
 
     // the malformed landing messages were dead-lettered (once each) and acknowledged (the landing stream is empty)
@@ -220,6 +259,78 @@ describe('the landing path under the example nats-server config', () => {
     expect(codes.filter((c) => c === 'BAD_MSGPACK')).toHaveLength(1)
     expect(codes.filter((c) => c === 'BAD_KIND')).toHaveLength(1)
     // the relay logged no failure but those of the kills' aftermath
-    console.log(`landing: ${messages.length} messages, ${planted.length} events; errors logged by the last engine: ${JSON.stringify(last.lines.filter((l) => (l.level ?? 0) >= 50))}`)
+    const relayed = engines.map((e) => e.lines.find((l) => l.msg === 'landing relay stopped')).filter((l) => l !== undefined)
+    console.log(`landing: ${messages.length} messages, ${planted.length} events; the last relay: ${JSON.stringify(relayed.at(-1))}; errors it logged: ${JSON.stringify(last.lines.filter((l) => (l.level ?? 0) >= 50))}`)
   }, 180_000)
 })
+
+describe('the landing path when nats-server restarts', () => {
+  let server: NatsServerHandle
+  const dir = mkdtempSync(join(tmpdir(), 'idr-landing-restart-'))
+  const conns: NatsConnection[] = []
+  let engine: EngineProcess | undefined
+  beforeAll(async () => { server = await startNatsServer({ config: exampleConfig({ partitions: PARTITIONS, passwords }) }) })
+  afterAll(async () => {
+    await engine?.kill()
+    await Promise.all(conns.map((nc) => nc.close().catch(() => undefined)))
+    await server?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('recreates the memory landing stream and its consumers, and relays what is published afterwards', async () => {
+    engine = new EngineProcess(['--nats', server.url, '--landing', '--of', String(PARTITIONS), '--db', join(dir, 'idr.db'), '--pool-threads', '0', '--log-level', 'debug'],
+      { IDR_PSEUDONYM_KEY: KEY, IDR_NATS_USER: 'engine', IDR_NATS_PASSWORD: passwords.engine })
+    await engine.waitFor((l) => l.msg === 'serving', 30_000)
+    const publisher = await connect({ servers: server.url, user: 'publisher', pass: passwords.publisher, inboxPrefix: PUBLISHER_INBOX, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
+    const admin = await connect({ servers: server.url, user: 'admin', pass: passwords.admin, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
+    conns.push(publisher, admin)
+    const js = publisher.jetstream()
+    const eventsIn = async (): Promise<number> => {
+      try {
+        return (JSON.parse(sc.decode((await admin.request('idr.api.stats', sc.encode('{}'), { timeout: 2_000 })).data)) as { eventsIn: number }).eventsIn
+      } catch {
+        return -1
+      }
+    }
+    // a JetStream publisher retries until the landing stream acknowledges (no responders while it is missing)
+    const publishAll = async (events: readonly IdrEvent[]): Promise<void> => {
+      for (const m of perAccount(events)) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const ack = await js.publish(`idr.ev.${m.account}`, encode(m.events), { msgID: m.events[0]!.id, timeout: 2_000 })
+            expect(ack.stream).toBe('IDR_LAND')
+            break
+          } catch (err) {
+            if (attempt > 100) throw err
+            await new Promise((r) => setTimeout(r, 200))
+          }
+        }
+      }
+    }
+    const before = planted.slice(0, 3_000)
+    const after = planted.slice(3_000, 6_000)
+    await publishAll(before)
+    await until(async () => (await eventsIn()) === before.length, 30_000, 'the first events to be applied')
+
+    await server.halt()
+    await server.resume()
+    await publishAll(after)
+    await until(async () => (await eventsIn()) === before.length + after.length, 60_000, 'the events published after the restart to be applied')
+    // the engine connection saw the restart; the relay made the stream again, in memory
+    expect(engine.lines.some((l) => l.msg === 'nats reconnected')).toBe(true)
+    const asEngine = await connect({ servers: server.url, user: 'engine', pass: passwords.engine })
+    conns.push(asEngine)
+    const land = await (await asEngine.jetstreamManager()).streams.info('IDR_LAND')
+    expect(land.config.storage).toBe('memory')
+    expect(land.state.messages).toBe(0)
+    expect(await engine.terminate()).toBe(0)
+  }, 120_000)
+})
+
+async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -81,6 +81,11 @@ export class EngineMetrics {
   readonly #ready = this.#gauge('idr_ready', '1 when the engine is ready to serve, else 0')
   readonly #natsConnected = this.#gauge('idr_nats_connected', '1 while the NATS connection is up, else 0')
 
+  readonly #landingAge = new Histogram({
+    name: 'idr_landing_age_seconds', help: 'How long each relayed raw message was in the landing stream when acknowledged (the landing path), s',
+    buckets: [...LATENCY_BUCKETS_SECONDS, 10, 30, 60, 300, 600], registers: [this.registry],
+  })
+
   readonly #latency = new Histogram({
     name: 'idr_event_to_assignment_seconds', help: 'Time from receiving an event to publishing the assignment it caused, s',
     buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry],
@@ -118,6 +123,18 @@ export class EngineMetrics {
   natsReconnected(): void { this.#natsReconnects.inc() }
   /** One event's receive-to-publish latency, s. */
   observeLatency(seconds: number): void { this.#latency.observe(seconds) }
+
+  /** A relayed landing message's age at its acknowledgement, s (the landing path). */
+  observeLandingAge(seconds: number): void { this.#landingAge.observe(seconds) }
+
+  /** The landing relay's counts, read at each scrape (the landing path; call once). */
+  readLanding(read: () => { relayed: number, keyedMessages: number, duplicates: number, rejects: number, retried: number }): void {
+    this.#counter('idr_landing_relayed_total', 'Landing messages relayed into the keyed stream and acknowledged', () => read().relayed)
+    this.#counter('idr_landing_keyed_messages_total', 'Keyed messages published (one per account per landing message)', () => read().keyedMessages)
+    this.#counter('idr_landing_duplicates_total', 'Keyed publishes the stream refused as duplicates (a landing message relayed again after a crash)', () => read().duplicates)
+    this.#counter('idr_landing_rejects_total', 'Dead-letter records the relay published', () => read().rejects)
+    this.#counter('idr_landing_retried_total', 'Landing messages given back for redelivery because a keyed publish failed', () => read().retried)
+  }
 
   /** Sets the gauges given; the others keep their values. */
   setGauges(sample: GaugeSample): void {

@@ -22,14 +22,17 @@ function errorReply(code: string, message: string): Uint8Array {
   return json.encode(JSON.stringify({ error: { code, message } }))
 }
 
-/** Registers the services of one engine on its bus (the privacy ones when an eraser is given). */
-export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser): void {
+/**
+ * Registers the services of one engine on its bus (the privacy ones when an eraser is given); `moreStats` adds
+ * fields to the stats reply (the landing relay's, say).
+ */
+export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser, moreStats?: () => object): void {
   const p = engine.prefix
   // what-if sessions name raw devices: the engine's own pseudonymiser keys them
   const pseudo = engine.ingress.pseudonymiser
   const owns = (account: string): boolean => engine.owned.has(partitionOf(account, engine.partitionsOf))
 
-  bus.serve(`${p}.api.stats`, () => json.encode(JSON.stringify(engine.stats())))
+  bus.serve(`${p}.api.stats`, () => json.encode(JSON.stringify(moreStats ? { ...engine.stats(), ...moreStats() } : engine.stats())))
 
   bus.serve(`${p}.api.household.get`, (data) => {
     const req = parse(data)

@@ -5,7 +5,7 @@ import { IdrError } from '../errors.js'
 import { builtFile } from '../paths.js'
 import { parseFlags, wantsHelp } from '../options/args.js'
 
-export const BENCH_NAMES = 'kernels, refit, pool-crossover, explain, ingress, household, engine, simulator, attribution, attribution-truth, erasure, journeys, peers'
+export const BENCH_NAMES = 'kernels, refit, pool-crossover, explain, ingress, household, engine, simulator, attribution, attribution-truth, erasure, journeys, peers, landing'
 
 export const BENCH_USAGE = `idr bench [NAME...] [--quick]: run benchmarks and write bench/results/*.json (summary: docs/benchmarks.md).
 From a clone only: the installed package has no bench/.

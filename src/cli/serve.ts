@@ -77,7 +77,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'), (event) => {
       onConnection(log, metrics, event)
       if (event.type === 'closed' && !event.requested) connectionLost('nats-closed')
-    }, unstoredInputWarning(log, cfg.prefix, cfg.stream), keys)
+    }, unstoredInputWarning(log, cfg.prefix, cfg.stream), keys, (ms) => metrics.observeLandingAge(ms / 1000))
   } catch (err) {
     closeStore(true)
     throw err
@@ -102,7 +102,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
       const name = cfg.landing ? cfg.keyedStream : cfg.stream
       bindInputStream(store, name, cfg.landing)
       log.info({ stream: name, ...setup }, 'jetstream stream ready')
-      if (b.landing) log.info({ stream: b.landing.stream, action: b.landingSetup, maxAgeMs: b.landing.maxAgeMs, maxBytes: b.landing.maxBytes, storage: b.landing.storage }, 'landing stream ready')
+      if (b.landing) {
+        const relay = b.landing
+        log.info({ stream: relay.stream, action: b.landingSetup, maxAgeMs: relay.maxAgeMs, maxBytes: relay.maxBytes, storage: relay.storage }, 'landing stream ready')
+        metrics.readLanding(() => relay.counters)
+      }
       stream = jetStreamEvents({
         jsm: await b.jetstreamManager(), stream: name, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current,
         plain: b.streamSubjects?.includes(subjects(cfg.prefix).events) ?? false, keyed: cfg.landing,
@@ -112,7 +116,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       store, runtime: e.runtime, stream, partitionsOf: cfg.of,
       pseudonyms: erasurePseudonyms(keys),
     })
-    serveApi(e, b, eraser)
+    serveApi(e, b, eraser, b instanceof NatsBus && b.landing ? () => ({ landing: b.landing?.stats }) : undefined)
     await e.start()
     stopWatch = watchInput({ log, messagesIn: () => e.stats().messagesIn, idleWarningMs: cfg.idleWarningMs, prefix: cfg.prefix, of: cfg.of, jetstream: cfg.jetstream || cfg.landing })
     const retentionMs = cfg.retentionDays * 86_400_000
@@ -158,6 +162,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log.error({ err: String(err) }, 'drain failed')
     code = 1
   }
+  if (bus instanceof NatsBus && bus.landing) log.info({ ...bus.landing.stats }, 'landing relay stopped')
   await pool?.close()
   await http?.close()
   closeStore(false)
@@ -165,13 +170,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   return code
 }
 
-async function openBus(cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void, keys: KeyRing): Promise<Bus> {
+async function openBus(
+  cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void, keys: KeyRing, onAge: (ms: number) => void,
+): Promise<Bus> {
   if (cfg.nats === undefined) return new InProcessBus({ prefix: cfg.prefix })
   // the landing path's relay pseudonymises with its own ingress: the same keys, limits and binding as the engine's
   const relay = new KeyedRelay(new Ingress({ pseudonymKey: keys, prefix: cfg.prefix, maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }), cfg.of)
   const landing = {
     stream: cfg.landingStream, maxAgeMs: cfg.landingMaxAgeMs, maxBytes: cfg.landingMaxBytes, storage: cfg.landingStorage,
-    relay: (subject: string, data: Uint8Array, nowMs: number) => relay.relay(subject, data, nowMs),
+    relay: (subject: string, data: Uint8Array, nowMs: number) => relay.relay(subject, data, nowMs), onAge,
   }
   return NatsBus.connect({
     url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream || cfg.landing ? 'jetstream' : 'core', prefix: cfg.prefix,

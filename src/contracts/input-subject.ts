@@ -1,7 +1,10 @@
 // Input subjects as the ingress reads them: <prefix>.ev.<account> (plain), <prefix>.evp.<p>.<account>
-// (after the server's partition mapping) or <prefix>.evk.<p>.<account> (keyed: what the landing relay wrote,
-// already pseudonymised), the account token checked by the token rule (./token.ts).
+// (after the server's partition mapping) or <prefix>.evk.<p>.<account> and <prefix>.evk.<p>.mixed.accounts
+// (keyed: what the landing relay wrote, already pseudonymised), the account token checked by the token rule (./token.ts).
 import { DEFAULT_PREFIX, isToken, tokenProblem } from './token.js'
+
+/** The two tokens after <prefix>.evk.<p> of a keyed message holding several accounts' events (no account subject has five tokens). */
+export const KEYED_MIXED = 'mixed.accounts'
 
 /** Highest partition index a mapped subject may name (serve's --of is at most 1,024). */
 export const MAX_PARTITION = 1023
@@ -20,6 +23,7 @@ export type InputSubject =
   | { readonly kind: 'plain', readonly account: string }
   | { readonly kind: 'mapped', readonly partition: number, readonly account: string }
   | { readonly kind: 'keyed', readonly partition: number, readonly account: string }
+  | { readonly kind: 'keyed-mixed', readonly partition: number }
   | { readonly kind: 'bad', readonly problem: string }
 
 /** Parses an input subject (the account token must pass the token rule; a mapped partition is a plain decimal). */
@@ -41,6 +45,7 @@ export function inputSubject(subject: string, prefix = DEFAULT_PREFIX): InputSub
     partition = n
     rest = subject.slice(dot + 1)
     isKeyed = head === keyed
+    if (isKeyed && rest === KEYED_MIXED) return { kind: 'keyed-mixed', partition }
   } else {
     return { kind: 'bad', problem: `input subjects are ${prefix}.ev.<account>, ${prefix}.evp.<partition>.<account> or ${prefix}.evk.<partition>.<account>` }
   }

@@ -1,13 +1,13 @@
 // Subject names and NATS-style subject matching, shared by the transports (docs/subjects.md). Every subject
 // idr builds from a value comes from here, and every such value passes the token rule first
 // (src/contracts/token.ts): a builder throws rather than publish on a subject it did not mean.
-import { inputSubject, MAX_PARTITION, parsePartitionToken } from './input-subject.js'
+import { inputSubject, KEYED_MIXED, MAX_PARTITION, parsePartitionToken } from './input-subject.js'
 import { DEFAULT_PREFIX, isSubjectPrefix, subjectToken } from './token.js'
 
 export { DEFAULT_PREFIX }
 import { OptionError } from '../options/check.js'
 
-export { inputSubject, type InputSubject } from './input-subject.js'
+export { inputSubject, KEYED_MIXED, type InputSubject } from './input-subject.js'
 
 /** Subjects of one deployment, from its prefix (default 'idr'; checked: tokens of the rule joined by dots). */
 export function subjects(prefix = DEFAULT_PREFIX) {
@@ -34,6 +34,8 @@ export function subjects(prefix = DEFAULT_PREFIX) {
     keyed: `${prefix}.evk.>`,
     /** One account's keyed events: <prefix>.evk.<p>.<account>, published by the relay only. */
     keyedEvents: (p: number, account: string) => `${prefix}.evk.${partitionToken(p)}.${subjectToken('account', account)}`,
+    /** Keyed events of several accounts of partition p from one landing message: <prefix>.evk.<p>.mixed.accounts (the relay only). */
+    keyedMixed: (p: number) => `${prefix}.evk.${partitionToken(p)}.${KEYED_MIXED}`,
     /** A partition's watermark record in the keyed stream: <prefix>.evk.<p>. */
     keyedWatermark: (p: number) => `${prefix}.evk.${partitionToken(p)}`,
     api: (verb: string) => `${prefix}.api.${verb}`,
@@ -50,7 +52,7 @@ function partitionToken(p: number): string {
 /** The partition named by a mapped subject <prefix>.evp.<p>.<account>, or undefined. */
 export function mappedPartition(subject: string, prefix = DEFAULT_PREFIX): number | undefined {
   const s = inputSubject(subject, prefix)
-  return s.kind === 'mapped' || s.kind === 'keyed' ? s.partition : undefined
+  return s.kind === 'mapped' || s.kind === 'keyed' || s.kind === 'keyed-mixed' ? s.partition : undefined
 }
 
 /** The partition a watermark record's subject names (<prefix>.evp.<p> or <prefix>.evk.<p>, no account token), or undefined. */

@@ -323,7 +323,7 @@ export class Engine {
    */
   private ownsRecordsOf(from: InputSubject, subject: string): boolean {
     if (this.owned.size === this.partitionsOf) return true
-    const p = from.kind === 'mapped' || from.kind === 'keyed' ? from.partition : partitionOf(from.kind === 'plain' ? from.account : subject, this.partitionsOf)
+    const p = from.kind === 'mapped' || from.kind === 'keyed' || from.kind === 'keyed-mixed' ? from.partition : partitionOf(from.kind === 'plain' ? from.account : subject, this.partitionsOf)
     return this.owned.has(p % this.partitionsOf)
   }
 

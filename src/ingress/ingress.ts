@@ -205,9 +205,10 @@ export class Ingress {
       return result
     }
     const single = read.shape === 'map'
-    // keyed input is written by the relay one account per message, already pseudonymised (docs/privacy.md, "The landing path")
-    const keyed = from.kind === 'keyed'
-    const bound = single || keyed || this.accountBinding === 'strict'
+    // keyed input is written by the relay, already pseudonymised: one account's events on its subject, or several
+    // accounts' of one partition on the mixed subject (docs/privacy.md, "The landing path")
+    const keyed = from.kind === 'keyed' || from.kind === 'keyed-mixed'
+    const bound = from.kind === 'keyed' || (from.kind !== 'keyed-mixed' && (single || this.accountBinding === 'strict'))
     const reject = (index: number | undefined, code: DlqCode, field: string | undefined, message: string, raw: RawStrings): void => {
       const extra: { index?: number, field?: string, eventId?: string } = field === undefined ? {} : { field }
       if (index !== undefined) extra.index = index
@@ -222,7 +223,7 @@ export class Ingress {
         reject(index, e.error.code, e.error.field, e.error.message, e)
         continue
       }
-      if (bound && e.account !== from.account) {
+      if (bound && 'account' in from && e.account !== from.account) {
         const why = single ? 'a single event must name the account of its subject' : keyed ? 'every keyed event must name the account of its subject' : 'every event must name the account of its subject (accountBinding strict)'
         reject(index, 'ACCOUNT_MISMATCH', 'account', why, e)
         continue

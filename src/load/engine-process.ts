@@ -25,6 +25,8 @@ export interface EngineSpawnOptions {
   prefix: string
   partitionsOf: number
   jetstream: boolean
+  /** --landing: the landing stream <stream>_LAND and the keyed stream <stream>. */
+  landing?: boolean
   stream: string
   maxResident: number
   /** Refit worker threads; undefined = the serve default. */
@@ -49,7 +51,7 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
     '--nats', o.url, '--db', join(dir, 'idr.db'), '--of', String(o.partitionsOf), '--prefix', o.prefix,
     '--max-resident', String(o.maxResident), '--dev-key', '--log-level', 'info',
     ...(o.poolThreads === undefined ? [] : ['--pool-threads', String(o.poolThreads)]),
-    ...(o.jetstream ? ['--jetstream', '--stream', o.stream] : []),
+    ...(o.landing === true ? ['--landing', '--keyed-stream', o.stream, '--landing-stream', `${o.stream}_LAND`] : o.jetstream ? ['--jetstream', '--stream', o.stream] : []),
   ]
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IDR_PSEUDONYM_KEY: '' } })
   const stderr: string[] = []

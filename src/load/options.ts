@@ -24,6 +24,8 @@ export interface LoadOptions {
   /** Events per message (1 = single events). */
   batch: number
   jetstream: boolean
+  /** The landing path (implies jetstream): the engine relays raw events from a work queue into a keyed stream. */
+  landing: boolean
   households: number
   publishers: number
   partitionsOf: number
@@ -57,6 +59,8 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
   --warmup S            excluded from latency and throughput at the start, s (default ${DEFAULT_WARMUP_SEC})
   --batch B             events per message (default 1; 100 = batches of 100)
   --jetstream           publish into a JetStream stream; the engine and the null consumer read it
+  --landing             the landing path (idr serve --landing): raw events into a memory work queue, relayed
+                        into the keyed stream the engine reads; the null consumer reads a raw stream as with --jetstream
   --households N        households (default ${DEFAULT_HOUSEHOLDS})
   --publishers P        publisher processes (default ${DEFAULT_PUBLISHERS})
   --partitions N        partitions of the deployment (engine --of; default ${DEFAULT_PARTITIONS})
@@ -76,7 +80,7 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
 
 const FLAGS = {
   nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' }, rate: { type: 'string' }, max: { type: 'boolean' },
-  duration: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, jetstream: { type: 'boolean' },
+  duration: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, jetstream: { type: 'boolean' }, landing: { type: 'boolean' },
   households: { type: 'string' }, publishers: { type: 'string' }, partitions: { type: 'string' }, scenario: { type: 'string' },
   'max-resident': { type: 'string' }, active: { type: 'string' }, 'pool-threads': { type: 'string' }, 'no-ceiling': { type: 'boolean' },
   attach: { type: 'boolean' }, 'engine-pid': { type: 'string' }, prefix: { type: 'string' }, profile: { type: 'string' },
@@ -133,7 +137,8 @@ export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
     durationSec,
     warmupSec,
     batch: num('batch', str('batch'), 1, 1, 10_000),
-    jetstream: values.jetstream === true,
+    jetstream: values.jetstream === true || values.landing === true,
+    landing: values.landing === true,
     households,
     publishers,
     partitionsOf: num('partitions', str('partitions'), DEFAULT_PARTITIONS, 1, 1024),

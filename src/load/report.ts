@@ -5,7 +5,7 @@ import type { LatencySummary } from './histogram.js'
 export interface LoadResult {
   /** core-single, core-batch100, jetstream-batch100, … */
   mode: string
-  transport: 'core' | 'jetstream'
+  transport: 'core' | 'jetstream' | 'landing'
   batch: number
   scenario: 'steady' | 'storm'
   /** Target events/s, or 'max'. */
@@ -55,6 +55,8 @@ export interface LoadResult {
     eventsPublished: number
     eventsApplied: number
     eventsRejected: number
+    /** DLQ reason code → events rejected with it during the run. */
+    rejectedByReason: Record<string, number>
     dlqRecords: number
     assignmentsOut: number
     /** Applied every published event at the publishers' rate. */
@@ -74,6 +76,8 @@ export interface LoadResult {
     /** Warnings and errors the engine logged during the run (first few). */
     problems: string[]
   }
+  /** The landing path only: what the relay did, and how long raw messages waited in the landing stream (ms). */
+  landing?: { relayed: number, keyedMessages: number, duplicates: number, rejects: number, retried: number, ageMs: LatencySummary }
   natsServerCpuPct: number | null
   versions: { node: string, natsServer: string, commit: string }
   /** 1-minute load average before and after (2 cores: above ~0.5 means other work shared the machine). */
@@ -82,6 +86,12 @@ export interface LoadResult {
 }
 
 const f0 = (n: number): string => Math.round(n).toLocaleString('en-US')
+
+/** " (CODE n, …)" for the reasons events were rejected, or ''. */
+function rejectedBy(r: LoadResult): string {
+  const parts = Object.entries(r.engine.rejectedByReason).filter(([, n]) => n > 0).map(([code, n]) => `${code} ${f0(n)}`)
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`
+}
 
 /** A short human-readable summary. */
 export function renderLoad(r: LoadResult): string {
@@ -92,13 +102,17 @@ export function renderLoad(r: LoadResult): string {
       ? `  null consumer:   ${f0(r.ceiling.eventsPerSec)} events/s${r.ceiling.publisherBound ? ' (kept up with the publishers: a lower bound)' : ''}`
       : '  null consumer:   skipped',
     `  engine:          ${f0(r.eventsPerSec)} events/s${r.ratioToCeiling === null ? '' : `  = ${r.ratioToCeiling.toFixed(2)} × ceiling`}${r.engine.keptUp ? ' (kept up)' : ''}`,
-    `  applied:         ${f0(r.engine.eventsApplied)} of ${f0(r.engine.eventsPublished)} published, ${f0(r.engine.eventsRejected)} rejected, catch-up ${r.engine.catchUpSec.toFixed(1)} s`,
+    `  applied:         ${f0(r.engine.eventsApplied)} of ${f0(r.engine.eventsPublished)} published, ${f0(r.engine.eventsRejected)} rejected${rejectedBy(r)}, catch-up ${r.engine.catchUpSec.toFixed(1)} s`,
     `  latency (ms):    p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  p99.9 ${r.latencyMs.p999}  max ${r.latencyMs.max}  (n = ${f0(r.latencyMs.count)}, missing ${f0(r.latencyMs.missing)})`,
     `  after refits:    p50 ${r.refitLatencyMs.p50}  p99 ${r.refitLatencyMs.p99}  p99.9 ${r.refitLatencyMs.p999}  max ${r.refitLatencyMs.max}  (n = ${f0(r.refitLatencyMs.count)})`,
     `  engine process:  CPU ${r.engine.cpuPct ?? '?'} %, RSS ${r.rssMb ?? '?'} MB (before ${r.engine.rssMbBefore ?? '?'}, peak ${r.engine.rssMbPeak ?? '?'}), ` +
       `${f0(r.engine.residentActors)} resident of ${f0(r.engine.households)} households, ~${r.engine.bytesPerResidentHousehold === null ? '?' : f0(r.engine.bytesPerResidentHousehold)} B each`,
     `  nats-server CPU: ${r.natsServerCpuPct ?? '?'} %, publishers CPU ${r.publish.cpuPct} %, load average ${r.loadAvg.before} → ${r.loadAvg.after}`,
   ]
+  if (r.landing) {
+    const a = r.landing.ageMs
+    lines.push(`  landing age (ms): p50 ${a.p50}  p99 ${a.p99}  max ${a.max} at acknowledgement (${f0(r.landing.relayed)} relayed, ${f0(r.landing.retried)} retried)`)
+  }
   for (const p of r.engine.problems) lines.push(`  engine logged:   ${p}`)
   return lines.join('\n')
 }

@@ -206,7 +206,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
     engine = o.attach
       ? attachedEngine(o.enginePid)
       : await spawnEngine({
-        url, prefix: o.prefix, partitionsOf: o.partitionsOf, jetstream: o.jetstream, stream, maxResident: o.maxResident, poolThreads: o.poolThreads,
+        url, prefix: o.prefix, partitionsOf: o.partitionsOf, jetstream: o.jetstream, landing: o.landing, stream, maxResident: o.maxResident, poolThreads: o.poolThreads,
         nodeArgs: o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [],
       })
     const engineSampler = engine.pid === undefined ? undefined : new ProcSampler(engine.pid)
@@ -263,11 +263,14 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
     const refitLatency = summarise(mergeHistograms(results.map((r) => r.refitLatency)))
     const eventsPerSec = round(rate)
     const problems = [...engine.problems]
+    const transport = o.landing ? 'landing' : o.jetstream ? 'jetstream' : 'core'
+    // the relay's own account of the landing path: how long raw messages waited (final stats: the whole run)
+    const landing = (final as { landing?: LoadResult['landing'] } | undefined)?.landing
     await engine.stop()
     engine = undefined
     const result: LoadResult = {
-      mode: `${o.jetstream ? 'jetstream' : 'core'}-${o.batch === 1 ? 'single' : `batch${o.batch}`}`,
-      transport: o.jetstream ? 'jetstream' : 'core',
+      mode: `${transport}-${o.batch === 1 ? 'single' : `batch${o.batch}`}`,
+      transport,
       batch: o.batch,
       scenario: o.scenario,
       active: o.active ?? o.households,
@@ -296,6 +299,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
         eventsPublished: pub.events,
         eventsApplied: applied,
         eventsRejected: (latest?.eventsRejected ?? 0) - (statsAtStart?.eventsRejected ?? 0),
+        rejectedByReason: Object.fromEntries(Object.entries(latest?.rejectedByReason ?? {}).map(([code, n]) => [code, n - (statsAtStart?.rejectedByReason[code] ?? 0)])),
         dlqRecords: (latest?.dlqRecords ?? 0) - (statsAtStart?.dlqRecords ?? 0),
         assignmentsOut: (latest?.assignmentsOut ?? 0) - (statsAtStart?.assignmentsOut ?? 0),
         keptUp: applied >= pub.events && rate >= pubRate * 0.97,
@@ -310,6 +314,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
         catchUpSec: round(Math.max(0, endAt - pub.endedAt) / 1000, 2),
         problems,
       },
+      ...(landing ? { landing } : {}),
       natsServerCpuPct: natsUsage?.cpuPct ?? null,
       versions: { node: process.version, natsServer: server?.version ?? 'external', commit: gitCommit() },
       loadAvg: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },

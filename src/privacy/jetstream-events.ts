@@ -19,8 +19,9 @@ export interface JetStreamEventsOptions {
   /** The stream holds the plain subjects <prefix>.ev.> too (a server without the mapping): scan them as well. Default false. */
   plain?: boolean
   /**
-   * The stream is the landing path's keyed stream (<prefix>.evk.<p>.<account>, one account per message): its events
-   * are pseudonymised already, under the epoch current when they were relayed, and are not pseudonymised again.
+   * The stream is the landing path's keyed stream: an account's messages are on <prefix>.evk.<p>.<account> and, with
+   * other accounts' events, on <prefix>.evk.<p>.mixed.accounts; their events are pseudonymised already, under the
+   * epoch current when they were relayed, and are not pseudonymised again.
    */
   keyed?: boolean
 }
@@ -33,7 +34,15 @@ export function jetStreamEvents(o: JetStreamEventsOptions): EventStream {
   const s = subjects(o.prefix)
   async function* messagesOf(account: string): AsyncGenerator<StoredEvents> {
     const p = partitionOf(account, o.partitionsOf)
-    if (o.keyed === true) return yield* scanSubject(o.jsm, o.stream, s.keyedEvents(p, account))
+    if (o.keyed === true) {
+      // the mixed messages of the partition that hold an event of the account (deleted whole, as a batch is)
+      const all: StoredEvents[] = []
+      for await (const m of scanSubject(o.jsm, o.stream, s.keyedEvents(p, account))) all.push(m)
+      for await (const m of scanSubject(o.jsm, o.stream, s.keyedMixed(p))) {
+        if (m.events.some((e) => (e as { account?: unknown }).account === account)) all.push(m)
+      }
+      return yield* all.sort((a, b) => a.seq - b.seq)
+    }
     const mapped = scanSubject(o.jsm, o.stream, s.mappedEvents(p, account))
     if (!o.plain) return yield* mapped
     const all: StoredEvents[] = []

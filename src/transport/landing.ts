@@ -10,8 +10,8 @@
 // duplicate within its duplicate window (past the window the engine's event-id de-duplication still drops it);
 // after the ack, nothing raw remains. A landing message older than max_age is dropped by the server unrelayed.
 import {
-  AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType,
-  type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError, type StreamConfig,
+  AckPolicy, ConsumerEvents, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType,
+  type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError, type StreamConfig,
 } from 'nats'
 import { IdrError } from '../errors.js'
 import { OptionError } from '../options/check.js'
@@ -27,10 +27,12 @@ export const DEFAULT_LANDING_MAX_AGE_MS = 10 * 60_000
 export const DEFAULT_LANDING_MAX_BYTES = 256 * 1024 * 1024
 /** A landing message delivered but not acknowledged within this is delivered again (a relay that crashed mid-message). */
 export const LANDING_ACK_WAIT_MS = 15_000
-/** Landing messages one fetch asks for. */
+/** Landing messages a consumer prefetches. */
 export const RELAY_BATCH = 256
-/** How long an idle fetch waits for messages, ms. */
-export const RELAY_IDLE_MS = 1_000
+/** Keyed publishes one relay loop has awaiting their acknowledgement at most (beyond, it waits for the oldest). */
+export const RELAY_IN_FLIGHT = 512
+/** A relay failure is logged at most this often, ms. */
+export const REPORT_EVERY_MS = 5_000
 /** Pause before a relay loop tries again after a failure (stream gone after a server restart, no connection), ms. */
 export const RELAY_RETRY_MS = 500
 /** The keyed stream's duplicate window at most (nats-server's default, and what its memory for message ids allows), ms. */
@@ -52,7 +54,7 @@ export interface LandingOptions {
    * until relayed.
    */
   readonly storage?: LandingStorage
-  /** Landing messages per fetch. Default RELAY_BATCH. */
+  /** Landing messages each consumer prefetches. Default RELAY_BATCH. */
   readonly batch?: number
 }
 
@@ -82,6 +84,8 @@ export interface RelayContext {
   readonly relay: (subject: string, data: Uint8Array, nowMs: number) => Relayed
   readonly encodeDlq: (record: object) => Uint8Array
   readonly onError: (err: unknown) => void
+  /** Told each relayed message's age in the landing stream at its acknowledgement, ms. */
+  readonly onAge?: (ms: number) => void
 }
 
 /** The landing stream and the relay loops of the partitions this process owns. */
@@ -96,6 +100,13 @@ export class LandingRelay {
   private readonly ages = latencyHistogram()
   private counts = { relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0 }
   private readonly js: JetStreamClient
+  /** The consumers' message iterators being read (stopped by stop()). */
+  private readonly reading = new Set<ConsumerMessages>()
+  /** Keyed publishes awaiting their acknowledgement. */
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** Landing messages whose keyed publishes are under way, to be acknowledged or given back. */
+  private readonly acking = new Set<Promise<void>>()
+  private reportedAt = -Infinity
 
   constructor(private readonly c: RelayContext, o: LandingOptions) {
     this.stream = o.stream ?? DEFAULT_LANDING_STREAM
@@ -112,6 +123,11 @@ export class LandingRelay {
 
   get stats(): LandingStats {
     return { ...this.counts, ageMs: summarise(this.ages) }
+  }
+
+  /** The counts alone (cheap: for metrics scrapes). */
+  get counters(): Omit<LandingStats, 'ageMs'> {
+    return this.counts
   }
 
   /**
@@ -163,29 +179,42 @@ export class LandingRelay {
     this.loops = filters.map(([name, filter]) => this.loop(name, filter))
   }
 
-  /** Stops fetching; a batch being relayed is finished (published and acknowledged) first. */
+  /** Stops reading; the messages being relayed are finished (published and acknowledged, or given back) first. */
   async stop(): Promise<void> {
     this.stopping = true
+    for (const m of this.reading) m.stop()
     await Promise.allSettled(this.loops)
     this.loops = []
+    // the messages relayed so far are acknowledged (or given back) before the connection closes
+    await Promise.allSettled([...this.acking])
   }
 
   private async loop(name: string, filter: string): Promise<void> {
-    let consumer: Consumer | undefined
     while (!this.stopping) {
+      let messages: ConsumerMessages | undefined
       try {
-        consumer ??= await this.consumer(name, filter)
-        const fetched = await consumer.fetch({ max_messages: this.batch, expires: RELAY_IDLE_MS })
-        const batch: JsMsg[] = []
-        for await (const m of fetched) batch.push(m)
-        if (batch.length > 0) await this.relayBatch(batch)
+        const consumer = await this.consumer(name, filter)
+        // consume() keeps a prefetch of messages and delivers each as it arrives (a fetch would wait for a full batch)
+        const got = messages = await consumer.consume({ max_messages: this.batch })
+        this.reading.add(got)
+        // the stream or consumer gone (a memory stream does not outlive a server restart): make them again
+        void got.status().then(async (events) => {
+          for await (const e of events) if (e.type === ConsumerEvents.ConsumerNotFound || e.type === ConsumerEvents.StreamNotFound) return got.stop()
+        }).catch(() => undefined)
+        for await (const m of got) {
+          await this.relayOne(m)
+          if (this.stopping) break
+        }
       } catch (err) {
-        if (this.stopping || this.c.nc.isClosed()) return
-        // the stream or consumer may be gone (a memory stream does not outlive a server restart): make them again
-        consumer = undefined
-        this.c.onError(this.failure(`relaying ${filter} from landing stream ${this.stream}`, err))
-        await new Promise((resolve) => setTimeout(resolve, RELAY_RETRY_MS))
+        if (!this.stopping && !this.c.nc.isClosed()) this.report(this.failure(`relaying ${filter} from landing stream ${this.stream}`, err))
+      } finally {
+        if (messages) {
+          this.reading.delete(messages)
+          messages.stop()
+        }
       }
+      if (this.stopping || this.c.nc.isClosed()) return
+      await new Promise((resolve) => setTimeout(resolve, RELAY_RETRY_MS))
     }
   }
 
@@ -207,35 +236,45 @@ export class LandingRelay {
   }
 
   /**
-   * Relays a batch: every keyed publish and dead-letter record of every message is sent (in order, pipelined),
-   * then each message whose publishes were all acknowledged is acknowledged, and the others are given back.
+   * Relays one landing message: its dead-letter records and keyed messages are sent at once (in order; the keyed
+   * publishes wait only when RELAY_IN_FLIGHT are unacknowledged), and the message is acknowledged once all its keyed
+   * publishes are, or given back to be delivered again when one fails.
    */
-  private async relayBatch(batch: readonly JsMsg[]): Promise<void> {
-    const now = Date.now()
-    const sent = batch.map(async (m) => {
-      const r = this.c.relay(m.subject, m.data, now)
-      for (const record of r.rejects) this.c.nc.publish(this.c.s.dlq, this.c.encodeDlq(record))
-      this.counts.rejects += r.rejects.length
-      const acks = await Promise.all(r.keyed.map((k) => this.js.publish(k.subject, k.data, { msgID: k.msgId })))
-      for (const a of acks) if (a.duplicate) this.counts.duplicates++
-      this.counts.keyedMessages += acks.length
-    })
-    const settled = await Promise.allSettled(sent)
-    let failure: unknown
-    for (let i = 0; i < batch.length; i++) {
-      const m = batch[i]!
-      const s = settled[i]!
-      if (s.status === 'fulfilled') {
-        m.ack()
-        this.counts.relayed++
-        this.ages.recordValue(Math.max(1, (Date.now() - m.info.timestampNanos / 1e6) * 1000))
-      } else {
-        m.nak(RELAY_RETRY_MS)
-        this.counts.retried++
-        failure ??= s.reason
-      }
+  private async relayOne(m: JsMsg): Promise<void> {
+    const r = this.c.relay(m.subject, m.data, Date.now())
+    for (const record of r.rejects) this.c.nc.publish(this.c.s.dlq, this.c.encodeDlq(record))
+    this.counts.rejects += r.rejects.length
+    const acks: Promise<unknown>[] = []
+    for (const k of r.keyed) {
+      while (this.inFlight.size >= RELAY_IN_FLIGHT) await Promise.race(this.inFlight)
+      const p = this.js.publish(k.subject, k.data, { msgID: k.msgId }).then((a) => {
+        if (a.duplicate) this.counts.duplicates++
+        this.counts.keyedMessages++
+      })
+      const tracked: Promise<unknown> = p.catch(() => undefined).finally(() => this.inFlight.delete(tracked))
+      this.inFlight.add(tracked)
+      acks.push(p)
     }
-    if (failure !== undefined) this.c.onError(this.failure(`publishing keyed events (${this.counts.retried} landing messages given back so far)`, failure))
+    const settled: Promise<void> = Promise.all(acks).then(() => {
+      m.ack()
+      this.counts.relayed++
+      const ageMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6)
+      this.ages.recordValue(Math.max(1, Math.round(ageMs * 1000)))
+      this.c.onAge?.(ageMs)
+    }, (err: unknown) => {
+      m.nak(RELAY_RETRY_MS)
+      this.counts.retried++
+      this.report(this.failure(`publishing keyed events (${this.counts.retried} landing messages given back so far)`, err))
+    }).finally(() => this.acking.delete(settled))
+    this.acking.add(settled)
+  }
+
+  /** Tells onError, at most once per REPORT_EVERY_MS (a stream that refuses every publish would otherwise flood the log). */
+  private report(err: IdrError): void {
+    const now = Date.now()
+    if (now - this.reportedAt < REPORT_EVERY_MS) return
+    this.reportedAt = now
+    this.c.onError(err)
   }
 
   private manager(): Promise<JetStreamManager> {

@@ -64,7 +64,7 @@ export interface NatsBusOptions {
    * `relay` (a KeyedRelay's, src/ingress/relay.ts) turns each into keyed messages, which go into the durable
    * stream (`stream`, default IDR_KEYED, over <prefix>.evk.>) that the engine reads and replays.
    */
-  landing?: LandingOptions & { readonly relay: (subject: string, data: Uint8Array, nowMs: number) => Relayed }
+  landing?: LandingOptions & { readonly relay: (subject: string, data: Uint8Array, nowMs: number) => Relayed, readonly onAge?: (ms: number) => void }
 }
 
 const BUS_OPTION_NAMES: readonly (keyof NatsBusOptions)[] = [
@@ -107,7 +107,7 @@ export class NatsBus implements Bus {
     this.js = new JetStreamInput(nc, { ...o, keyed: this.keyedInput }, this.s, this.prefix, jsTimeoutMs)
     this.landing = o.landing === undefined ? undefined : new LandingRelay({
       nc, s: this.s, url: o.url, partitions: o.partitions, jsTimeoutMs, relay: o.landing.relay,
-      encodeDlq: (record) => encode(record), onError: (err) => this.o.onError?.(err),
+      encodeDlq: (record) => encode(record), onError: (err) => this.o.onError?.(err), ...(o.landing.onAge ? { onAge: o.landing.onAge } : {}),
     }, o.landing)
     this.watch = new ConnectionWatch(nc, (event) => this.tell(event))
   }
