@@ -269,6 +269,8 @@ describe('the landing path when nats-server restarts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'idr-landing-restart-'))
   const conns: NatsConnection[] = []
   let engine: EngineProcess | undefined
+  /** Events the keyed stream holds from the runs before: a new engine with a new database reads them too. */
+  let earlier = 0
   beforeAll(async () => { server = await startNatsServer({ config: exampleConfig({ partitions: PARTITIONS, passwords }) }) })
   afterAll(async () => {
     await engine?.kill()
@@ -277,8 +279,9 @@ describe('the landing path when nats-server restarts', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('recreates the memory landing stream and its consumers, and relays what is published afterwards', async () => {
-    engine = new EngineProcess(['--nats', server.url, '--landing', '--of', String(PARTITIONS), '--db', join(dir, 'idr.db'), '--pool-threads', '0', '--log-level', 'debug'],
+  it.each([['on its thread', true], ['on the event loop', false]])('recreates the memory landing stream and its consumers, and relays what is published afterwards (relay %s)', async (_, thread) => {
+    await engine?.kill()
+    engine = new EngineProcess(['--nats', server.url, '--landing', `--landing-thread=${thread}`, '--of', String(PARTITIONS), '--db', join(dir, `idr-${thread}.db`), '--pool-threads', '0', '--log-level', 'debug'],
       { IDR_PSEUDONYM_KEY: KEY, IDR_NATS_USER: 'engine', IDR_NATS_PASSWORD: passwords.engine })
     await engine.waitFor((l) => l.msg === 'serving', 30_000)
     const publisher = await connect({ servers: server.url, user: 'publisher', pass: passwords.publisher, inboxPrefix: PUBLISHER_INBOX, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
@@ -307,17 +310,22 @@ describe('the landing path when nats-server restarts', () => {
         }
       }
     }
-    const before = planted.slice(0, 3_000)
-    const after = planted.slice(3_000, 6_000)
+    // each run its own accounts: the landing stream is the server's, the engines' databases are their own
+    const mine = planted.filter((e) => partitionOf(e.account, 2) === (thread ? 0 : 1))
+    const before = mine.slice(0, 2_000)
+    const after = mine.slice(2_000, 4_000)
     await publishAll(before)
-    await until(async () => (await eventsIn()) === before.length, 30_000, 'the first events to be applied')
+    await until(async () => (await eventsIn()) === earlier + before.length, 30_000, 'the first events to be applied')
 
     await server.halt()
     await server.resume()
     await publishAll(after)
-    await until(async () => (await eventsIn()) === before.length + after.length, 60_000, 'the events published after the restart to be applied')
+    await until(async () => (await eventsIn()) === earlier + before.length + after.length, 60_000, 'the events published after the restart to be applied')
+    earlier += before.length + after.length
     // the engine connection saw the restart; the relay made the stream again, in memory
     expect(engine.lines.some((l) => l.msg === 'nats reconnected')).toBe(true)
+    await publisher.close()
+    await admin.close()
     const asEngine = await connect({ servers: server.url, user: 'engine', pass: passwords.engine })
     conns.push(asEngine)
     const land = await (await asEngine.jetstreamManager()).streams.info('IDR_LAND')
@@ -334,3 +342,44 @@ async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, 
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+describe('the landing path refuses to start over raw input', () => {
+  let server: NatsServerHandle
+  const dir = mkdtempSync(join(tmpdir(), 'idr-landing-refusal-'))
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true, config: `mappings = { "idr.ev.*": "idr.evp.{{partition(${PARTITIONS},1)}}.{{wildcard(1)}}" }\n` })
+  })
+  afterAll(async () => {
+    await server?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const serve = (db: string, mode: string): EngineProcess =>
+    new EngineProcess(['--nats', server.url, mode, '--of', String(PARTITIONS), '--db', join(dir, db), '--pool-threads', '0', '--snapshot-interval-ms', '100'], { IDR_PSEUDONYM_KEY: KEY })
+  async function refused(engine: EngineProcess): Promise<{ code: number | null, logged: unknown }> {
+    const exit = await engine.exited
+    return { code: exit.code, logged: engine.lines.find((l) => l.msg === 'start-up failed')?.['code'] }
+  }
+
+  it('while the raw stream holds the input subjects, and on a database whose positions are the raw stream\'s', async () => {
+    // a --jetstream engine takes some events, so its database holds positions in IDR_EV
+    const raw = serve('raw.db', '--jetstream')
+    await raw.waitFor((l) => l.msg === 'serving', 30_000)
+    const nc = await connect({ servers: server.url })
+    const js = nc.jetstream()
+    for (const m of perAccount(planted.slice(0, 400))) await js.publish(`idr.ev.${m.account}`, encode(m.events))
+    await until(() => { try { return storedPositions(join(dir, 'raw.db')).size > 0 } catch { return false } }, 30_000, 'stored positions')
+    expect(await raw.terminate()).toBe(0)
+
+    // the landing stream cannot take the subjects IDR_EV holds
+    expect(await refused(serve('fresh.db', '--landing'))).toEqual({ code: 1, logged: 'NATS_STREAM_CONFLICT' })
+    // with IDR_EV gone, the old database is still refused: its positions are IDR_EV's sequences
+    await (await nc.jetstreamManager()).streams.delete('IDR_EV')
+    expect(await refused(serve('raw.db', '--landing'))).toEqual({ code: 1, logged: 'STREAM_CHANGED' })
+    // a new database starts
+    const fresh = serve('fresh.db', '--landing')
+    await fresh.waitFor((l) => l.msg === 'serving', 30_000)
+    expect(await fresh.terminate()).toBe(0)
+    await nc.close()
+  }, 90_000)
+})

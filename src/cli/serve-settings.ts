@@ -38,6 +38,7 @@ export const DEFAULTS = {
   landingMaxAgeMs: DEFAULT_LANDING_MAX_AGE_MS, // ms a raw event may wait unrelayed in the landing stream
   landingMaxBytes: DEFAULT_LANDING_MAX_BYTES,
   landingStorage: 'memory' as LandingStorage,
+  landingThread: true,
   jetstreamTimeoutMs: DEFAULT_JETSTREAM_TIMEOUT_MS, // ms, each JetStream API call at start-up
   idleWarningMs: DEFAULT_IDLE_WARNING_MS, // ms without any input after start before a warning; 0 = never
   of: 8, // partitions in the whole deployment; a process owns all of them unless --partitions says otherwise
@@ -78,6 +79,8 @@ export interface ServeConfig {
   readonly landingMaxAgeMs: number
   readonly landingMaxBytes: number
   readonly landingStorage: LandingStorage
+  /** Relay on a worker thread with its own NATS connection (else on the engine's event loop). */
+  readonly landingThread: boolean
   /** How long each JetStream API call at start-up may take, ms; beyond it `idr serve` exits with NATS_TIMEOUT. */
   readonly jetstreamTimeoutMs: number
   /** Warn when no input has arrived this long after start, ms (0: never). */
@@ -164,6 +167,7 @@ export const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
       return raw
     },
   },
+  landingThread: { default: DEFAULTS.landingThread, unit: '', help: 'relay on a worker thread with its own NATS connection (false: on the engine\'s event loop)', parse: bool, boolean: true },
   idleWarningMs: { default: DEFAULTS.idleWarningMs, unit: 'ms', help: 'warn, naming likely causes, when no input arrived this long after start (0 = never)', parse: int(0, Number.MAX_SAFE_INTEGER, 'ms') },
   jetstreamTimeoutMs: { default: DEFAULTS.jetstreamTimeoutMs, unit: 'ms', help: 'time each JetStream API call at start-up may take', parse: int(1, Number.MAX_SAFE_INTEGER, 'ms') },
   partitions: { default: undefined, unit: 'partitions', help: 'partitions this process owns (default: all)', parse: partitionList },

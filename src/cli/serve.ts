@@ -18,8 +18,6 @@ import { openStore } from '../store/sqlite-store.js'
 import { InProcessBus } from '../transport/in-process.js'
 import { subjects } from '../contracts/subjects.js'
 import { NatsBus, type ConnectionEvent } from '../transport/nats.js'
-import { Ingress } from '../ingress/ingress.js'
-import { KeyedRelay } from '../ingress/relay.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
 import { wantsHelp } from '../options/args.js'
@@ -77,7 +75,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     bus = await openBus(cfg, (err) => log.error({ err: String(err) }, 'bus handler error'), (event) => {
       onConnection(log, metrics, event)
       if (event.type === 'closed' && !event.requested) connectionLost('nats-closed')
-    }, unstoredInputWarning(log, cfg.prefix, cfg.stream), keys, (ms) => metrics.observeLandingAge(ms / 1000))
+    }, unstoredInputWarning(log, cfg.prefix, cfg.stream), (ms) => metrics.observeLandingAge(ms / 1000))
   } catch (err) {
     closeStore(true)
     throw err
@@ -171,14 +169,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
 }
 
 async function openBus(
-  cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void, keys: KeyRing, onAge: (ms: number) => void,
+  cfg: ServeConfig, onError: (err: unknown) => void, onConnection: (event: ConnectionEvent) => void, unstored: () => void, onAge: (ms: number) => void,
 ): Promise<Bus> {
   if (cfg.nats === undefined) return new InProcessBus({ prefix: cfg.prefix })
   // the landing path's relay pseudonymises with its own ingress: the same keys, limits and binding as the engine's
-  const relay = new KeyedRelay(new Ingress({ pseudonymKey: keys, prefix: cfg.prefix, maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }), cfg.of)
   const landing = {
     stream: cfg.landingStream, maxAgeMs: cfg.landingMaxAgeMs, maxBytes: cfg.landingMaxBytes, storage: cfg.landingStorage,
-    relay: (subject: string, data: Uint8Array, nowMs: number) => relay.relay(subject, data, nowMs), onAge,
+    keys: cfg.pseudonymKeys, ingress: { maxMessageBytes: cfg.maxMessageBytes, accountBinding: cfg.accountBinding }, thread: cfg.landingThread, onAge,
   }
   return NatsBus.connect({
     url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream || cfg.landing ? 'jetstream' : 'core', prefix: cfg.prefix,

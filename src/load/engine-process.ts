@@ -27,6 +27,8 @@ export interface EngineSpawnOptions {
   jetstream: boolean
   /** --landing: the landing stream <stream>_LAND and the keyed stream <stream>. */
   landing?: boolean
+  /** With landing: the relay on the event loop (--landing-thread=false). */
+  landingInline?: boolean
   stream: string
   maxResident: number
   /** Refit worker threads; undefined = the serve default. */
@@ -51,7 +53,8 @@ export async function spawnEngine(o: EngineSpawnOptions): Promise<EngineHandle> 
     '--nats', o.url, '--db', join(dir, 'idr.db'), '--of', String(o.partitionsOf), '--prefix', o.prefix,
     '--max-resident', String(o.maxResident), '--dev-key', '--log-level', 'info',
     ...(o.poolThreads === undefined ? [] : ['--pool-threads', String(o.poolThreads)]),
-    ...(o.landing === true ? ['--landing', '--keyed-stream', o.stream, '--landing-stream', `${o.stream}_LAND`] : o.jetstream ? ['--jetstream', '--stream', o.stream] : []),
+    ...(o.landing === true ? ['--landing', '--keyed-stream', o.stream, '--landing-stream', `${o.stream}_LAND`, ...(o.landingInline === true ? ['--landing-thread=false'] : [])]
+      : o.jetstream ? ['--jetstream', '--stream', o.stream] : []),
   ]
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IDR_PSEUDONYM_KEY: '' } })
   const stderr: string[] = []

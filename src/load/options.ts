@@ -26,6 +26,8 @@ export interface LoadOptions {
   jetstream: boolean
   /** The landing path (implies jetstream): the engine relays raw events from a work queue into a keyed stream. */
   landing: boolean
+  /** With landing: the relay on the engine's event loop instead of its worker thread (idr serve --landing-thread=false). */
+  landingInline?: boolean
   households: number
   publishers: number
   partitionsOf: number
@@ -61,6 +63,7 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
   --jetstream           publish into a JetStream stream; the engine and the null consumer read it
   --landing             the landing path (idr serve --landing): raw events into a memory work queue, relayed
                         into the keyed stream the engine reads; the null consumer reads a raw stream as with --jetstream
+  --landing-inline      with --landing: the relay on the engine's event loop, not on its own thread
   --households N        households (default ${DEFAULT_HOUSEHOLDS})
   --publishers P        publisher processes (default ${DEFAULT_PUBLISHERS})
   --partitions N        partitions of the deployment (engine --of; default ${DEFAULT_PARTITIONS})
@@ -80,7 +83,7 @@ with the ceiling (a null consumer that only receives, decodes and counts) measur
 
 const FLAGS = {
   nats: { type: 'string' }, 'spawn-nats': { type: 'boolean' }, rate: { type: 'string' }, max: { type: 'boolean' },
-  duration: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, jetstream: { type: 'boolean' }, landing: { type: 'boolean' },
+  duration: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, jetstream: { type: 'boolean' }, landing: { type: 'boolean' }, 'landing-inline': { type: 'boolean' },
   households: { type: 'string' }, publishers: { type: 'string' }, partitions: { type: 'string' }, scenario: { type: 'string' },
   'max-resident': { type: 'string' }, active: { type: 'string' }, 'pool-threads': { type: 'string' }, 'no-ceiling': { type: 'boolean' },
   attach: { type: 'boolean' }, 'engine-pid': { type: 'string' }, prefix: { type: 'string' }, profile: { type: 'string' },
@@ -139,6 +142,7 @@ export function parseLoadArgs(argv: readonly string[]): ParsedLoad {
     batch: num('batch', str('batch'), 1, 1, 10_000),
     jetstream: values.jetstream === true || values.landing === true,
     landing: values.landing === true,
+    landingInline: values['landing-inline'] === true,
     households,
     publishers,
     partitionsOf: num('partitions', str('partitions'), DEFAULT_PARTITIONS, 1, 1024),

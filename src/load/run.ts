@@ -206,7 +206,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void = () =
     engine = o.attach
       ? attachedEngine(o.enginePid)
       : await spawnEngine({
-        url, prefix: o.prefix, partitionsOf: o.partitionsOf, jetstream: o.jetstream, landing: o.landing, stream, maxResident: o.maxResident, poolThreads: o.poolThreads,
+        url, prefix: o.prefix, partitionsOf: o.partitionsOf, jetstream: o.jetstream, landing: o.landing, landingInline: o.landingInline, stream, maxResident: o.maxResident, poolThreads: o.poolThreads,
         nodeArgs: o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [],
       })
     const engineSampler = engine.pid === undefined ? undefined : new ProcSampler(engine.pid)

@@ -1,5 +1,6 @@
 // The landing path's first hop (docs/privacy.md, "The landing path"): publishers' raw events land in a
-// work-queue stream that keeps them in memory for seconds; this relay validates and pseudonymises each landing
+// work-queue stream that keeps them in memory for seconds; this relay (on its own thread by default,
+// landing-thread.ts, or on the engine's event loop) validates and pseudonymises each landing
 // message (src/ingress/relay.ts), publishes the result into the durable keyed stream with a Nats-Msg-Id, publishes
 // the dead-letter records of what it refused, and only then acknowledges the landing message, which the
 // work-queue retention removes. The durable, replayable log therefore never holds a raw device id or IP.
@@ -58,6 +59,16 @@ export interface LandingOptions {
   readonly batch?: number
 }
 
+/** The landing options with their defaults, checked (OptionError). */
+export function landingSettings(o: LandingOptions): Required<LandingOptions> {
+  const r = { stream: o.stream ?? DEFAULT_LANDING_STREAM, maxAgeMs: o.maxAgeMs ?? DEFAULT_LANDING_MAX_AGE_MS, maxBytes: o.maxBytes ?? DEFAULT_LANDING_MAX_BYTES, storage: o.storage ?? 'memory', batch: o.batch ?? RELAY_BATCH }
+  if (!Number.isSafeInteger(r.maxAgeMs) || r.maxAgeMs < 1_000) throw new OptionError(`landing maxAgeMs must be an integer ≥ 1000 (ms), got ${o.maxAgeMs}`)
+  if (!Number.isSafeInteger(r.maxBytes) || r.maxBytes < 1) throw new OptionError(`landing maxBytes must be a positive integer, got ${o.maxBytes}`)
+  if (r.storage !== 'memory' && r.storage !== 'file') throw new OptionError(`landing storage must be "memory" or "file", got ${JSON.stringify(o.storage)}`)
+  if (!Number.isSafeInteger(r.batch) || r.batch < 1) throw new OptionError(`landing batch must be a positive integer, got ${o.batch}`)
+  return r
+}
+
 /** What the relay has done since it started. */
 export interface LandingStats {
   /** Landing messages relayed and acknowledged (those whose events were all refused included). */
@@ -109,15 +120,7 @@ export class LandingRelay {
   private reportedAt = -Infinity
 
   constructor(private readonly c: RelayContext, o: LandingOptions) {
-    this.stream = o.stream ?? DEFAULT_LANDING_STREAM
-    this.maxAgeMs = o.maxAgeMs ?? DEFAULT_LANDING_MAX_AGE_MS
-    this.maxBytes = o.maxBytes ?? DEFAULT_LANDING_MAX_BYTES
-    this.storage = o.storage ?? 'memory'
-    this.batch = o.batch ?? RELAY_BATCH
-    if (!Number.isSafeInteger(this.maxAgeMs) || this.maxAgeMs < 1_000) throw new OptionError(`landing maxAgeMs must be an integer ≥ 1000 (ms), got ${o.maxAgeMs}`)
-    if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 1) throw new OptionError(`landing maxBytes must be a positive integer, got ${o.maxBytes}`)
-    if (this.storage !== 'memory' && this.storage !== 'file') throw new OptionError(`landing storage must be "memory" or "file", got ${JSON.stringify(o.storage)}`)
-    if (!Number.isSafeInteger(this.batch) || this.batch < 1) throw new OptionError(`landing batch must be a positive integer, got ${o.batch}`)
+    ;({ stream: this.stream, maxAgeMs: this.maxAgeMs, maxBytes: this.maxBytes, storage: this.storage, batch: this.batch } = landingSettings(o))
     this.js = c.nc.jetstream({ timeout: c.jsTimeoutMs })
   }
 
@@ -187,6 +190,14 @@ export class LandingRelay {
     this.loops = []
     // the messages relayed so far are acknowledged (or given back) before the connection closes
     await Promise.allSettled([...this.acking])
+  }
+
+  /** Stops reading at once, without waiting for acknowledgements (what is unacknowledged is delivered again later). */
+  async abort(): Promise<void> {
+    this.stopping = true
+    for (const m of this.reading) m.stop()
+    await Promise.allSettled(this.loops)
+    this.loops = []
   }
 
   private async loop(name: string, filter: string): Promise<void> {

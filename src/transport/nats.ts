@@ -10,7 +10,10 @@ import { checkOptionNames, OptionError } from '../options/check.js'
 import { ConnectionWatch, type ConnectionEvent, type ConnectionState } from './nats-connection.js'
 import { DEFAULT_JETSTREAM_TIMEOUT_MS, JetStreamInput, type StreamSetup } from './jetstream.js'
 import { LandingRelay, type LandingOptions } from './landing.js'
-import type { Relayed } from '../ingress/relay.js'
+import { LandingRelayThread } from './landing-thread.js'
+import { Ingress, type AccountBinding } from '../ingress/ingress.js'
+import { KeyedRelay } from '../ingress/relay.js'
+import { KeyRing, type PseudonymKey } from '../privacy/keyring.js'
 
 export type { ConnectionEvent, ConnectionState } from './nats-connection.js'
 export { DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_KEYED_STREAM, DEFAULT_STREAM, type StreamSetup } from './jetstream.js'
@@ -60,11 +63,20 @@ export interface NatsBusOptions {
    */
   onUnstoredInput?: () => void
   /**
-   * JetStream only: the landing path (docs/privacy.md). Publishers' raw events land in a work-queue stream;
-   * `relay` (a KeyedRelay's, src/ingress/relay.ts) turns each into keyed messages, which go into the durable
-   * stream (`stream`, default IDR_KEYED, over <prefix>.evk.>) that the engine reads and replays.
+   * JetStream only: the landing path (docs/privacy.md). Publishers' raw events land in a work-queue stream; a
+   * relay (src/ingress/relay.ts) pseudonymises each under `keys` with the engine's ingress limits into keyed
+   * messages, which go into the durable stream (`stream`, default IDR_KEYED, over <prefix>.evk.>) that the engine
+   * reads and replays.
    */
-  landing?: LandingOptions & { readonly relay: (subject: string, data: Uint8Array, nowMs: number) => Relayed, readonly onAge?: (ms: number) => void }
+  landing?: LandingOptions & {
+    /** The engine's key ring (epochs and keys; secrets): the relay pseudonymises under its current epoch. */
+    readonly keys: readonly PseudonymKey[]
+    readonly ingress?: { readonly maxMessageBytes?: number, readonly accountBinding?: AccountBinding }
+    /** Relay on a worker thread with its own connection (default), or on this event loop. */
+    readonly thread?: boolean
+    /** Told each relayed message's age in the landing stream at its acknowledgement, ms. */
+    readonly onAge?: (ms: number) => void
+  }
 }
 
 const BUS_OPTION_NAMES: readonly (keyof NatsBusOptions)[] = [
@@ -76,8 +88,8 @@ export class NatsBus implements Bus {
   readonly kind: 'core' | 'jetstream'
   /** The engine reads keyed input (the landing path) rather than raw events. */
   readonly keyedInput: boolean
-  /** The landing stream's relay (the landing path only). */
-  readonly landing: LandingRelay | undefined
+  /** The landing stream's relay (the landing path only), on a worker thread or on this event loop. */
+  readonly landing: LandingRelay | LandingRelayThread | undefined
   /** Input subscriptions (core), ended by stopIntake; service subscriptions end with the connection's drain. */
   private readonly intake: Subscription[] = []
   private readonly consumers: { stop(): void }[] = []
@@ -105,10 +117,7 @@ export class NatsBus implements Bus {
     if (o.landing !== undefined && o.mode !== 'jetstream') throw new OptionError('landing is for JetStream only: the keyed stream is what makes replay possible')
     this.keyedInput = o.landing !== undefined
     this.js = new JetStreamInput(nc, { ...o, keyed: this.keyedInput }, this.s, this.prefix, jsTimeoutMs)
-    this.landing = o.landing === undefined ? undefined : new LandingRelay({
-      nc, s: this.s, url: o.url, partitions: o.partitions, jsTimeoutMs, relay: o.landing.relay,
-      encodeDlq: (record) => encode(record), onError: (err) => this.o.onError?.(err), ...(o.landing.onAge ? { onAge: o.landing.onAge } : {}),
-    }, o.landing)
+    this.landing = o.landing === undefined ? undefined : this.relayOf(o.landing, jsTimeoutMs)
     this.watch = new ConnectionWatch(nc, (event) => this.tell(event))
   }
 
@@ -127,6 +136,22 @@ export class NatsBus implements Bus {
       await nc.close()
       throw err
     }
+  }
+
+  private relayOf(l: NonNullable<NatsBusOptions['landing']>, jsTimeoutMs: number): LandingRelay | LandingRelayThread {
+    const { keys, ingress, thread, onAge, ...landing } = l
+    const onError = (err: unknown): void => this.o.onError?.(err)
+    if (thread !== false) {
+      return new LandingRelayThread({
+        url: this.o.url, user: this.o.user, password: this.o.password, name: this.o.name ?? 'idr-engine', prefix: this.prefix,
+        partitions: this.o.partitions, partitionsOf: this.o.partitionsOf, jsTimeoutMs, landing, keys, ingress: ingress ?? {},
+      }, onError, onAge)
+    }
+    const relay = new KeyedRelay(new Ingress({ pseudonymKey: new KeyRing(keys), prefix: this.prefix, ...ingress }), this.o.partitionsOf)
+    return new LandingRelay({
+      nc: this.nc, s: this.s, url: this.o.url, partitions: this.o.partitions, jsTimeoutMs, relay: (subject, data, nowMs) => relay.relay(subject, data, nowMs),
+      encodeDlq: (record) => encode(record), onError, ...(onAge ? { onAge } : {}),
+    }, landing)
   }
 
   /** The connection now: connected, disconnected (nats.js is reconnecting) or closed for good. */
@@ -249,6 +274,7 @@ export class NatsBus implements Bus {
   /** Graceful: flushes outputs, ends the subscriptions, closes. */
   async close(): Promise<void> {
     this.watch.closing = true
+    await this.landing?.stop()
     if (this.nc.isClosed()) return
     await this.nc.drain()
   }
@@ -256,6 +282,7 @@ export class NatsBus implements Bus {
   /** Forced: closes now, dropping what is buffered (a start-up that failed has nothing worth flushing). */
   async destroy(): Promise<void> {
     this.watch.closing = true
+    await this.landing?.abort()
     if (this.nc.isClosed()) return
     await this.nc.close()
   }
