@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 
 /** Lowest first. A top-level file or folder of src/ → its layer (docs/architecture.md has the picture). */
 const LAYERS: Record<string, number> = {
-  'errors.ts': 0, 'log.ts': 0, 'paths.ts': 0, types: 0, options: 0, contracts: 0,
+  'errors.ts': 0, 'histogram.ts': 0, 'log.ts': 0, 'paths.ts': 0, types: 0, options: 0, contracts: 0,
   kernels: 1,
   model: 2,
   attribution: 3,

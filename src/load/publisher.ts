@@ -8,7 +8,7 @@ import { decode } from '@msgpack/msgpack'
 import { connect, type NatsConnection } from 'nats'
 import { LoadGenerator, REFIT_POINTS, type LoadEvent } from './generator.js'
 import { encodeEvent, encodeEvents } from './encode.js'
-import { encodeHistogram, latencyHistogram } from './histogram.js'
+import { encodeHistogram, latencyHistogram } from '../histogram.js'
 import type { FromPublisher, PublisherConfig, PublisherResult, ToPublisher } from './protocol.js'
 
 /** Events generated per turn of the loop at full speed (then the socket gets a chance to drain). */

@@ -1,5 +1,5 @@
 // The result of one `idr load` run (the --json contract) and its text rendering.
-import type { LatencySummary } from './histogram.js'
+import type { LatencySummary } from '../histogram.js'
 
 /** One `idr load` run. mode, eventsPerSec, ceilingEventsPerSec, ratioToCeiling, latencyMs, rssMb and households are a contract. */
 export interface LoadResult {

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { IdrError } from '../errors.js'
 import type { AccountBinding } from '../ingress/ingress.js'
-import type { LatencySummary } from '../load/histogram.js'
+import type { LatencySummary } from '../histogram.js'
 import { builtFile } from '../paths.js'
 import type { PseudonymKey } from '../privacy/keyring.js'
 import { landingSettings, type LandingOptions, type LandingStats, type LandingStorage } from './landing.js'

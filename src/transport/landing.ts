@@ -18,7 +18,7 @@ import { IdrError } from '../errors.js'
 import { OptionError } from '../options/check.js'
 import { subjectCovers, type Subjects } from '../contracts/subjects.js'
 import type { Relayed } from '../ingress/relay.js'
-import { latencyHistogram, summarise, type LatencySummary } from '../load/histogram.js'
+import { latencyHistogram, summarise, type LatencySummary } from '../histogram.js'
 import { timedCall } from './jetstream.js'
 
 export const DEFAULT_LANDING_STREAM = 'IDR_LAND'

@@ -1,5 +1,6 @@
 // Latency histograms: HDR (hdr-histogram-js, 3 significant digits, µs), encoded to send over IPC and merged
-// in the orchestrator, so percentiles over all publishers are exact to the histogram's precision.
+// in the load tool's orchestrator, so percentiles over all publishers are exact to the histogram's precision;
+// the landing relay keeps its ages in one too (src/transport/landing.ts).
 import hdr from 'hdr-histogram-js'
 
 /** A fresh latency histogram in microseconds (1 µs .. auto-resized). */
