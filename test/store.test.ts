@@ -14,7 +14,7 @@ import { OptionError } from '../src/options/check.js'
 import { MemoryStore } from '../src/runtime/memory-store.js'
 import type { CommitBatch, SnapshotStore, StoredHousehold } from '../src/ports/store.js'
 import { StoreError } from '../src/store/errors.js'
-import { migrate, SCHEMA_VERSION, type Migration } from '../src/store/migrations.js'
+import { migrate, MIGRATIONS, SCHEMA_VERSION, type Migration } from '../src/store/migrations.js'
 import { ACCOUNTS_PAGE, openStore, type SqliteStore, type StoreOptions } from '../src/store/sqlite-store.js'
 import { errorCode } from './helpers/errors.js'
 
@@ -191,6 +191,23 @@ describe('SqliteStore', () => {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all()
     db.close()
     expect(tables).toEqual(['audit', 'households', 'journeys', 'meta', 'positions', 'tombstones'])
+  })
+
+  it('keeps the tombstones of a version-5 file and then takes those of later key epochs (a2_…), refusing an account token', () => {
+    const file = tempFile()
+    const db = new Database(file)
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 5))
+    const a1 = `a_${'A'.repeat(22)}`
+    db.prepare("INSERT INTO tombstones VALUES (?, 'account', '', 7, 1, '')").run(a1)
+    // version 5's CHECK refused every epoch but the first: each erasure after a key rotation failed
+    expect(() => db.prepare("INSERT INTO tombstones VALUES (?, 'account', '', 7, 1, '')").run(`a2_${'B'.repeat(22)}`)).toThrow(/CHECK/)
+    db.close()
+    const store = open(file)
+    const a2 = `a2_${'B'.repeat(22)}`
+    store.tombstones().put({ account: a2, scope: 'device', target: `d2_${'C'.repeat(22)}`, position: 9, erasedAt: 2, pending: [] })
+    expect(store.tombstones().all().map((t) => [t.account, t.position])).toEqual([[a1, 7], [a2, 9]])
+    expect(errorCode(() => store.tombstones().put({ account: 'acct-42', scope: 'account', target: '', position: 1, erasedAt: 3, pending: [] }), StoreError)).toBe('BAD_RECORD')
+    store.close()
   })
 
   it('runs each migration in a transaction of its own and stops at the one that fails', () => {

@@ -22,11 +22,17 @@ function errorReply(code: string, message: string): Uint8Array {
   return json.encode(JSON.stringify({ error: { code, message } }))
 }
 
-/**
- * Registers the services of one engine on its bus (the privacy ones when an eraser is given); `moreStats` adds
- * fields to the stats reply (the landing relay's, say).
- */
-export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser, moreStats?: () => object): void {
+/** What serveApi may be given besides the engine and its bus. */
+export interface ApiExtras {
+  /** Fields added to the stats reply (the landing relay's, say). */
+  readonly moreStats?: () => object
+  /** Told of a privacy request that failed unexpectedly (it is answered INTERNAL, so its requester does not wait). */
+  readonly onError?: (err: unknown) => void
+}
+
+/** Registers the services of one engine on its bus (the privacy ones when an eraser is given). */
+export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser, extras: ApiExtras = {}): void {
+  const { moreStats, onError } = extras
   const p = engine.prefix
   // what-if sessions name raw devices: the engine's own pseudonymiser keys them
   const pseudo = engine.ingress.pseudonymiser
@@ -71,7 +77,8 @@ export function serveApi(engine: Engine, bus: Bus, privacy?: Eraser, moreStats?:
           return json.encode(JSON.stringify(await run(req.value)))
         } catch (e) {
           if (e instanceof IdrError) return errorReply(e.code, e.message)
-          throw e
+          onError?.(e)
+          return errorReply('INTERNAL', `the ${verb} request failed: ${e instanceof Error ? e.message : String(e)}`)
         }
       })
     }

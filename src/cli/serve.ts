@@ -114,7 +114,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       store, runtime: e.runtime, stream, partitionsOf: cfg.of,
       pseudonyms: erasurePseudonyms(keys),
     })
-    serveApi(e, b, eraser, b instanceof NatsBus && b.landing ? () => ({ landing: b.landing?.stats }) : undefined)
+    serveApi(e, b, eraser, {
+      ...(b instanceof NatsBus && b.landing ? { moreStats: () => ({ landing: b.landing?.stats }) } : {}),
+      onError: (err) => log.error({ err: String(err) }, 'privacy request failed'),
+    })
     await e.start()
     stopWatch = watchInput({ log, messagesIn: () => e.stats().messagesIn, idleWarningMs: cfg.idleWarningMs, prefix: cfg.prefix, of: cfg.of, jetstream: cfg.jetstream || cfg.landing })
     const retentionMs = cfg.retentionDays * 86_400_000

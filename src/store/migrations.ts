@@ -89,6 +89,24 @@ ALTER TABLE positions ADD COLUMN event_time REAL;
 CREATE INDEX households_timers ON households (timer_at, partition, account) WHERE timer_at IS NOT NULL;
 `
 
+// Tombstones of erasures made after a key rotation name the account by the current epoch's pseudonym (a2_…):
+// version 3's CHECK admitted epoch 1's a_… only, so every such erasure failed. SQLite cannot change a CHECK in
+// place: the table is rebuilt with its rows.
+const V6 = `
+CREATE TABLE tombstones_v6 (
+  account   TEXT    NOT NULL CHECK (account GLOB 'a_*' OR account GLOB 'a[1-9]*_*'),
+  scope     TEXT    NOT NULL CHECK (scope IN ('account', 'person', 'device')),
+  target    TEXT    NOT NULL,
+  position  INTEGER NOT NULL CHECK (position >= 0),
+  erased_at INTEGER NOT NULL,
+  pending   TEXT    NOT NULL,
+  PRIMARY KEY (account, scope, target)
+) STRICT;
+INSERT INTO tombstones_v6 (account, scope, target, position, erased_at, pending) SELECT account, scope, target, position, erased_at, pending FROM tombstones;
+DROP TABLE tombstones;
+ALTER TABLE tombstones_v6 RENAME TO tombstones;
+`
+
 /** Every migration in order; the last one's version is the schema this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'households, positions, meta', up: (db) => db.exec(V1) },
@@ -96,6 +114,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'tombstones', up: (db) => db.exec(V3) },
   { version: 4, name: 'journeys', up: (db) => db.exec(V4) },
   { version: 5, name: 'event-time timers', up: (db) => db.exec(V5) },
+  { version: 6, name: 'tombstones of every key epoch', up: (db) => db.exec(V6) },
 ]
 
 /** The schema version this build of idr writes. */

@@ -3,7 +3,11 @@
 // are still to be deleted. They are what keeps erased data from coming back (docs/privacy.md).
 import type Database from 'better-sqlite3'
 import type { Tombstone, TombstoneScope, Tombstones } from '../privacy/ports.js'
+import { pseudonymPattern } from '../privacy/pseudonymise.js'
 import { StoreError } from './errors.js'
+
+/** An account pseudonym of any key epoch (a_…, a2_…): after a rotation erasures record the current epoch's. */
+const ACCOUNT_PSEUDONYM = pseudonymPattern('account')
 
 export type { Tombstone, TombstoneScope } from '../privacy/ports.js'
 
@@ -27,7 +31,7 @@ export class TombstoneTable implements Tombstones {
 
   /** Records an erasure (a repeated one keeps the highest position and replaces what is pending). */
   put(t: Tombstone): void {
-    if (!/^a_[A-Za-z0-9_-]{22}$/.test(t.account)) throw new StoreError('BAD_RECORD', 'tombstone: account must be an a_… pseudonym, never the account token')
+    if (!ACCOUNT_PSEUDONYM.test(t.account)) throw new StoreError('BAD_RECORD', 'tombstone: account must be an account pseudonym (a_…, a2_…), never the account token')
     if (!t.pending.every((s) => Number.isSafeInteger(s) && s > 0)) throw new StoreError('BAD_RECORD', 'tombstone: pending must hold stream sequences (integers > 0)')
     this.#put.run(t.account, t.scope, t.target, t.position, t.erasedAt, t.pending.length > 0 ? JSON.stringify(t.pending) : '')
   }
