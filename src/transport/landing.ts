@@ -17,6 +17,7 @@ import {
 import { IdrError } from '../errors.js'
 import { OptionError } from '../options/check.js'
 import { subjectCovers, type Subjects } from '../contracts/subjects.js'
+import { messageSha256 } from '../ingress/origin.js'
 import type { Relayed } from '../ingress/relay.js'
 import { latencyHistogram, summarise, type LatencySummary } from '../histogram.js'
 import { timedCall } from './jetstream.js'
@@ -252,7 +253,21 @@ export class LandingRelay {
    * publishes are, or given back to be delivered again when one fails.
    */
   private async relayOne(m: JsMsg): Promise<void> {
-    const r = this.c.relay(m.subject, m.data, Date.now())
+    let r: Relayed
+    try {
+      r = this.c.relay(m.subject, m.data, Date.now())
+    } catch (err) {
+      // the ingress never throws on bad input, so this is a bug: the message is dead-lettered and taken out of
+      // the landing stream rather than delivered again forever, and the relay goes on with the next
+      this.c.nc.publish(this.c.s.dlq, this.c.encodeDlq({
+        v: 1, code: 'RELAY_FAILED', message: 'the landing relay failed on this message', subject: m.subject.slice(0, 256),
+        bytes: m.data.byteLength, sha256: messageSha256(m.data), at: Date.now(),
+      }))
+      this.counts.rejects++
+      m.term()
+      this.report(this.failure('relaying a landing message', err))
+      return
+    }
     for (const record of r.rejects) this.c.nc.publish(this.c.s.dlq, this.c.encodeDlq(record))
     this.counts.rejects += r.rejects.length
     const acks: Promise<unknown>[] = []

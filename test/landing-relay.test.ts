@@ -1,13 +1,17 @@
-// The landing path across a key rotation (docs/key-rotation.md, docs/privacy.md "The landing path"): the keyed
-// stream holds each event under the epoch current when it was relayed, so after a rotation it holds a device
-// under both epochs' pseudonyms; an erasure by the raw device id finds and deletes the messages of both.
+// The landing relay at its edges (docs/privacy.md, "The landing path"). Across a key rotation (docs/key-rotation.md)
+// the keyed stream holds each event under the epoch current when it was relayed, so it holds a device under both
+// epochs' pseudonyms, and an erasure by the raw device id finds and deletes the messages of both. A relay whose
+// transform throws on a message dead-letters it and takes it out of the landing stream instead of looping on it.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encode } from '@msgpack/msgpack'
+import { decode, encode } from '@msgpack/msgpack'
 import { connect, StringCodec } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IdrEvent } from '../src/model/events.js'
+import { Ingress } from '../src/ingress/ingress.js'
+import { KeyedRelay } from '../src/ingress/relay.js'
+import { LandingRelay } from '../src/transport/landing.js'
 import { Pseudonymiser } from '../src/privacy/pseudonymise.js'
 import { scanSubject } from '../src/privacy/stream-erase.js'
 import { partitionOf } from '../src/contracts/partition.js'
@@ -100,4 +104,43 @@ describe('the landing path across a key rotation', () => {
     expect(await second.terminate()).toBe(0)
     await nc.close()
   }, 90_000)
+})
+
+describe('the landing relay when its transform fails', () => {
+  let server: NatsServerHandle
+  beforeAll(async () => { server = await startNatsServer({ jetstream: true }) })
+  afterAll(async () => { await server?.stop() })
+
+  it('dead-letters the message as RELAY_FAILED, takes it out of the landing stream and relays the next', async () => {
+    const nc = await connect({ servers: server.url })
+    const dlq: { code: string, sha256: string }[] = []
+    nc.subscribe('idr.dlq', { callback: (_, m) => dlq.push(decode(m.data) as { code: string, sha256: string }) })
+    const jsm = await nc.jetstreamManager()
+    await jsm.streams.add({ name: 'IDR_KEYED', subjects: ['idr.evk.>'] })
+    const keyed = new KeyedRelay(new Ingress({ pseudonymKey: OLD }), 1)
+    const errors: unknown[] = []
+    const relay = new LandingRelay({
+      nc, s, url: server.url, partitions: [0], jsTimeoutMs: 5_000, encodeDlq: (r) => encode(r), onError: (e) => errors.push(e),
+      relay: (subject, data, now) => {
+        if (new TextDecoder().decode(data).includes('poison')) throw new Error('a bug in the relay')
+        return keyed.relay(subject, data, now)
+      },
+    }, { maxAgeMs: 60_000 })
+    await relay.ensureStream()
+    relay.start()
+    const [good] = simEvents(1, 1, 3)
+    const js = nc.jetstream()
+    await js.publish('idr.evp.0.acct-p', encode({ ...good!, account: 'acct-p', device: 'poison' }))
+    await js.publish('idr.evp.0.acct-p', encode({ ...good!, account: 'acct-p' }))
+    const end = Date.now() + 10_000
+    while (relay.stats.relayed < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+    await relay.stop()
+    await nc.flush()
+    expect(relay.stats.relayed).toBe(1)
+    expect(dlq.map((r) => r.code)).toEqual(['RELAY_FAILED'])
+    expect(errors.length).toBe(1)
+    expect((await jsm.streams.info('IDR_LAND')).state.messages).toBe(0)
+    expect((await jsm.streams.info('IDR_KEYED')).state.messages).toBe(1)
+    await nc.close()
+  })
 })
