@@ -1,6 +1,7 @@
 // Prequential evaluation of the household model: every session's final assignment is scored when it is
 // made (before the model learns from that session), per household under the best one-to-one mapping of
 // predicted to true persons. Metric definitions: docs/metrics.md; the procedure: docs/model.md.
+import { IdrError } from '../errors.js'
 import type { IdrEvent } from '../model/events.js'
 import { EventClock } from '../runtime/event-time.js'
 import { Account, type AccountOptions } from '../account/account.js'
@@ -9,7 +10,7 @@ import { fitDetection, type Detection, type SizeObservation } from '../model/uns
 import type { RejectReason } from '../model/sessionizer.js'
 import { adjustedRandIndex, bestMappingAccuracy, normalizedMutualInfo } from './metrics-clustering.js'
 import {
-  brierScore, coverageAt, expectedCalibrationError, mapProbabilities, negativeLogLikelihood, reliabilityDiagram, topLabel,
+  brierScore, coverageAt, expectedCalibrationError, negativeLogLikelihood, reliabilityDiagram, topLabel,
   type ReliabilityBin,
 } from './metrics-probability.js'
 
@@ -182,6 +183,13 @@ function runModel(events: Iterable<IdrEvent>, household: AccountOptions | undefi
   return { runs: [...runs.values()], count, seconds: (performance.now() - t0) / 1000, ignored: { rejected, sessionsWithoutTruth } }
 }
 
+/**
+ * Columns of the calibration rows: true persons (the simulators make ≤ 6 per household), found persons that
+ * match none (one each; beyond the 8th they share the last), then unknown.
+ */
+const MAX_TRUE = 8
+const MAX_UNMATCHED = 8
+
 /** The probabilities at temperature factor f: p^(1/f), renormalised. */
 function retemper(ps: readonly PersonProbability[], f: number): readonly PersonProbability[] {
   if (f === 1) return ps
@@ -213,7 +221,7 @@ export function scoreHouseholds(runs: readonly ScoredHousehold[], events: number
   const byBucket = buckets.map(() => ({ right: 0, n: 0 }))
   const probsAll: number[] = []
   const truthAll: number[] = []
-  const widthAll = 8 // persons are ≤ 6 (+ unknown + none), so rows are padded to a fixed width
+  const widthAll = MAX_TRUE + MAX_UNMATCHED + 1 // true persons, found persons matching none, unknown: rows padded to a fixed width
   for (const run of runs) {
     if (run.scored.length === 0) continue
     const trueIds = [...new Set(run.scored.flatMap((s) => s.truth.split('+')))].sort()
@@ -258,15 +266,25 @@ export function scoreHouseholds(runs: readonly ScoredHousehold[], events: number
       nmiSum += normalizedMutualInfo(predTop, truthIdx) * single.length
       pairN += single.length
     }
-    // calibration over single-person sessions, probabilities re-expressed over the true persons
-    const probs = new Float64Array(single.length * predIds.length)
-    single.forEach((s, i) => retemper(s.final, factor).forEach((q) => { probs[i * predIds.length + pIndex.get(q.person)!] = q.p }))
-    const mapped = mapProbabilities(probs, predIds.length, mapping.predToTrue, trueIds.length)
-    const w = trueIds.length + 1
-    for (let i = 0; i < single.length; i++) {
-      for (let j = 0; j < widthAll; j++) probsAll.push(j < w - 1 ? mapped[i * w + j]! : j === widthAll - 1 ? mapped[i * w + w - 1]! : 0)
+    // calibration over single-person sessions, each probability on its own column: a found person's on the true
+    // person it maps to, or on a column of its own when it maps to nobody (always wrong); the unseen mass
+    // ('unknown': a member not found yet) on the truth's column when no found person maps to the truth, else on
+    // a column of its own (wrong)
+    if (trueIds.length > MAX_TRUE) throw new IdrError('BAD_INPUT', `a household with ${trueIds.length} true persons: the scorer takes at most ${MAX_TRUE}`)
+    const unmatched = predIds.map((p, j) => (p !== UNKNOWN_PERSON && mapping.predToTrue[j] === -1 ? j : -1)).filter((j) => j >= 0)
+    const found = new Set(predIds.map((p, j) => (p === UNKNOWN_PERSON ? -1 : mapping.predToTrue[j]!)).filter((t) => t >= 0))
+    const unknownColumn = MAX_TRUE + MAX_UNMATCHED
+    single.forEach((s, i) => {
+      const row = new Array<number>(widthAll).fill(0)
+      for (const q of retemper(s.final, factor)) {
+        const j = pIndex.get(q.person)!
+        if (q.person === UNKNOWN_PERSON) row[found.has(truthIdx[i]!) ? unknownColumn : truthIdx[i]!]! += q.p
+        else if (mapping.predToTrue[j]! >= 0) row[mapping.predToTrue[j]!]! += q.p
+        else row[MAX_TRUE + Math.min(unmatched.indexOf(j), MAX_UNMATCHED - 1)]! += q.p
+      }
+      probsAll.push(...row)
       truthAll.push(truthIdx[i]!)
-    }
+    })
   }
   const n = truthAll.length
   const top = topLabel(probsAll, n, widthAll, truthAll)
