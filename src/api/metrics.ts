@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { IdrError } from '../errors.js'
 import { Counters } from '../runtime/counters.js'
+import type { LandingCounts } from '../transport/landing.js'
 
 /** The Counters fields that are plain counts (each also an idr.api.stats field of the same name). */
 export type CountField = { [K in keyof Counters]: Counters[K] extends number ? K : never }[keyof Counters]
@@ -128,7 +129,7 @@ export class EngineMetrics {
   observeLandingAge(seconds: number): void { this.#landingAge.observe(seconds) }
 
   /** The landing relay's counts, read at each scrape (the landing path; call once). */
-  readLanding(read: () => { relayed: number, keyedMessages: number, duplicates: number, rejects: number, retried: number }): void {
+  readLanding(read: () => LandingCounts): void {
     this.#counter('idr_landing_relayed_total', 'Landing messages relayed into the keyed stream and acknowledged', () => read().relayed)
     this.#counter('idr_landing_keyed_messages_total', 'Keyed messages published (one per account per landing message)', () => read().keyedMessages)
     this.#counter('idr_landing_duplicates_total', 'Keyed publishes the stream refused as duplicates (a landing message relayed again after a crash)', () => read().duplicates)

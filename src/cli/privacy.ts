@@ -11,7 +11,7 @@ import { openStore } from '../store/sqlite-store.js'
 import { suggest } from '../options/suggest.js'
 import { parseFlags, UsageError, wantsHelp } from '../options/args.js'
 import { loadServeConfig } from './serve-config.js'
-import { SETTING_ROWS } from './serve-settings.js'
+import { durableStream, SETTING_ROWS } from './serve-settings.js'
 import { DEFAULT_PREFIX } from '../contracts/subjects.js'
 
 const WHERE = `  --nats URL           ask the running engine (idr.api.privacy.*), connecting as the admin user
@@ -106,7 +106,7 @@ async function privacyCommand(verb: 'erase' | 'export', argv: string[]): Promise
         nc = await connect({ servers: cfg.nats.split(','), user: cfg.natsUser, pass: cfg.natsPassword, name: 'idr-erase' })
         // with --landing the durable stream is the keyed one (docs/privacy.md, "The landing path")
         stream = jetStreamEvents({
-          jsm: await nc.jetstreamManager(), stream: cfg.landing ? cfg.keyedStream : cfg.stream, prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current, keyed: cfg.landing,
+          jsm: await nc.jetstreamManager(), stream: durableStream(cfg), prefix: cfg.prefix, partitionsOf: cfg.of, pseudonymiser: keys.current, keyed: cfg.landing,
         })
       }
       const eraser = new Eraser({

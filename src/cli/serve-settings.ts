@@ -203,6 +203,11 @@ export const SETTINGS: { readonly [K in keyof Raw]-?: Setting<Raw[K]> } = {
   },
 }
 
+/** The JetStream stream the engine reads and replays: the keyed one on the landing path, else `stream`. */
+export function durableStream(cfg: Pick<ServeConfig, 'landing' | 'keyedStream' | 'stream'>): string {
+  return cfg.landing ? cfg.keyedStream : cfg.stream
+}
+
 /** Every setting's name, in the table's order. */
 export const NAMES = Object.keys(SETTINGS) as (keyof Raw)[]
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)

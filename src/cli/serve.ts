@@ -22,7 +22,7 @@ import type { SqliteStore } from '../store/sqlite-store.js'
 import { unstoredInputWarning, watchInput } from './serve-watch.js'
 import { wantsHelp } from '../options/args.js'
 import { loadServeConfig } from './serve-config.js'
-import { SETTING_ROWS, type ServeConfig } from './serve-settings.js'
+import { durableStream, SETTING_ROWS, type ServeConfig } from './serve-settings.js'
 
 const HELP = `idr serve [options]: run the engine (docs/operations.md)
 
@@ -97,7 +97,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (b instanceof NatsBus && b.kind === 'jetstream') {
       // before the engine starts: a stream that cannot hold the events fails here, named (NATS_STREAM_CONFLICT)
       const setup = await b.ensureStream()
-      const name = cfg.landing ? cfg.keyedStream : cfg.stream
+      const name = durableStream(cfg)
       bindInputStream(store, name, cfg.landing)
       log.info({ stream: name, ...setup }, 'jetstream stream ready')
       if (b.landing) {
@@ -182,7 +182,7 @@ async function openBus(
   }
   return NatsBus.connect({
     url: cfg.nats, user: cfg.natsUser, password: cfg.natsPassword, mode: cfg.jetstream || cfg.landing ? 'jetstream' : 'core', prefix: cfg.prefix,
-    partitions: cfg.partitions, partitionsOf: cfg.of, stream: cfg.landing ? cfg.keyedStream : cfg.stream, onError, retentionMs: cfg.retentionDays * 86_400_000,
+    partitions: cfg.partitions, partitionsOf: cfg.of, stream: durableStream(cfg), onError, retentionMs: cfg.retentionDays * 86_400_000,
     jetstreamTimeoutMs: cfg.jetstreamTimeoutMs, onConnection, ...(cfg.landing ? { landing } : { onUnstoredInput: unstored }),
   })
 }

@@ -230,8 +230,8 @@ export class Ingress {
       }
       const raw = keyed ? rawField(e) : undefined
       if (raw !== undefined) {
-        // blanked in the record: a raw value on a keyed subject must not be echoed either
-        reject(index, 'NOT_PSEUDONYMISED', raw, `the ${raw} of an event on a keyed subject must be a pseudonym`, { ...e, [raw]: undefined })
+        // the message names the field, not its value (reject() blanks the raw values should one appear)
+        reject(index, 'NOT_PSEUDONYMISED', raw, `the ${raw} of an event on a keyed subject must be a pseudonym`, e)
         continue
       }
       const r = route ? route(e, from) : 'apply'

@@ -1,5 +1,6 @@
 // The result of one `idr load` run (the --json contract) and its text rendering.
 import type { LatencySummary } from '../histogram.js'
+import type { LandingStats } from '../transport/landing.js'
 
 /** One `idr load` run. mode, eventsPerSec, ceilingEventsPerSec, ratioToCeiling, latencyMs, rssMb and households are a contract. */
 export interface LoadResult {
@@ -77,7 +78,7 @@ export interface LoadResult {
     problems: string[]
   }
   /** The landing path only: what the relay did, and how long raw messages waited in the landing stream (ms). */
-  landing?: { relayed: number, keyedMessages: number, duplicates: number, rejects: number, retried: number, ageMs: LatencySummary }
+  landing?: LandingStats
   natsServerCpuPct: number | null
   versions: { node: string, natsServer: string, commit: string }
   /** 1-minute load average before and after (2 cores: above ~0.5 means other work shared the machine). */

@@ -22,8 +22,8 @@ export const DEFAULT_KEYED_STREAM = 'IDR_KEYED'
 /** Time each JetStream API call at start-up may take, ms (nats.js's own request default is 5 s too). */
 export const DEFAULT_JETSTREAM_TIMEOUT_MS = 5_000
 /** JetStream's error codes (nats-server's server/errors.json): JSStreamNotFoundErr, JSStreamSubjectOverlapErr, JSStreamNameExistErr. */
-const JS_STREAM_NOT_FOUND = 10059
-const JS_STREAM_SUBJECT_OVERLAP = 10065
+export const JS_STREAM_NOT_FOUND = 10059
+export const JS_STREAM_SUBJECT_OVERLAP = 10065
 const JS_STREAM_NAME_EXIST = 10058
 
 /** What the JetStream side needs of the bus's options (NatsBusOptions, checked there). */

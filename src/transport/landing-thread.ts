@@ -4,11 +4,11 @@
 // acknowledged is delivered again to the new one (docs/privacy.md, "The landing path").
 import { Worker } from 'node:worker_threads'
 import { IdrError } from '../errors.js'
-import type { AccountBinding } from '../ingress/ingress.js'
 import type { LatencySummary } from '../histogram.js'
 import { builtFile } from '../paths.js'
-import type { PseudonymKey } from '../privacy/keyring.js'
-import { landingSettings, type LandingOptions, type LandingStats, type LandingStorage } from './landing.js'
+import {
+  addLandingCounts, landingSettings, NO_LANDING_COUNTS, type LandingCounts, type LandingStats, type LandingStorage, type RelaySetup,
+} from './landing.js'
 
 /** A relay thread that exited unasked is started again after this long, ms. */
 export const RELAY_RESTART_MS = 1_000
@@ -16,18 +16,10 @@ export const RELAY_RESTART_MS = 1_000
 export const RELAY_STOP_TIMEOUT_MS = 10_000
 
 /** What the relay thread is started with (the keys are secrets: they stay in this process's memory). */
-export interface RelayWorkerData {
-  readonly url: string
+export interface RelayWorkerData extends RelaySetup {
   readonly user: string | undefined
   readonly password: string | undefined
   readonly name: string
-  readonly prefix: string
-  readonly partitions: readonly number[]
-  readonly partitionsOf: number
-  readonly jsTimeoutMs: number
-  readonly landing: LandingOptions
-  readonly keys: readonly PseudonymKey[]
-  readonly ingress: { readonly maxMessageBytes?: number, readonly accountBinding?: AccountBinding }
 }
 
 export type ToRelayWorker = { type: 'ensure' } | { type: 'start' } | { type: 'stop' }
@@ -49,9 +41,9 @@ export class LandingRelayThread {
   private worker: Worker | undefined
   private running = false
   private stopping = false
-  private latest: LandingStats = { relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0, ageMs: EMPTY_AGES }
+  private latest: LandingStats = { ...NO_LANDING_COUNTS, ageMs: EMPTY_AGES }
   /** Counts of the threads that ended before this one (a restarted thread counts from 0). */
-  private before = { relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0 }
+  private before: LandingCounts = NO_LANDING_COUNTS
   private waiting: ((m: FromRelayWorker) => boolean)[] = []
 
   constructor(private readonly data: RelayWorkerData, private readonly onError: (err: unknown) => void, private readonly onAge?: (ms: number) => void) {
@@ -59,9 +51,8 @@ export class LandingRelayThread {
     ;({ stream: this.stream, maxAgeMs: this.maxAgeMs, maxBytes: this.maxBytes, storage: this.storage } = landingSettings(data.landing))
   }
 
-  get counters(): Omit<LandingStats, 'ageMs'> {
-    const { ageMs: _, ...now } = this.latest
-    return { relayed: this.before.relayed + now.relayed, keyedMessages: this.before.keyedMessages + now.keyedMessages, duplicates: this.before.duplicates + now.duplicates, rejects: this.before.rejects + now.rejects, retried: this.before.retried + now.retried }
+  get counters(): LandingCounts {
+    return addLandingCounts(this.before, this.latest)
   }
 
   /** The counts so far; the age percentiles are the current thread's. */
@@ -116,8 +107,8 @@ export class LandingRelayThread {
       this.worker = undefined
       for (const settle of this.waiting.splice(0)) settle({ type: 'failed', code: 'LANDING_RELAY', message: 'the landing relay thread exited' })
       if (this.stopping || !this.running) return
-      this.before = { ...this.counters }
-      this.latest = { relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0, ageMs: EMPTY_AGES }
+      this.before = this.counters
+      this.latest = { ...NO_LANDING_COUNTS, ageMs: EMPTY_AGES }
       setTimeout(() => { if (!this.stopping && this.worker === undefined) this.start() }, RELAY_RESTART_MS).unref()
     })
     return w

@@ -3,14 +3,9 @@
 // event loop then spends nothing on raw input: the relay's decode, pseudonymisation, encoding and JetStream
 // round trips run beside it (measured in docs/benchmarks.md, "The landing path").
 import { parentPort, workerData } from 'node:worker_threads'
-import { encode } from '@msgpack/msgpack'
 import { connect } from 'nats'
 import { IdrError } from '../errors.js'
-import { Ingress } from '../ingress/ingress.js'
-import { KeyedRelay } from '../ingress/relay.js'
-import { KeyRing } from '../privacy/keyring.js'
-import { subjects } from '../contracts/subjects.js'
-import { LandingRelay } from './landing.js'
+import { relayOn } from './landing.js'
 import type { RelayWorkerData, ToRelayWorker, FromRelayWorker } from './landing-thread.js'
 
 /** Ages are sent to the engine in batches, at most this often (ms). */
@@ -26,14 +21,8 @@ const failure = (err: unknown): { code: string, message: string } =>
   ({ code: err instanceof IdrError ? err.code : 'NATS_STREAM', message: err instanceof Error ? err.message : String(err) })
 
 const nc = await connect({ servers: d.url.split(','), user: d.user, pass: d.password, name: `${d.name}-landing-relay`, maxReconnectAttempts: -1 })
-const ingress = new Ingress({ pseudonymKey: new KeyRing(d.keys), prefix: d.prefix, ...d.ingress })
-const keyed = new KeyedRelay(ingress, d.partitionsOf)
 let ages: number[] = []
-const relay = new LandingRelay({
-  nc, s: subjects(d.prefix), url: d.url, partitions: d.partitions, jsTimeoutMs: d.jsTimeoutMs,
-  relay: (subject, data, nowMs) => keyed.relay(subject, data, nowMs), encodeDlq: (record) => encode(record),
-  onError: (err) => post({ type: 'error', ...failure(err) }), onAge: (ms) => { ages.push(ms) },
-}, d.landing)
+const relay = relayOn(nc, d, (err) => post({ type: 'error', ...failure(err) }), (ms) => { ages.push(ms) })
 const flushAges = (): void => {
   if (ages.length === 0) return
   post({ type: 'ages', ms: ages })

@@ -16,11 +16,14 @@ import {
 } from 'nats'
 import { IdrError } from '../errors.js'
 import { OptionError } from '../options/check.js'
-import { subjectCovers, type Subjects } from '../contracts/subjects.js'
+import { encode } from '@msgpack/msgpack'
+import { subjectCovers, subjects, type Subjects } from '../contracts/subjects.js'
+import { Ingress, type AccountBinding } from '../ingress/ingress.js'
 import { messageSha256 } from '../ingress/origin.js'
-import type { Relayed } from '../ingress/relay.js'
+import { KeyedRelay, type Relayed } from '../ingress/relay.js'
+import { KeyRing, type PseudonymKey } from '../privacy/keyring.js'
 import { latencyHistogram, summarise, type LatencySummary } from '../histogram.js'
-import { timedCall } from './jetstream.js'
+import { JS_STREAM_NOT_FOUND, JS_STREAM_SUBJECT_OVERLAP, timedCall } from './jetstream.js'
 
 export const DEFAULT_LANDING_STREAM = 'IDR_LAND'
 /** How long a raw event may wait in the landing stream, unrelayed, before the server drops it (ms): the bound on raw data at rest. */
@@ -39,9 +42,6 @@ export const REPORT_EVERY_MS = 5_000
 export const RELAY_RETRY_MS = 500
 /** The keyed stream's duplicate window at most (nats-server's default, and what its memory for message ids allows), ms. */
 export const KEYED_DUPLICATE_WINDOW_MS = 120_000
-/** JetStream's error codes: JSStreamNotFoundErr, JSStreamSubjectOverlapErr. */
-const JS_STREAM_NOT_FOUND = 10059
-const JS_STREAM_SUBJECT_OVERLAP = 10065
 
 export type LandingStorage = 'memory' | 'file'
 
@@ -74,7 +74,7 @@ export function landingSettings(o: LandingOptions): Required<LandingOptions> {
 export interface LandingStats {
   /** Landing messages relayed and acknowledged (those whose events were all refused included). */
   readonly relayed: number
-  /** Keyed messages published (one per account per landing message). */
+  /** Keyed messages published (one per partition per landing message). */
   readonly keyedMessages: number
   /** Keyed publishes the stream refused as duplicates (a landing message relayed twice). */
   readonly duplicates: number
@@ -84,6 +84,16 @@ export interface LandingStats {
   readonly retried: number
   /** How long relayed messages were in the landing stream when acknowledged (ms percentiles). */
   readonly ageMs: LatencySummary
+}
+
+/** The relay's counts alone. */
+export type LandingCounts = Omit<LandingStats, 'ageMs'>
+
+export const NO_LANDING_COUNTS: LandingCounts = Object.freeze({ relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0 })
+
+/** Counts of two relays (a restarted relay thread counts from zero) added up. */
+export function addLandingCounts(a: LandingCounts, b: LandingCounts): LandingCounts {
+  return { relayed: a.relayed + b.relayed, keyedMessages: a.keyedMessages + b.keyedMessages, duplicates: a.duplicates + b.duplicates, rejects: a.rejects + b.rejects, retried: a.retried + b.retried }
 }
 
 /** What the relay needs of its bus. */
@@ -100,6 +110,28 @@ export interface RelayContext {
   readonly onAge?: (ms: number) => void
 }
 
+/** What a relay is made of, wherever it runs (this event loop or its thread): where it reads and writes, and the keys and limits it pseudonymises with. */
+export interface RelaySetup {
+  readonly url: string
+  readonly prefix: string
+  readonly partitions: readonly number[]
+  readonly partitionsOf: number
+  readonly jsTimeoutMs: number
+  readonly landing: LandingOptions
+  /** The engine's key ring (epochs and keys; secrets): the relay pseudonymises under its current epoch. */
+  readonly keys: readonly PseudonymKey[]
+  readonly ingress: { readonly maxMessageBytes?: number, readonly accountBinding?: AccountBinding }
+}
+
+/** The relay of `setup` on connection `nc`, its ingress configured as the engine's. */
+export function relayOn(nc: NatsConnection, setup: RelaySetup, onError: (err: unknown) => void, onAge?: (ms: number) => void): LandingRelay {
+  const keyed = new KeyedRelay(new Ingress({ pseudonymKey: new KeyRing(setup.keys), prefix: setup.prefix, ...setup.ingress }), setup.partitionsOf)
+  return new LandingRelay({
+    nc, s: subjects(setup.prefix), url: setup.url, partitions: setup.partitions, jsTimeoutMs: setup.jsTimeoutMs,
+    relay: (subject, data, nowMs) => keyed.relay(subject, data, nowMs), encodeDlq: (record) => encode(record), onError, ...(onAge ? { onAge } : {}),
+  }, setup.landing)
+}
+
 /** The landing stream and the relay loops of the partitions this process owns. */
 export class LandingRelay {
   readonly stream: string
@@ -110,7 +142,7 @@ export class LandingRelay {
   private stopping = false
   private loops: Promise<void>[] = []
   private readonly ages = latencyHistogram()
-  private counts = { relayed: 0, keyedMessages: 0, duplicates: 0, rejects: 0, retried: 0 }
+  private counts = { ...NO_LANDING_COUNTS }
   private readonly js: JetStreamClient
   /** The consumers' message iterators being read (stopped by stop()). */
   private readonly reading = new Set<ConsumerMessages>()
@@ -130,8 +162,8 @@ export class LandingRelay {
   }
 
   /** The counts alone (cheap: for metrics scrapes). */
-  get counters(): Omit<LandingStats, 'ageMs'> {
-    return this.counts
+  get counters(): LandingCounts {
+    return { ...this.counts }
   }
 
   /**

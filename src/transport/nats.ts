@@ -1,7 +1,6 @@
 // The bus on NATS. Core: plain subscriptions to all input with callbacks on the hot path, at most once.
 // JetStream: the input stream and one ordered consumer over it (jetstream.ts). The bus also follows its
 // connection (nats-connection.ts; docs/operations.md, "NATS connection").
-import { encode } from '@msgpack/msgpack'
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection, type Subscription } from 'nats'
 import { IdrError } from '../errors.js'
 import type { Bus, InboundHandler, RequestHandler } from '../runtime/bus.js'
@@ -9,11 +8,8 @@ import { mappedPartition, subjects, DEFAULT_PREFIX } from '../contracts/subjects
 import { checkOptionNames, OptionError } from '../options/check.js'
 import { ConnectionWatch, type ConnectionEvent, type ConnectionState } from './nats-connection.js'
 import { DEFAULT_JETSTREAM_TIMEOUT_MS, JetStreamInput, type StreamSetup } from './jetstream.js'
-import { LandingRelay, type LandingOptions } from './landing.js'
+import { relayOn, type LandingOptions, type LandingRelay, type RelaySetup } from './landing.js'
 import { LandingRelayThread } from './landing-thread.js'
-import { Ingress, type AccountBinding } from '../ingress/ingress.js'
-import { KeyedRelay } from '../ingress/relay.js'
-import { KeyRing, type PseudonymKey } from '../privacy/keyring.js'
 
 export type { ConnectionEvent, ConnectionState } from './nats-connection.js'
 export { DEFAULT_JETSTREAM_TIMEOUT_MS, DEFAULT_KEYED_STREAM, DEFAULT_STREAM, type StreamSetup } from './jetstream.js'
@@ -68,10 +64,8 @@ export interface NatsBusOptions {
    * messages, which go into the durable stream (`stream`, default IDR_KEYED, over <prefix>.evk.>) that the engine
    * reads and replays.
    */
-  landing?: LandingOptions & {
-    /** The engine's key ring (epochs and keys; secrets): the relay pseudonymises under its current epoch. */
-    readonly keys: readonly PseudonymKey[]
-    readonly ingress?: { readonly maxMessageBytes?: number, readonly accountBinding?: AccountBinding }
+  landing?: LandingOptions & Pick<RelaySetup, 'keys'> & {
+    readonly ingress?: RelaySetup['ingress']
     /** Relay on a worker thread with its own connection (default), or on this event loop. */
     readonly thread?: boolean
     /** Told each relayed message's age in the landing stream at its acknowledgement, ms. */
@@ -141,17 +135,9 @@ export class NatsBus implements Bus {
   private relayOf(l: NonNullable<NatsBusOptions['landing']>, jsTimeoutMs: number): LandingRelay | LandingRelayThread {
     const { keys, ingress, thread, onAge, ...landing } = l
     const onError = (err: unknown): void => this.o.onError?.(err)
-    if (thread !== false) {
-      return new LandingRelayThread({
-        url: this.o.url, user: this.o.user, password: this.o.password, name: this.o.name ?? 'idr-engine', prefix: this.prefix,
-        partitions: this.o.partitions, partitionsOf: this.o.partitionsOf, jsTimeoutMs, landing, keys, ingress: ingress ?? {},
-      }, onError, onAge)
-    }
-    const relay = new KeyedRelay(new Ingress({ pseudonymKey: new KeyRing(keys), prefix: this.prefix, ...ingress }), this.o.partitionsOf)
-    return new LandingRelay({
-      nc: this.nc, s: this.s, url: this.o.url, partitions: this.o.partitions, jsTimeoutMs, relay: (subject, data, nowMs) => relay.relay(subject, data, nowMs),
-      encodeDlq: (record) => encode(record), onError, ...(onAge ? { onAge } : {}),
-    }, landing)
+    const setup: RelaySetup = { url: this.o.url, prefix: this.prefix, partitions: this.o.partitions, partitionsOf: this.o.partitionsOf, jsTimeoutMs, landing, keys, ingress: ingress ?? {} }
+    if (thread !== false) return new LandingRelayThread({ ...setup, user: this.o.user, password: this.o.password, name: this.o.name ?? 'idr-engine' }, onError, onAge)
+    return relayOn(this.nc, setup, onError, onAge)
   }
 
   /** The connection now: connected, disconnected (nats.js is reconnecting) or closed for good. */
